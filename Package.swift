@@ -1,0 +1,35 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Loop",
+    products: [
+        .library(name: "Loop", targets: ["Loop"]),
+    ],
+    targets: [
+        // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
+        .target(
+            name: "CLibev",
+            linkerSettings: [.linkedLibrary("ev")]
+        ),
+        .target(
+            name: "Loop",
+            dependencies: ["CLibev"]
+        ),
+        .executableTarget(
+            name: "EchoServer",
+            dependencies: ["Loop"],
+            path: "Sources/examples/EchoServer"
+        ),
+        .executableTarget(
+            name: "EchoClient",
+            dependencies: ["Loop"],
+            path: "Sources/examples/EchoClient"
+        ),
+        .testTarget(
+            name: "LoopTests",
+            dependencies: ["Loop"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,85 @@
+/// Sets up an outgoing TCP connection.
+///
+/// ```swift
+/// let channel = try await ClientBootstrap(group: group)
+///     .channelOption(.connectTimeout(.seconds(2)))
+///     .channelInitializer { channel in try channel.pipeline.addHandler(ResponseHandler()) }
+///     .connect(host: "127.0.0.1", port: 9999)
+///     .get()
+/// ```
+public struct ClientBootstrap: Sendable {
+    private let group: EventLoopGroup
+    private var options: [ChannelOption] = [.tcpNoDelay(true)]
+    private var initializer: (@Sendable (any Channel) throws -> Void)?
+
+    /// Connects from a loop of `group`.
+    public init(group: EventLoopGroup) {
+        self.group = group
+    }
+
+    /// An option for the connection (e.g. `.connectTimeout`, `.autoRead`).
+    public func channelOption(_ option: ChannelOption) -> ClientBootstrap {
+        var copy = self
+        copy.options.append(option)
+        return copy
+    }
+
+    /// Sets up the pipeline; runs on the channel's loop before connecting.
+    public func channelInitializer(_ initializer: @escaping @Sendable (any Channel) throws -> Void) -> ClientBootstrap {
+        var copy = self
+        copy.initializer = initializer
+        return copy
+    }
+
+    /// Connects to `host:port`. Fails with an `IOError` naming the address when the peer
+    /// refuses, or `ChannelError.connectTimeout`.
+    public func connect(host: String, port: Int) -> EventLoopFuture<any Channel> {
+        let loop = group.next()
+        do {
+            return connect(to: try SocketAddress.resolve(host: host, port: port), on: loop)
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
+    }
+
+    /// Connects to `address`.
+    public func connect(to address: SocketAddress) -> EventLoopFuture<any Channel> {
+        connect(to: address, on: group.next())
+    }
+
+    private func connect(to address: SocketAddress, on loop: EventLoop) -> EventLoopFuture<any Channel> {
+        let promise = loop.makePromise(of: (any Channel).self)
+        let options = self.options
+        let initializer = self.initializer
+        loop.execute {
+            guard loop.isAcceptingChannels else {
+                promise.fail(ChannelError.eventLoopShutdown)
+                return
+            }
+            let channel: SocketChannel
+            do {
+                channel = SocketChannel(fd: try Socket.makeTCP(family: address.family), eventLoop: loop)
+            } catch {
+                promise.fail(error)
+                return
+            }
+            do {
+                for option in options { try channel.applyOption(option) }
+                try initializer?(channel)
+            } catch {
+                channel.close()
+                promise.fail(error)
+                return
+            }
+            let connected = loop.makePromise(of: Void.self)
+            connected.futureResult.whenComplete { result in
+                switch result {
+                case .success: promise.succeed(channel)
+                case .failure(let error): promise.fail(error)
+                }
+            }
+            channel.connect(to: address, promise: connected)
+        }
+        return promise.futureResult
+    }
+}

@@ -1,0 +1,125 @@
+import CLibev
+import Glibc
+import Synchronization
+
+/// A listening TCP socket. Accepted connections become `SocketChannel`s on the child
+/// group's loops; the server channel's pipeline sees each one as a read of `any Channel`.
+final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
+    let eventLoop: EventLoop
+    private var _pipeline: ChannelPipeline!
+    private var fd: Int32
+    private let acceptWatcher: UnsafeMutablePointer<ev_io>
+    private let evLoop: OpaquePointer
+    private let closePromise: EventLoopPromise<Void>
+    private let activeFlag = Atomic<Bool>(false)
+    private let boundAddress = Mutex<SocketAddress?>(nil)
+    private var isOpen = true
+    private let acceptsPerEvent = 16
+
+    /// Makes a child channel for an accepted socket (set by the bootstrap).
+    var makeChild: ((Int32) -> Void)?
+
+    init(fd: Int32, eventLoop: EventLoop) {
+        guard case .libev(let evLoop) = eventLoop.driver else {
+            preconditionFailure("server channels need a libev event loop (from an EventLoopGroup)")
+        }
+        self.fd = fd
+        self.eventLoop = eventLoop
+        self.evLoop = evLoop
+        self.closePromise = eventLoop.makePromise(of: Void.self)
+        self.acceptWatcher = .allocate(capacity: 1)
+        self._pipeline = ChannelPipeline(channel: self, core: self)
+        clibev_io_init(acceptWatcher, serverChannelAcceptCallback, fd, Int32(EV_READ))
+        acceptWatcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        eventLoop.register(self)
+    }
+
+    deinit { acceptWatcher.deallocate() }
+
+    var pipeline: ChannelPipeline { _pipeline.unsafelyUnwrapped }
+    var closeFuture: EventLoopFuture<Void> { closePromise.futureResult }
+    var isActive: Bool { activeFlag.load(ordering: .relaxed) }
+    var isWritable: Bool { false }
+    var localAddress: SocketAddress? { boundAddress.withLock { $0 } }
+    var remoteAddress: SocketAddress? { nil }
+
+    func setOption(_ option: ChannelOption) -> EventLoopFuture<Void> {
+        eventLoop.submit { [self] in
+            guard isOpen else { throw ChannelError.ioOnClosedChannel }
+            try Socket.apply(option, to: fd)
+        }
+    }
+
+    /// Binds and listens; call on the loop.
+    func bindAndListen(to address: SocketAddress, backlog: Int32) throws {
+        try Socket.bind(fd, to: address)
+        try Socket.listen(fd, backlog: backlog, address: address)
+        boundAddress.withLock { $0 = Socket.localAddress(fd) }
+        activeFlag.store(true, ordering: .relaxed)
+        pipeline.fireChannelActive()
+        ev_io_start(evLoop, acceptWatcher)
+    }
+
+    func acceptable() {
+        for _ in 0..<acceptsPerEvent {
+            guard isOpen else { return }
+            let child = clibev_accept4(fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if child >= 0 {
+                makeChild?(child)
+                continue
+            }
+            let code = errno
+            switch code {
+            case EAGAIN, EWOULDBLOCK: return
+            case EINTR, ECONNABORTED, EPROTO: continue
+            default:
+                // EMFILE and friends: report, and let the loop come back on the next event.
+                pipeline.fireErrorCaught(IOError(errnoCode: code, operation: "accept on \(localAddress.map { "\($0)" } ?? "socket")"))
+                return
+            }
+        }
+    }
+
+    func coreWrite(_ message: PipelineMessage, promise: EventLoopPromise<Void>?) {
+        promise?.fail(ChannelError.operationUnsupported("a listening channel cannot write"))
+    }
+
+    func coreFlush() {}
+    func coreRead() {}
+
+    func coreClose(mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard isOpen else {
+            promise?.fail(ChannelError.alreadyClosed)
+            return
+        }
+        guard mode == .all else {
+            promise?.fail(ChannelError.operationUnsupported("a listening channel closes in both directions"))
+            return
+        }
+        closeNow()
+        promise?.succeed(())
+    }
+
+    func closeForShutdown() {
+        if isOpen { closeNow() }
+    }
+
+    private func closeNow() {
+        isOpen = false
+        activeFlag.store(false, ordering: .relaxed)
+        ev_io_stop(evLoop, acceptWatcher)
+        Glibc.close(fd)
+        fd = -1
+        makeChild = nil
+        pipeline.fireChannelInactive()
+        pipeline.tearDown()
+        eventLoop.executeOnLoop { [self] in
+            eventLoop.deregister(self)
+            closePromise.succeed(())
+        }
+    }
+}
+
+let serverChannelAcceptCallback: clibev_io_cb = { _, watcher, _ in
+    Unmanaged<ServerSocketChannel>.fromOpaque(watcher!.pointee.data)._withUnsafeGuaranteedRef { $0.acceptable() }
+}

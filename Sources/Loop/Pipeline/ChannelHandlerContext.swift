@@ -1,0 +1,144 @@
+/// A handler's place in a pipeline: passes events on to the next handler in each direction.
+///
+/// Contexts belong to the channel's event loop; use them on that loop only.
+public final class ChannelHandlerContext: @unchecked Sendable {
+    /// The handler's name in the pipeline.
+    public let name: String
+    /// The handler.
+    public let handler: any ChannelHandler
+    /// The channel's event loop.
+    public let eventLoop: EventLoop
+    @usableFromInline let inbound: (any _ChannelInboundEvents)?
+    @usableFromInline let outbound: (any _ChannelOutboundEvents)?
+    @usableFromInline unowned(unsafe) let _pipeline: ChannelPipeline
+
+    // The list (structure) and the shortcuts used on every event (recomputed on change).
+    var next: ChannelHandlerContext?
+    var prev: ChannelHandlerContext?
+    @usableFromInline var nextInbound: ChannelHandlerContext?
+    @usableFromInline var prevOutbound: ChannelHandlerContext?
+    var isRemoved = false
+
+    init(name: String, handler: any ChannelHandler, pipeline: ChannelPipeline) {
+        self.name = name
+        self.handler = handler
+        self.inbound = handler as? any _ChannelInboundEvents
+        self.outbound = handler as? any _ChannelOutboundEvents
+        self._pipeline = pipeline
+        self.eventLoop = pipeline.eventLoop
+    }
+
+    /// The pipeline this handler is (or was) in.
+    public var pipeline: ChannelPipeline { _pipeline }
+
+    /// The channel.
+    public var channel: any Channel { _pipeline.channel }
+
+    // MARK: Inbound: towards the application
+
+    /// Passes `data` to the next inbound handler.
+    @inlinable
+    public func fireChannelRead<T>(_ data: T) {
+        nextInbound?.invokeChannelRead(PipelineMessage(data))
+    }
+
+    @inlinable
+    func invokeChannelRead(_ message: PipelineMessage) {
+        inbound.unsafelyUnwrapped._channelRead(context: self, message: message)
+    }
+
+    /// Passes read-complete to the next inbound handler.
+    @inlinable
+    public func fireChannelReadComplete() {
+        if let next = nextInbound { next.inbound.unsafelyUnwrapped.channelReadComplete(context: next) }
+    }
+
+    /// Passes channel-active to the next inbound handler.
+    public func fireChannelActive() {
+        if let next = nextInbound { next.inbound.unsafelyUnwrapped.channelActive(context: next) }
+    }
+
+    /// Passes channel-inactive to the next inbound handler.
+    public func fireChannelInactive() {
+        if let next = nextInbound { next.inbound.unsafelyUnwrapped.channelInactive(context: next) }
+    }
+
+    /// Passes writability-changed to the next inbound handler.
+    public func fireChannelWritabilityChanged() {
+        if let next = nextInbound { next.inbound.unsafelyUnwrapped.channelWritabilityChanged(context: next) }
+    }
+
+    /// Passes a user event to the next inbound handler.
+    public func fireUserInboundEventTriggered(_ event: Any) {
+        if let next = nextInbound { next.inbound.unsafelyUnwrapped.userInboundEventTriggered(context: next, event: event) }
+    }
+
+    /// Passes an error to the next inbound handler.
+    public func fireErrorCaught(_ error: any Error) {
+        if let next = nextInbound { next.inbound.unsafelyUnwrapped.errorCaught(context: next, error: error) }
+    }
+
+    // MARK: Outbound: towards the socket
+
+    /// Passes `data` to the next outbound handler; it is sent on the next `flush()`.
+    @inlinable
+    public func write<T>(_ data: T, promise: EventLoopPromise<Void>?) {
+        if let prev = prevOutbound {
+            prev.outbound.unsafelyUnwrapped._write(context: prev, message: PipelineMessage(data), promise: promise)
+        } else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+        }
+    }
+
+    /// Writes and flushes `data`; the future completes when it was handed to the socket.
+    public func writeAndFlush<T>(_ data: T) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        write(data, promise: promise)
+        flush()
+        return promise.futureResult
+    }
+
+    /// Writes and flushes `data`.
+    @inlinable
+    public func writeAndFlush<T>(_ data: T, promise: EventLoopPromise<Void>?) {
+        write(data, promise: promise)
+        flush()
+    }
+
+    /// Asks the next outbound handler to send what was written.
+    @inlinable
+    public func flush() {
+        if let prev = prevOutbound { prev.outbound.unsafelyUnwrapped.flush(context: prev) }
+    }
+
+    /// Asks for one more read (when `autoRead` is off).
+    public func read() {
+        if let prev = prevOutbound { prev.outbound.unsafelyUnwrapped.read(context: prev) }
+    }
+
+    /// Closes the channel, or one direction of it.
+    public func close(mode: CloseMode = .all, promise: EventLoopPromise<Void>?) {
+        if let prev = prevOutbound {
+            prev.outbound.unsafelyUnwrapped.close(context: prev, mode: mode, promise: promise)
+        } else {
+            promise?.fail(ChannelError.alreadyClosed)
+        }
+    }
+
+    /// Closes the channel, or one direction of it.
+    @discardableResult
+    public func close(mode: CloseMode = .all) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        close(mode: mode, promise: promise)
+        return promise.futureResult
+    }
+
+    /// Passes a user event to the next outbound handler.
+    public func triggerUserOutboundEvent(_ event: Any, promise: EventLoopPromise<Void>?) {
+        if let prev = prevOutbound {
+            prev.outbound.unsafelyUnwrapped.triggerUserOutboundEvent(context: prev, event: event, promise: promise)
+        } else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+        }
+    }
+}

@@ -1,0 +1,251 @@
+/// The ordered handlers of one channel. Inbound events travel from the head (the socket)
+/// to the tail; outbound operations from the tail to the head.
+///
+/// Change the pipeline on the channel's loop (in a channel initializer, or from a handler);
+/// handlers may add or remove handlers, themselves included, while handling an event.
+///
+/// ```swift
+/// try channel.pipeline.addHandler(LineFrameDecoder(maximumLength: 1024))
+/// try channel.pipeline.addHandler(ChatHandler(), name: "chat")
+/// try channel.pipeline.removeHandler(name: "chat")
+/// ```
+public final class ChannelPipeline: @unchecked Sendable {
+    /// The channel's event loop.
+    public let eventLoop: EventLoop
+    private weak var _channel: (any Channel)?
+    @usableFromInline var head: ChannelHandlerContext!
+    @usableFromInline var tail: ChannelHandlerContext!
+    private var nameCounter = 0
+
+    /// Where to insert a handler.
+    public enum Position {
+        case first
+        case last
+        case before(ChannelHandlerContext)
+        case after(ChannelHandlerContext)
+    }
+
+    init(channel: any Channel, core: any ChannelCore) {
+        self.eventLoop = channel.eventLoop
+        self._channel = channel
+        head = ChannelHandlerContext(name: "head", handler: HeadHandler(core: core), pipeline: self)
+        tail = ChannelHandlerContext(name: "tail", handler: TailHandler(), pipeline: self)
+        head.next = tail
+        tail.prev = head
+        relink()
+    }
+
+    /// The channel; traps if it no longer exists.
+    public var channel: any Channel {
+        guard let channel = _channel else { preconditionFailure("the channel of this pipeline no longer exists") }
+        return channel
+    }
+
+    // MARK: Changing the pipeline
+
+    /// Adds `handler`. Must be called on the channel's loop.
+    /// - Throws: `PipelineError.duplicateName`, `.notFound` for a position's context that is
+    ///   not in this pipeline, `.closed` once the channel has closed.
+    public func addHandler(_ handler: any ChannelHandler, name: String? = nil, position: Position = .last) throws {
+        precondition(eventLoop.inEventLoop, "ChannelPipeline.addHandler must be called on the channel's event loop")
+        guard head.next != nil else { throw PipelineError.closed }
+        let name = name ?? makeName(for: handler)
+        if contextIfPresent(name: name) != nil { throw PipelineError.duplicateName(name) }
+        let context = ChannelHandlerContext(name: name, handler: handler, pipeline: self)
+        let after: ChannelHandlerContext
+        switch position {
+        case .first: after = head
+        case .last: after = tail.prev!
+        case .after(let anchor):
+            guard contains(anchor) else { throw PipelineError.notFound(anchor.name) }
+            after = anchor
+        case .before(let anchor):
+            guard contains(anchor), let before = anchor.prev else { throw PipelineError.notFound(anchor.name) }
+            after = before
+        }
+        let following = after.next!
+        context.prev = after
+        context.next = following
+        after.next = context
+        following.prev = context
+        relink()
+        handler.handlerAdded(context: context)
+    }
+
+    /// Adds handlers in order. Must be called on the channel's loop.
+    public func addHandlers(_ handlers: [any ChannelHandler]) throws {
+        for handler in handlers { try addHandler(handler) }
+    }
+
+    /// Removes the handler named `name`. Must be called on the channel's loop.
+    public func removeHandler(name: String) throws {
+        guard let context = contextIfPresent(name: name) else { throw PipelineError.notFound(name) }
+        remove(context)
+    }
+
+    /// Removes `handler`. Must be called on the channel's loop.
+    public func removeHandler(_ handler: any ChannelHandler) throws {
+        guard let context = contextIfPresent(handler: handler) else {
+            throw PipelineError.notFound(String(describing: type(of: handler)))
+        }
+        remove(context)
+    }
+
+    /// Removes the handler of `context`. Must be called on the channel's loop.
+    public func removeHandler(context: ChannelHandlerContext) throws {
+        guard contains(context) else { throw PipelineError.notFound(context.name) }
+        remove(context)
+    }
+
+    /// The context of the handler named `name`.
+    public func context(name: String) throws -> ChannelHandlerContext {
+        guard let context = contextIfPresent(name: name) else { throw PipelineError.notFound(name) }
+        return context
+    }
+
+    /// The context of the first handler of type `type`.
+    public func context<H: ChannelHandler>(handlerType type: H.Type) throws -> ChannelHandlerContext {
+        var current = head.next
+        while let context = current, context !== tail {
+            if context.handler is H { return context }
+            current = context.next
+        }
+        throw PipelineError.notFound(String(describing: H.self))
+    }
+
+    /// The names of the handlers, head to tail.
+    public var handlerNames: [String] {
+        precondition(eventLoop.inEventLoop, "read the pipeline on the channel's event loop")
+        var names: [String] = []
+        var current = head.next
+        while let context = current, context !== tail {
+            names.append(context.name)
+            current = context.next
+        }
+        return names
+    }
+
+    private func remove(_ context: ChannelHandlerContext) {
+        precondition(eventLoop.inEventLoop, "ChannelPipeline.removeHandler must be called on the channel's event loop")
+        guard !context.isRemoved, let before = context.prev, let after = context.next else { return }
+        before.next = after
+        after.prev = before
+        context.isRemoved = true
+        // The removed context keeps its own links, so an event it is still passing on goes on.
+        relink()
+        context.handler.handlerRemoved(context: context)
+    }
+
+    /// Removes every handler (after the channel closed) and breaks the reference cycles.
+    func tearDown() {
+        var current = head.next
+        var removed: [ChannelHandlerContext] = []
+        while let context = current, context !== tail {
+            removed.append(context)
+            current = context.next
+        }
+        for context in removed {
+            context.isRemoved = true
+            context.handler.handlerRemoved(context: context)
+        }
+        for context in removed + [head!, tail!] {
+            context.next = nil
+            context.prev = nil
+            context.nextInbound = nil
+            context.prevOutbound = nil
+        }
+    }
+
+    private func contains(_ context: ChannelHandlerContext) -> Bool {
+        var current = head.next
+        while let candidate = current, candidate !== tail {
+            if candidate === context { return true }
+            current = candidate.next
+        }
+        return false
+    }
+
+    private func contextIfPresent(name: String) -> ChannelHandlerContext? {
+        var current = head.next
+        while let context = current, context !== tail {
+            if context.name == name { return context }
+            current = context.next
+        }
+        return nil
+    }
+
+    private func contextIfPresent(handler: any ChannelHandler) -> ChannelHandlerContext? {
+        var current = head.next
+        while let context = current, context !== tail {
+            if context.handler === handler { return context }
+            current = context.next
+        }
+        return nil
+    }
+
+    private func makeName(for handler: any ChannelHandler) -> String {
+        nameCounter += 1
+        return "\(type(of: handler))-\(nameCounter)"
+    }
+
+    /// Recomputes each context's nearest inbound successor and outbound predecessor.
+    private func relink() {
+        var lastOutbound: ChannelHandlerContext = head
+        var current = head.next
+        while let context = current {
+            context.prevOutbound = lastOutbound
+            if context.outbound != nil && context !== tail { lastOutbound = context }
+            current = context.next
+        }
+        var nextInbound: ChannelHandlerContext = tail
+        current = tail.prev
+        while let context = current {
+            context.nextInbound = nextInbound
+            if context.inbound != nil && context !== head { nextInbound = context }
+            current = context.prev
+        }
+    }
+
+    // MARK: Events from the channel
+
+    /// Fires channel-active from the head.
+    public func fireChannelActive() { head.fireChannelActive() }
+    /// Fires channel-inactive from the head.
+    public func fireChannelInactive() { head.fireChannelInactive() }
+    /// Fires a read of `data` from the head.
+    @inlinable public func fireChannelRead<T>(_ data: T) { head.fireChannelRead(data) }
+    /// Fires read-complete from the head.
+    @inlinable public func fireChannelReadComplete() { head.fireChannelReadComplete() }
+    /// Fires writability-changed from the head.
+    public func fireChannelWritabilityChanged() { head.fireChannelWritabilityChanged() }
+    /// Fires a user event from the head.
+    public func fireUserInboundEventTriggered(_ event: Any) { head.fireUserInboundEventTriggered(event) }
+    /// Fires an error from the head.
+    public func fireErrorCaught(_ error: any Error) { head.fireErrorCaught(error) }
+
+    // MARK: Operations from the application (start at the tail)
+
+    /// Writes `data` through every outbound handler.
+    @inlinable public func write<T>(_ data: T, promise: EventLoopPromise<Void>?) { tail.write(data, promise: promise) }
+    /// Flushes through every outbound handler.
+    @inlinable public func flush() { tail.flush() }
+    /// Asks for a read.
+    public func read() { tail.read() }
+    /// Closes the channel or one direction of it.
+    public func close(mode: CloseMode = .all, promise: EventLoopPromise<Void>?) { tail.close(mode: mode, promise: promise) }
+}
+
+/// Errors from changing a pipeline.
+public enum PipelineError: Error, Equatable, CustomStringConvertible {
+    case duplicateName(String)
+    case notFound(String)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .duplicateName(let name): return "PipelineError.duplicateName: a handler named '\(name)' is already in the pipeline"
+        case .notFound(let name): return "PipelineError.notFound: no handler '\(name)' in the pipeline"
+        case .closed: return "PipelineError.closed: the channel has closed; its pipeline takes no handlers"
+        }
+    }
+}

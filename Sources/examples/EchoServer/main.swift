@@ -1,0 +1,27 @@
+import Glibc
+import Loop
+
+// Echoes every byte back. Usage: EchoServer [--host 127.0.0.1] [--port 9999] [--threads N]
+setvbuf(stdout, nil, _IOLBF, 0)
+let arguments = CommandLineFlags(CommandLine.arguments)
+let host = arguments.value("--host") ?? "127.0.0.1"
+let port = Int(arguments.value("--port") ?? "9999") ?? 9999
+let threads = Int(arguments.value("--threads") ?? "") ?? EventLoopGroup.coreCount
+
+let group = EventLoopGroup(numberOfThreads: threads)
+do {
+    let listeners = try await ServerBootstrap(group: group)
+        .serverOption(.backlog(1024))
+        .childChannelInitializer { channel in
+            try channel.pipeline.addHandler(EchoHandler())
+        }
+        .bindOnEveryLoop(host: host, port: port)
+    let address = listeners[0].localAddress!
+    print("EchoServer listening on \(address) with \(threads) event loop(s)")
+    print("Try it: swift run -c release EchoClient --host \(address.ipAddress) --port \(address.port) --message hello")
+    for listener in listeners { try await listener.closeFuture.get() }
+} catch {
+    print("EchoServer: \(error)")
+    try? await group.shutdownGracefully()
+    exit(1)
+}
