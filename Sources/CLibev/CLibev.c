@@ -5,6 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <stdio.h>
+
+void clibev_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 
 void clibev_set_thread_name(const char *name) { pthread_setname_np(pthread_self(), name); }
 

@@ -28,6 +28,8 @@ static inline int clibev_async_pending(ev_async *w) { return ev_async_pending(w)
 int clibev_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 long clibev_gettid(void);
 void clibev_set_thread_name(const char *name);
+/// Makes stdout line-buffered (a server's banner shows up at once when piped).
+void clibev_line_buffer_stdout(void);
 /// `writev` capped at IOV_MAX entries.
 int clibev_iov_max(void);
 /// The CPU time (user + system) of the calling thread in nanoseconds.

@@ -18,15 +18,23 @@ final class HeadHandler: _ChannelOutboundEvents {
     }
 }
 
-/// The pipeline's tail: where inbound events no handler consumed end.
+/// The pipeline's tail: where inbound events no handler consumed end. An embedded channel
+/// listens here to record them; a socket channel drops them (the channel itself already
+/// acted on errors it raised).
 final class TailHandler: _ChannelInboundEvents {
-    func _channelRead(context: ChannelHandlerContext, message: PipelineMessage) {}
+    enum Event {
+        case read(PipelineMessage)
+        case error(any Error)
+        case userEvent(Any)
+    }
+
+    var sink: ((Event) -> Void)?
+
+    func _channelRead(context: ChannelHandlerContext, message: PipelineMessage) { sink?(.read(message)) }
     func channelActive(context: ChannelHandlerContext) {}
     func channelInactive(context: ChannelHandlerContext) {}
     func channelReadComplete(context: ChannelHandlerContext) {}
     func channelWritabilityChanged(context: ChannelHandlerContext) {}
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {}
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // No handler dealt with it: the error is dropped, as the channel already acted on it.
-    }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) { sink?(.userEvent(event)) }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { sink?(.error(error)) }
 }

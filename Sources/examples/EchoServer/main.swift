@@ -2,7 +2,7 @@ import Glibc
 import Loop
 
 // Echoes every byte back. Usage: EchoServer [--host 127.0.0.1] [--port 9999] [--threads N]
-setvbuf(stdout, nil, _IOLBF, 0)
+lineBufferStandardOutput()
 let arguments = CommandLineFlags(CommandLine.arguments)
 let host = arguments.value("--host") ?? "127.0.0.1"
 let port = Int(arguments.value("--port") ?? "9999") ?? 9999
