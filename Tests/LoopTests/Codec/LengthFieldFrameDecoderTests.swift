@@ -80,14 +80,14 @@ import Testing
         #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "hey"))
     }
 
-    @Test func prependerRejectsFramesTheFieldCannotDescribe() throws {
+    @Test func prependerRejectsFramesTheFieldCannotDescribe() async throws {
         let channel = EmbeddedChannel(handlers: [LengthFieldPrepender(lengthFieldBytes: 1)])
         let promise = channel.eventLoop.makePromise(of: Void.self)
         channel.pipeline.write(ByteBuffer(bytes: [UInt8](repeating: 7, count: 256)), promise: promise)
         channel.pipeline.flush()
-        var failure: (any Error)?
-        promise.futureResult.whenFailure { failure = $0 }
-        #expect(failure as? CodecError == .lengthNotRepresentable(length: 256, fieldBytes: 1))
+        await #expect(throws: CodecError.lengthNotRepresentable(length: 256, fieldBytes: 1)) {
+            try await promise.futureResult.get()
+        }
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
     }
 
