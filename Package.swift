@@ -5,6 +5,7 @@ let package = Package(
     name: "Loop",
     products: [
         .library(name: "Loop", targets: ["Loop"]),
+        .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -15,6 +16,10 @@ let package = Package(
         .target(
             name: "Loop",
             dependencies: ["CLibev"]
+        ),
+        .target(
+            name: "LoopHTTP2",
+            dependencies: ["Loop"]
         ),
         .executableTarget(
             name: "EchoServer",
@@ -29,6 +34,10 @@ let package = Package(
         .testTarget(
             name: "LoopTests",
             dependencies: ["Loop"]
+        ),
+        .testTarget(
+            name: "LoopHTTP2Tests",
+            dependencies: ["LoopHTTP2"]
         ),
     ],
     swiftLanguageModes: [.v6]
