@@ -1,0 +1,533 @@
+#!/usr/bin/env python3
+"""Loop vs SwiftNIO echo benchmarks, instruction counts and micro benchmarks.
+
+Run from anywhere (the top-level `make bench` runs `python3 Benchmarks/bench.py`):
+
+    python3 Benchmarks/bench.py            # full run (a few minutes after the builds)
+    python3 Benchmarks/bench.py --quick    # smoke test: short runs, one round
+
+What it does:
+  1. builds Loop's EchoServer (release, scratch path .build-bench so it does not contend
+     with the .build of people working on Loop), the NIOEchoServer of this package
+     (release) and the C load client loadgen/echo_load.c (gcc -O2);
+  2. for {64 B, 4 KiB} x {1, 100 connections} runs the Loop and NIO servers interleaved
+     (Loop, NIO, Loop, NIO, ...) under the same ping-pong load client and takes the median
+     msgs/s and server CPU time per message (utime+stime from /proc/PID/stat across the
+     timed window);
+  3. counts user-space instructions per echoed message with valgrind's callgrind on
+     stripped copies of both servers (--threads 1, one connection, 64 B): the difference
+     between a run of 2*N and one of N messages, divided by N, so start-up cost cancels;
+  4. runs the package-benchmark micro benchmarks (ByteBuffer, pipeline traversal);
+  5. writes results/report.md and results/echo.png, and prints PASS/FAIL per goal.
+
+Exit status: 0 when everything ran (even if a goal FAILs), non-zero when something broke
+(a build, a server crash or stall, a load-client error).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results"
+LOOP_SCRATCH = ROOT / ".build-bench"
+LOADGEN_SRC = BENCH_DIR / "loadgen" / "echo_load.c"
+LOADGEN_BIN = BENCH_DIR / ".build-loadgen" / "echo_load"
+SHIM_SRC = BENCH_DIR / "loadgen" / "sigsuspend_shim.c"
+SHIM_LIB = BENCH_DIR / ".build-loadgen" / "sigsuspend_shim.so"
+
+SERVERS = ("Loop", "NIO")
+SCENARIOS = [(64, 1), (64, 100), (4096, 1), (4096, 100)]  # (message bytes, connections)
+GOAL_THROUGHPUT = 1.2  # Loop >= 1.2x NIO msgs/s at 100 connections x 64 B
+GOAL_INSTRUCTIONS = 5.0  # Loop instructions/msg <= NIO's / 5
+
+
+class BenchError(Exception):
+    """Something broke (not a missed goal)."""
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(cmd: list[str], cwd: Path, what: str, capture: bool = False) -> str:
+    log(f"$ (cd {cwd} && {' '.join(cmd)})")
+    result = subprocess.run(cmd, cwd=cwd, text=True, stdout=subprocess.PIPE if capture else None,
+                            stderr=subprocess.STDOUT if capture else None)
+    if result.returncode != 0:
+        if capture and result.stdout:
+            log(result.stdout[-4000:])
+        raise BenchError(f"{what} failed (exit {result.returncode})")
+    return result.stdout if capture else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Builds
+
+
+def build(skip: bool) -> dict[str, Path]:
+    loop_args = ["swift", "build", "-c", "release", "--product", "EchoServer", "--scratch-path", str(LOOP_SCRATCH)]
+    nio_args = ["swift", "build", "-c", "release", "--product", "NIOEchoServer"]
+    if not skip:
+        run(loop_args, ROOT, "building Loop's EchoServer")
+        run(nio_args, BENCH_DIR, "building NIOEchoServer")
+    loop_bin = Path(run(loop_args + ["--show-bin-path"], ROOT, "locating Loop's build", capture=True).strip().splitlines()[-1])
+    nio_bin = Path(run(nio_args + ["--show-bin-path"], BENCH_DIR, "locating NIO's build", capture=True).strip().splitlines()[-1])
+    servers = {"Loop": loop_bin / "EchoServer", "NIO": nio_bin / "NIOEchoServer"}
+    for name, path in servers.items():
+        if not path.exists():
+            raise BenchError(f"{name} server binary missing: {path}")
+    LOADGEN_BIN.parent.mkdir(parents=True, exist_ok=True)
+    run(["gcc", "-O2", "-Wall", "-o", str(LOADGEN_BIN), str(LOADGEN_SRC)], BENCH_DIR, "compiling echo_load.c")
+    run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-o", str(SHIM_LIB), str(SHIM_SRC)], BENCH_DIR,
+        "compiling sigsuspend_shim.c")
+    return servers
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers and the load client
+
+
+class Server:
+    """An echo server started on port 0; `port` is read from its "listening on" line."""
+
+    def __init__(self, name: str, argv: list[str], startup_timeout: float, env: dict[str, str] | None = None):
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, env=env)
+        self.port = self._wait_for_port(startup_timeout)
+
+    def output(self) -> str:
+        try:
+            return Path(self.log.name).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _wait_for_port(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(r"listening on (.*)", self.output())
+            if match:
+                port = re.search(r":(\d+)\b", match.group(1))
+                if port:
+                    return int(port.group(1))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        out = self.output()
+        self.stop()
+        raise BenchError(f"{self.name} server did not start listening (exit {self.proc.returncode}):\n{out[-2000:]}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, wait: float = 60.0) -> int | None:
+        """SIGTERM (callgrind writes its profile on it), SIGKILL if it lingers."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+        return self.proc.returncode
+
+
+def load(port: int, size: int, connections: int, *, warmup: float = 0, duration: float = 5, count: int = 0,
+         server_pid: int = 0, timeout: float = 10) -> dict[str, float]:
+    argv = [str(LOADGEN_BIN), "--host", "127.0.0.1", "--port", str(port), "--size", str(size),
+            "--connections", str(connections), "--timeout", str(timeout)]
+    if count:
+        argv += ["--count", str(count)]
+    else:
+        argv += ["--warmup", str(warmup), "--duration", str(duration)]
+    if server_pid:
+        argv += ["--server-pid", str(server_pid)]
+    limit = (3600 if count else warmup + duration) + timeout + 60
+    try:
+        result = subprocess.run(argv, text=True, capture_output=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"load client did not finish in {limit:.0f} s: {' '.join(argv)}")
+    match = re.search(r"^RESULT (.*)$", result.stdout, re.M)
+    if result.returncode != 0 or not match:
+        raise BenchError(f"load client failed (exit {result.returncode}): {' '.join(argv)}\n"
+                         f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
+    return {k: float(v) for k, v in (item.split("=", 1) for item in match.group(1).split())}
+
+
+# ---------------------------------------------------------------------------------------------
+# Throughput and CPU per message
+
+
+def throughput(servers: dict[str, Path], rounds: int, warmup: float, duration: float) -> dict:
+    samples: dict[tuple[int, int, str], list[dict]] = {}
+    for size, connections in SCENARIOS:
+        for rnd in range(rounds):
+            for name in SERVERS:  # interleaved: Loop, NIO, Loop, NIO, ...
+                server = Server(name, [str(servers[name]), "--host", "127.0.0.1", "--port", "0"], 30)
+                try:
+                    result = load(server.port, size, connections, warmup=warmup, duration=duration,
+                                  server_pid=server.pid)
+                    if not server.alive():
+                        raise BenchError(f"{name} server died during the run:\n{server.output()[-2000:]}")
+                finally:
+                    server.stop(wait=10)
+                cpu_us = result["server_cpu_sec"] * 1e6 / result["messages"] if result["messages"] else float("nan")
+                result["cpu_us_per_msg"] = cpu_us
+                samples.setdefault((size, connections, name), []).append(result)
+                log(f"  {label(size, connections):>16}  round {rnd + 1}/{rounds}  {name:<4}  "
+                    f"{result['msgs_per_sec']:>10.0f} msgs/s  {cpu_us:6.2f} us CPU/msg")
+    table = {}
+    for (size, connections, name), runs in samples.items():
+        table[(size, connections, name)] = {
+            "msgs_per_sec": statistics.median(r["msgs_per_sec"] for r in runs),
+            "cpu_us_per_msg": statistics.median(r["cpu_us_per_msg"] for r in runs),
+            "all": [r["msgs_per_sec"] for r in runs],
+        }
+    return table
+
+
+def label(size: int, connections: int) -> str:
+    return f"{'4 KiB' if size == 4096 else f'{size} B'} x {connections} conn"
+
+
+# ---------------------------------------------------------------------------------------------
+# Instructions per message (callgrind)
+
+
+def callgrind_total(path: Path) -> int:
+    total = None
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            total = int(line.split()[1])
+            if line.startswith("summary:"):
+                break
+    if total is None:
+        raise BenchError(f"no summary/totals line in {path}")
+    return total
+
+
+def instructions(servers: dict[str, Path], counts: tuple[int, int], workdir: Path) -> dict:
+    if not shutil.which("valgrind"):
+        raise BenchError("valgrind is not installed")
+    low, high = counts
+    stripped_dir = workdir / "stripped"
+    stripped_dir.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in SERVERS:
+        binary = stripped_dir / servers[name].name
+        shutil.copy2(servers[name], binary)
+        run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
+        totals = {}
+        for count in (low, high):
+            out = workdir / f"callgrind.{name}.{count}.out"
+            argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary),
+                    "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
+            # Swift's async main ends the main thread in sigsuspend() with a read-only mask, which
+            # crashes valgrind 3.19: loadgen/sigsuspend_shim.c hands it a writable copy.
+            env = dict(os.environ, LD_PRELOAD=str(SHIM_LIB))
+            server = Server(name, argv, 180, env=env)
+            try:
+                load(server.port, 64, 1, count=count, timeout=60)
+                if not server.alive():
+                    raise BenchError(f"{name} server died under valgrind:\n{server.output()[-2000:]}")
+            finally:
+                server.stop(wait=120)
+            if not out.exists():
+                raise BenchError(f"callgrind wrote no profile for {name} ({out})")
+            totals[count] = callgrind_total(out)
+            log(f"  callgrind {name:<4} {count:>6} messages: {totals[count]:>14,} Ir")
+        per_msg = (totals[high] - totals[low]) / (high - low)
+        results[name] = {"totals": totals, "per_msg": per_msg,
+                         "profile": annotate(workdir / f"callgrind.{name}.{high}.out")}
+        log(f"  {name}: {per_msg:,.0f} instructions per echoed message")
+    return results
+
+
+def annotate(path: Path, top: int = 25) -> str:
+    """The hottest functions (exclusive Ir) of a callgrind profile."""
+    if not shutil.which("callgrind_annotate"):
+        return "(callgrind_annotate not installed)"
+    result = subprocess.run(["callgrind_annotate", "--threshold=99", str(path)], text=True, capture_output=True)
+    lines = result.stdout.splitlines()
+    start = next((i for i, l in enumerate(lines) if re.match(r"^-+$", l) and i + 1 < len(lines)
+                  and "file:function" in lines[i + 1]), None)
+    keep = lines[start:start + 3 + top] if start is not None else lines[-top:]
+    summary = [l for l in lines if "PROGRAM TOTALS" in l]
+    return "\n".join(summary + keep)
+
+
+# ---------------------------------------------------------------------------------------------
+# Micro benchmarks (package-benchmark)
+
+
+def micro(skip: bool) -> str:
+    if skip:
+        return "(skipped with --skip-micro)"
+    cmd = ["swift", "package", "--disable-sandbox", "benchmark", "--no-progress"]
+    log(f"$ (cd {BENCH_DIR} && {' '.join(cmd)})")
+    result = subprocess.run(cmd, cwd=BENCH_DIR, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = result.stdout
+    if result.returncode != 0:
+        log(out[-4000:])
+        raise BenchError(f"package-benchmark failed (exit {result.returncode})")
+    # Keep the result tables, not the build chatter before them.
+    lines = out.splitlines()
+    first = next((i for i, l in enumerate(lines) if re.search(r"^(=+|Host |Benchmark results|ByteBuffer|Pipeline)", l)), 0)
+    tables = "\n".join(lines[first:])
+    log(tables)
+    return tables
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        swift = subprocess.run(["swift", "--version"], text=True, capture_output=True).stdout.strip().splitlines()[0]
+    except (OSError, IndexError):
+        swift = "unknown"
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "swift": swift,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        log("matplotlib missing: pip install matplotlib")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"], check=False)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        return None
+
+
+def chart(table: dict, path: Path) -> bool:
+    plt = ensure_matplotlib()
+    if plt is None:
+        log("WARNING: matplotlib unavailable, no chart written")
+        return False
+    labels = [label(s, c) for s, c in SCENARIOS]
+    x = range(len(SCENARIOS))
+    width = 0.38
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for offset, name, color in ((-width / 2, "Loop", "#2b7bba"), (width / 2, "NIO", "#e8772e")):
+        values = [table[(s, c, name)]["msgs_per_sec"] for s, c in SCENARIOS]
+        bars = ax.bar([i + offset for i in x], values, width, label=name if name == "Loop" else "SwiftNIO",
+                      color=color)
+        ax.bar_label(bars, labels=[f"{v / 1000:.0f}k" for v in values], fontsize=8, padding=2)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(labels)
+    ax.set_ylabel("echoed messages / s (median)")
+    ax.set_title("Echo server ping-pong throughput: Loop vs SwiftNIO")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def fmt_ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def results_table(table: dict, instr: dict | None) -> str:
+    rows = ["| scenario | Loop msgs/s | NIO msgs/s | Loop/NIO | Loop CPU µs/msg | NIO CPU µs/msg |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for size, connections in SCENARIOS:
+        loop, nio = table[(size, connections, "Loop")], table[(size, connections, "NIO")]
+        rows.append(f"| {label(size, connections)} | {loop['msgs_per_sec']:,.0f} | {nio['msgs_per_sec']:,.0f} | "
+                    f"{fmt_ratio(loop['msgs_per_sec'], nio['msgs_per_sec'])} | "
+                    f"{loop['cpu_us_per_msg']:.2f} | {nio['cpu_us_per_msg']:.2f} |")
+    if instr:
+        loop, nio = instr["Loop"]["per_msg"], instr["NIO"]["per_msg"]
+        rows += ["", "| instructions per echoed message (callgrind, 1 thread, 1 conn, 64 B) | Loop | NIO | NIO/Loop |",
+                 "|---|---:|---:|---:|",
+                 f"| user-space Ir / msg | {loop:,.0f} | {nio:,.0f} | {fmt_ratio(nio, loop)} |"]
+    return "\n".join(rows)
+
+
+def goals(table: dict, instr: dict | None) -> list[tuple[bool | None, str]]:
+    out = []
+    loop, nio = table[(64, 100, "Loop")]["msgs_per_sec"], table[(64, 100, "NIO")]["msgs_per_sec"]
+    out.append((loop >= GOAL_THROUGHPUT * nio,
+                f"Loop >= {GOAL_THROUGHPUT}x NIO msgs/s at 100 connections x 64 B: "
+                f"{loop:,.0f} vs {nio:,.0f} = {fmt_ratio(loop, nio)}"))
+    if instr:
+        li, ni = instr["Loop"]["per_msg"], instr["NIO"]["per_msg"]
+        out.append((li * GOAL_INSTRUCTIONS <= ni,
+                    f"Loop instructions/msg <= 1/{GOAL_INSTRUCTIONS:g} of NIO's: {li:,.0f} vs {ni:,.0f} "
+                    f"(NIO/Loop = {fmt_ratio(ni, li)})"))
+    else:
+        out.append((None, "instructions/msg goal not measured (--skip-callgrind)"))
+    return out
+
+
+def write_report(args, info, table, instr, micro_out, goal_lines, chart_ok) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Loop benchmarks",
+        "",
+        f"Generated by `python3 Benchmarks/bench.py{' --quick' if args.quick else ''}`. "
+        "Reproduce with `make bench` (or `python3 Benchmarks/bench.py` from the repository root).",
+        "",
+        "## Machine",
+        "",
+        f"- nproc: {info['nproc']}",
+        f"- CPU: {info['cpu']}",
+        f"- kernel: {info['kernel']}",
+        f"- swift: {info['swift']}",
+        f"- date: {info['date']}",
+        "",
+        "## Echo: Loop EchoServer vs SwiftNIO NIOEchoServer",
+        "",
+        f"Ping-pong load from `Benchmarks/loadgen/echo_load.c` (one epoll thread; every connection sends a "
+        f"message, waits for the whole echo, repeats) over 127.0.0.1. Servers run with their default thread "
+        f"count ({info['nproc']}) and are started fresh for each run; Loop and NIO alternate, "
+        f"{args.rounds} round(s) of {args.warmup:g} s warm-up + {args.duration:g} s timed; medians shown. "
+        "CPU per message is the server's utime+stime (/proc/PID/stat) across the timed window divided by "
+        "the messages echoed in it. The machine is shared and noisy: treat throughput as indicative, "
+        "instruction counts as exact.",
+        "",
+        results_table(table, instr),
+        "",
+        "Per-round msgs/s: " + "; ".join(
+            f"{label(s, c)}: Loop {', '.join(f'{v:,.0f}' for v in table[(s, c, 'Loop')]['all'])} / "
+            f"NIO {', '.join(f'{v:,.0f}' for v in table[(s, c, 'NIO')]['all'])}" for s, c in SCENARIOS),
+        "",
+    ]
+    if chart_ok:
+        lines += ["![msgs/s per scenario](echo.png)", ""]
+    lines += ["## Goals", ""]
+    lines += [f"- {'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}: {text}" for ok, text in goal_lines]
+    lines += [""]
+    if instr:
+        low, high = args.counts
+        lines += [
+            "## Instructions per echoed message",
+            "",
+            f"`valgrind --tool=callgrind` on `strip --strip-debug` copies of the release binaries, `--threads 1`, "
+            f"one connection, 64-byte messages: (Ir of a {high}-message run - Ir of a {low}-message run) / "
+            f"{high - low}, all threads, so start-up and connection set-up cancel.",
+            "",
+            "| server | Ir, " + f"{low} msgs | Ir, {high} msgs | Ir / msg |",
+            "|---|---:|---:|---:|",
+        ]
+        for name in SERVERS:
+            t = instr[name]["totals"]
+            lines.append(f"| {name} | {t[low]:,} | {t[high]:,} | {instr[name]['per_msg']:,.0f} |")
+        for name in SERVERS:
+            lines += ["", f"### Hottest functions, {name} ({high} messages, exclusive Ir)", "", "```",
+                      instr[name]["profile"], "```"]
+        lines += [""]
+    lines += ["## Micro benchmarks (package-benchmark)", "",
+              "`cd Benchmarks && swift package --disable-sandbox benchmark` (release; per-op numbers: "
+              "scalingFactor .kilo, one op per scaled iteration).", "", "```", micro_out.rstrip(), "```", ""]
+    path = RESULTS / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs, one round (smoke test)")
+    parser.add_argument("--rounds", type=int, help="rounds per scenario (default 3, quick 1)")
+    parser.add_argument("--duration", type=float, help="timed seconds per run (default 5, quick 1.5)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds per run (default 1, quick 0.5)")
+    parser.add_argument("--counts", type=int, nargs=2, metavar=("N", "2N"),
+                        help="callgrind message counts (default 20000 40000, quick 5000 10000)")
+    parser.add_argument("--skip-build", action="store_true", help="use the binaries already built")
+    parser.add_argument("--skip-callgrind", action="store_true", help="do not count instructions")
+    parser.add_argument("--skip-micro", action="store_true", help="do not run package-benchmark")
+    args = parser.parse_args()
+    env_quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    args.quick = args.quick or env_quick
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.duration = args.duration or (1.5 if args.quick else 5.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    args.counts = tuple(args.counts) if args.counts else ((5000, 10000) if args.quick else (20000, 40000))
+    if args.counts[1] <= args.counts[0]:
+        parser.error("--counts: the second count must be larger")
+
+    try:
+        info = machine()
+        log(f"== machine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, {info['swift']}")
+        log("== building")
+        servers = build(args.skip_build)
+        log(f"== echo throughput ({args.rounds} round(s), {args.warmup:g} s warm-up + {args.duration:g} s each)")
+        table = throughput(servers, args.rounds, args.warmup, args.duration)
+        instr = None
+        if not args.skip_callgrind:
+            log(f"== instructions per message (callgrind, {args.counts[0]} and {args.counts[1]} messages)")
+            with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp:
+                instr = instructions(servers, args.counts, Path(tmp))
+        log("== micro benchmarks (package-benchmark)")
+        micro_out = micro(args.skip_micro)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        chart_ok = chart(table, RESULTS / "echo.png")
+        goal_lines = goals(table, instr)
+        report = write_report(args, info, table, instr, micro_out, goal_lines, chart_ok)
+    except BenchError as error:
+        log(f"ERROR: {error}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+
+    log("")
+    log(results_table(table, instr))
+    log("")
+    for ok, text in goal_lines:
+        log(f"{'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}: {text}")
+    log(f"\nreport: {report}")
+    if chart_ok:
+        log(f"chart:  {RESULTS / 'echo.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
