@@ -36,7 +36,7 @@ public struct HTTP2Settings: Equatable, Sendable {
     public init() {}
 
     /// Applies one received parameter, validating it (RFC 9113 §6.5.2).
-    public mutating func apply(_ setting: HTTP2Setting) throws {
+    public mutating func apply(_ setting: HTTP2Setting) throws(HTTP2ProtocolError) {
         switch setting.identifier {
         case HTTP2Setting.headerTableSize: headerTableSize = setting.value
         case HTTP2Setting.enablePush:

@@ -42,6 +42,8 @@ public struct HPACKEncoder: Sendable {
     public var dynamicTableSize: Int { table.size }
     /// Current number of dynamic table entries.
     public var dynamicTableCount: Int { table.count }
+    /// The dynamic table's current maximum size.
+    public var currentMaximumTableSize: Int { table.maximumSize }
 
     /// Uses a new table size (after the peer's SETTINGS_HEADER_TABLE_SIZE changed); the
     /// update is announced at the start of the next block.
