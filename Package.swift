@@ -27,6 +27,11 @@ let package = Package(
             path: "Sources/examples/EchoServer"
         ),
         .executableTarget(
+            name: "HTTP2Server",
+            dependencies: ["Loop", "LoopHTTP2"],
+            path: "Sources/examples/HTTP2Server"
+        ),
+        .executableTarget(
             name: "EchoClient",
             dependencies: ["Loop"],
             path: "Sources/examples/EchoClient"

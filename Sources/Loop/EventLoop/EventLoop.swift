@@ -130,6 +130,14 @@ public final class EventLoop: @unchecked Sendable {
         enqueue(.closure(task))
     }
 
+    /// Runs `task` on this loop after the work already queued, for closures that capture
+    /// loop-bound state (handlers, contexts): call it on the loop. Handy to gather many small
+    /// writes into one flush at the end of the current turn.
+    public func executeSoon(_ task: @escaping () -> Void) {
+        precondition(inEventLoop, "executeSoon(_:) must be called on \(self)")
+        enqueue(.closure(task))
+    }
+
     func enqueue(_ job: LoopJob) {
         incoming.withLock { $0.append(job) }
         if case .libev(let evLoop) = driver {

@@ -115,14 +115,11 @@ public struct HTTP2Connection: Sendable {
         return events
     }
 
-    /// Calls `body` with each event since the last call, without copying the list.
-    public mutating func drainEvents(_ body: (HTTP2ConnectionEvent) -> Void) {
-        var index = 0
-        while index < events.count {
-            body(events[index])
-            index += 1
-        }
-        events.removeAll(keepingCapacity: true)
+    /// Moves the events since the last call into `events` (which must be empty) without
+    /// allocating: the two arrays swap storage.
+    public mutating func takeEvents(into other: inout [HTTP2ConnectionEvent]) {
+        precondition(other.isEmpty, "takeEvents(into:) needs an empty array")
+        swap(&events, &other)
     }
 
     // MARK: Receiving

@@ -23,14 +23,27 @@ public struct HTTP2Output: Sendable {
     /// True when there is something to send.
     public var isEmpty: Bool { sealed.isEmpty && control.readableBytes == 0 }
 
-    /// Hands each pending buffer to `write`, in order, and empties the output. The control
-    /// buffer is reused once the socket has let go of it.
-    public mutating func drain(_ write: (ByteBuffer) -> Void) {
-        for buffer in sealed { write(buffer) }
+    /// Moves the pending buffers, in order, to the end of `list`, and empties the output.
+    /// The caller writes them, lets go of them, then calls `reclaim()` so the control buffer's
+    /// storage is reused instead of reallocated.
+    public mutating func moveAll(into list: inout [ByteBuffer]) {
+        list.append(contentsOf: sealed)
         sealed.removeAll(keepingCapacity: true)
         if control.readableBytes > 0 {
-            write(control)
-            control.clear()
+            list.append(control)
+            control.moveReaderIndex(to: control.writerIndex)
         }
+    }
+
+    /// Rewinds the control buffer once everything in it was handed out (no allocation when
+    /// the socket has already let go of it).
+    public mutating func reclaim() {
+        if control.readableBytes == 0 && control.writerIndex > 0 { control.clear() }
+    }
+
+    /// Drops everything pending (the connection is gone).
+    public mutating func discard() {
+        sealed.removeAll()
+        control.clear()
     }
 }

@@ -1,0 +1,272 @@
+import Glibc
+import Loop
+
+/// Runs an ``HTTP2Connection`` on a channel: the thin adapter between socket events and the
+/// I/O-free state machine. Stream events go to a ``HTTP2StreamDelegate``.
+///
+/// Sends made while the handler processes a read are gathered and flushed once at
+/// read-complete; sends from elsewhere (async tasks) are flushed once at the end of the
+/// current loop turn, so many small frames still leave in one `writev`.
+///
+/// ```swift
+/// try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: .init(role: .server), delegate: MyStreams()))
+/// ```
+public final class HTTP2ConnectionHandler: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+
+    /// The protocol state. Read it freely; change it through the handler's methods.
+    public private(set) var connection: HTTP2Connection
+    /// Receives stream events.
+    public let delegate: any HTTP2StreamDelegate
+    private var context: ChannelHandlerContext?
+    private var inReadBatch = false
+    private var flushScheduled = false
+    private var handshakeTimer: Scheduled<Void>?
+    private var closing = false
+    private var readyPromises: [EventLoopPromise<Void>] = []
+    private var dispatching: [HTTP2ConnectionEvent] = []
+    private var isDispatching = false
+    private var outgoing: [ByteBuffer] = []
+    private static let clock = MonotonicClock()
+
+    public init(configuration: HTTP2Configuration, delegate: any HTTP2StreamDelegate) {
+        self.connection = HTTP2Connection(configuration: configuration)
+        self.delegate = delegate
+    }
+
+    /// The channel's event loop (valid once added to a pipeline).
+    public var eventLoop: EventLoop { context!.eventLoop }
+
+    // MARK: Channel events
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard connection.state == .handshaking, handshakeTimer == nil else { return }
+        // DESIGN.md's handshake rule: our SETTINGS leave now, before anything is read.
+        connection.start()
+        flushNow()
+        let limit = connection.configuration.handshakeTimeout
+        let bound = LoopBound(self, eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: limit) {
+            let handler = bound.value
+            guard !handler.connection.isReady, handler.connection.state != .closed else { return }
+            handler.connection.close(code: .settingsTimeout, reason: "no SETTINGS from the peer within \(limit)")
+            handler.processEvents()
+            handler.flushNow()
+        }
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
+        inReadBatch = true
+        connection.receive(data, now: HTTP2ConnectionHandler.clock.nanoseconds())
+        processEvents()
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBatch = false
+        flushNow()
+        context.fireChannelReadComplete()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection.isOutputPaused = !context.channel.isWritable
+        processEvents()
+        flushNow()
+        context.fireChannelWritabilityChanged()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        if connection.state != .closed {
+            connection.close(code: .noError, reason: "connection closed")
+        }
+        connection.output.discard()
+        processEvents()
+        failReadyPromises(HTTP2ConnectionError.closedBeforeReady)
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if connection.state != .closed {
+            connection.close(code: .internalError, reason: "\(error)")
+            processEvents()
+            flushNow()
+        }
+        context.fireErrorCaught(error)
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Events
+
+    func processEvents() {
+        // Delegates send while handling events, which changes `connection`: take the events
+        // out first (swapping storage, no allocation), then dispatch. Events raised by a
+        // delegate's own calls are picked up by the loop below, not by a nested call.
+        guard !isDispatching else { return }
+        isDispatching = true
+        defer { isDispatching = false }
+        while true {
+            connection.takeEvents(into: &dispatching)
+            if dispatching.isEmpty { return }
+            for event in dispatching { dispatch(event) }
+            dispatching.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func dispatch(_ event: HTTP2ConnectionEvent) {
+        switch event {
+            case .ready:
+                handshakeTimer?.cancel()
+                handshakeTimer = nil
+                let promises = readyPromises
+                readyPromises = []
+                for promise in promises { promise.succeed(()) }
+                delegate.connectionReady(self)
+            case .headers(let id, let headers, let endStream):
+                delegate.streamHeaders(HTTP2StreamHandle(id: id, connection: self), headers, endStream: endStream)
+            case .data(let id, let data, let endStream):
+                delegate.streamData(HTTP2StreamHandle(id: id, connection: self), data, endStream: endStream)
+            case .reset(let id, let code):
+                delegate.streamReset(HTTP2StreamHandle(id: id, connection: self), code: code)
+            case .streamError(let id, let error):
+                delegate.streamReset(HTTP2StreamHandle(id: id, connection: self), code: error.code)
+            case .closed(let id):
+                delegate.streamClosed(HTTP2StreamHandle(id: id, connection: self))
+            case .writable(let id):
+                delegate.streamWritable(HTTP2StreamHandle(id: id, connection: self))
+            case .headerListTooLarge, .pingAck:
+                break
+            case .goAway(let last, let code, let debug):
+                delegate.connectionGoingAway(self, lastStreamID: last, code: code, debugData: debug)
+            case .drained:
+                closeAfterFlush()
+            case .connectionError(let error):
+                failReadyPromises(error)
+                delegate.connectionFailed(self, error: error)
+                closeAfterFlush()
+            }
+    }
+
+    private func failReadyPromises(_ error: any Error) {
+        let promises = readyPromises
+        readyPromises = []
+        for promise in promises { promise.fail(error) }
+    }
+
+    private func closeAfterFlush() {
+        guard !closing else { return }
+        closing = true
+        flushNow()
+        context?.close(promise: nil)
+    }
+
+    // MARK: Output
+
+    /// Writes and flushes what the connection produced.
+    func flushNow() {
+        guard let context else { return }
+        // Writing can re-enter (a writability change lets more DATA out): move the buffers
+        // out of the connection first, and go round until nothing new appeared.
+        while !connection.output.isEmpty {
+            connection.output.moveAll(into: &outgoing)
+            for buffer in outgoing { context.write(buffer, promise: nil) }
+            outgoing.removeAll(keepingCapacity: true)
+            context.flush()
+            connection.output.reclaim()
+        }
+    }
+
+    /// After a send: flush now, at read-complete, or at the end of this loop turn.
+    func outputChanged() {
+        processEvents()
+        guard !inReadBatch, !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.executeSoon { [self] in
+            flushScheduled = false
+            flushNow()
+        }
+    }
+
+    /// Completes once the peer's SETTINGS arrived (at once if they have).
+    public func whenReady() -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        if connection.isReady {
+            promise.succeed(())
+        } else if connection.state == .closed {
+            promise.fail(HTTP2ConnectionError.closedBeforeReady)
+        } else {
+            readyPromises.append(promise)
+        }
+        return promise.futureResult
+    }
+
+    // MARK: Sending (used through HTTP2StreamHandle)
+
+    @discardableResult
+    func sendHeaders(streamID: UInt32?, _ headers: [HPACKHeader], endStream: Bool) throws(HTTP2StreamError) -> UInt32 {
+        let id = try connection.sendHeaders(streamID: streamID, headers, endStream: endStream)
+        outputChanged()
+        return id
+    }
+
+    func sendData(streamID: UInt32, _ data: ByteBuffer, endStream: Bool) throws(HTTP2StreamError) {
+        try connection.sendData(streamID: streamID, data, endStream: endStream)
+        outputChanged()
+    }
+
+    func reset(streamID: UInt32, code: HTTP2ErrorCode) {
+        connection.resetStream(streamID, code: code)
+        outputChanged()
+    }
+
+    func consumed(streamID: UInt32, bytes: Int) {
+        connection.consumed(streamID: streamID, bytes: bytes)
+        if !connection.output.isEmpty { outputChanged() }
+    }
+
+    func notifyWhenBuffered(streamID: UInt32, atMost threshold: Int) {
+        connection.notifyWhenBuffered(streamID: streamID, atMost: threshold)
+    }
+
+    /// Starts a graceful shutdown: in-flight streams finish, then the channel closes.
+    public func beginGracefulShutdown() {
+        connection.beginGracefulShutdown()
+        outputChanged()
+    }
+}
+
+/// Errors of an HTTP/2 connection as a whole.
+public enum HTTP2ConnectionError: Error, Equatable, CustomStringConvertible {
+    /// The connection closed before the peer's SETTINGS arrived.
+    case closedBeforeReady
+    /// The peer did not complete the handshake in time.
+    case handshakeTimeout(Duration)
+
+    public var description: String {
+        switch self {
+        case .closedBeforeReady: return "HTTP2ConnectionError.closedBeforeReady: the connection closed before the peer's SETTINGS arrived"
+        case .handshakeTimeout(let limit): return "HTTP2ConnectionError.handshakeTimeout: no SETTINGS from the server within \(limit)"
+        }
+    }
+}
+
+/// Monotonic nanoseconds for rate limits.
+struct MonotonicClock: Sendable {
+    func nanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}

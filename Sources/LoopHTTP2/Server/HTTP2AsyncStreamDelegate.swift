@@ -1,0 +1,83 @@
+import Loop
+
+/// Serves each request of a connection with an async handler, run as a task on the
+/// connection's loop (no thread hop per message). Errors thrown before the response head
+/// was sent become a 500; after it, the stream is reset with INTERNAL_ERROR. A request
+/// reset by the client cancels its task.
+final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
+    typealias Handler = @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
+
+    private let handler: Handler
+    private let loop: EventLoop
+    private var streams: [UInt32: StreamRecord] = [:]
+
+    private struct StreamRecord {
+        let body: HTTP2BodyStorage
+        let writer: HTTP2WriterStorage
+        var task: Task<Void, Never>?
+    }
+
+    init(loop: EventLoop, handler: @escaping Handler) {
+        self.loop = loop
+        self.handler = handler
+    }
+
+    func streamHeaders(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], endStream: Bool) {
+        if let record = streams[stream.id] {
+            // Request trailers.
+            record.body.finish(trailers: headers)
+            return
+        }
+        let body = HTTP2BodyStorage(stream: stream, loop: loop)
+        let writer = HTTP2WriterStorage(stream: stream, loop: loop)
+        if endStream { body.finish(trailers: nil) }
+        let request = HTTP2ServerRequest(head: HTTP2RequestHead(decoding: headers), body: HTTP2Body(storage: body), streamID: stream.id)
+        let response = HTTP2ServerResponse(storage: writer)
+        let handler = self.handler
+        let loop = self.loop
+        streams[stream.id] = StreamRecord(body: body, writer: writer, task: nil)
+        let task = Task(executorPreference: loop) {
+            do {
+                try await handler(request, response)
+                try await writer.finish(trailers: nil, defaultHead: HTTP2ResponseHead(status: 200).headerList)
+            } catch {
+                await onLoop(loop) {
+                    guard !writer.finished else { return }
+                    if !writer.headSent {
+                        try? writer.finishOnLoop(trailers: nil, defaultHead: HTTP2ResponseHead(status: 500).headerList)
+                    } else {
+                        writer.stream.reset(.internalError)
+                    }
+                }
+            }
+        }
+        if streams[stream.id] != nil { streams[stream.id]!.task = task }
+    }
+
+    func streamData(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {
+        guard let record = streams[stream.id] else {
+            stream.consumed(data.readableBytes)
+            return
+        }
+        if data.readableBytes > 0 { record.body.append(data) }
+        if endStream { record.body.finish(trailers: nil) }
+    }
+
+    func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
+        guard let record = streams[stream.id] else { return }
+        let error = HTTP2StreamResetError(code: code)
+        record.body.fail(error)
+        record.writer.fail(error)
+        record.task?.cancel()
+    }
+
+    func streamClosed(_ stream: HTTP2StreamHandle) {
+        guard let record = streams.removeValue(forKey: stream.id) else { return }
+        record.body.fail(HTTP2StreamResetError(code: .cancel))
+        record.writer.closed()
+    }
+
+    func streamWritable(_ stream: HTTP2StreamHandle) {
+        streams[stream.id]?.writer.writable()
+    }
+}

@@ -1,0 +1,49 @@
+import Loop
+
+/// An incoming request: its head and its body.
+public struct HTTP2ServerRequest: Sendable {
+    /// Method, path, authority and headers.
+    public let head: HTTP2RequestHead
+    /// The body; empty when the request ended with its headers.
+    public let body: HTTP2Body
+    /// The stream id (for logs).
+    public let streamID: UInt32
+}
+
+/// The response to one request, for async handlers. Writes wait while the stream has more
+/// than 256 KiB queued (flow control or a slow socket), so memory stays bounded.
+///
+/// ```swift
+/// try await response.sendHead(HTTP2ResponseHead(status: 200, headers: [HPACKHeader("content-type", "text/plain")]))
+/// try await response.write(ByteBuffer(string: "Hello"))
+/// try await response.finish()
+/// ```
+public struct HTTP2ServerResponse: Sendable {
+    let storage: HTTP2WriterStorage
+
+    /// Sends the response head (`endStream` for a response without a body).
+    public func sendHead(_ head: HTTP2ResponseHead, endStream: Bool = false) async throws {
+        try await storage.sendHead(head.headerList, endStream: endStream)
+    }
+
+    /// Sends body bytes; waits while too much is queued.
+    public func write(_ data: ByteBuffer) async throws {
+        try await storage.write(data)
+    }
+
+    /// Ends the response, with trailers if given. Without a head sent, sends 200 first.
+    public func finish(trailers: [HPACKHeader] = []) async throws {
+        try await storage.finish(trailers: trailers, defaultHead: HTTP2ResponseHead(status: 200).headerList)
+    }
+
+    /// Sends a whole response at once.
+    public func respond(_ head: HTTP2ResponseHead, body: ByteBuffer? = nil) async throws {
+        guard let body, body.readableBytes > 0 else {
+            try await sendHead(head, endStream: true)
+            return
+        }
+        try await sendHead(head)
+        try await write(body)
+        try await finish()
+    }
+}
