@@ -19,6 +19,12 @@ final class HTTP2WriterStorage: @unchecked Sendable {
         self.loop = loop
     }
 
+    /// Records a head sent by other means (a client's request head).
+    func markHeadSent(finished: Bool) {
+        headSent = true
+        self.finished = finished
+    }
+
     func sendHead(_ headers: [HPACKHeader], endStream: Bool) async throws {
         try await onLoopThrowing(loop) { [self] in
             try checkOpen()

@@ -41,6 +41,15 @@ public struct HTTP2Output: Sendable {
         if control.readableBytes == 0 && control.writerIndex > 0 { control.clear() }
     }
 
+    /// Hands each pending buffer to `write`, in order, and empties the output (for callers
+    /// whose `write` cannot re-enter the connection, such as tests).
+    public mutating func drain(_ write: (ByteBuffer) -> Void) {
+        var list: [ByteBuffer] = []
+        moveAll(into: &list)
+        for buffer in list { write(buffer) }
+        reclaim()
+    }
+
     /// Drops everything pending (the connection is gone).
     public mutating func discard() {
         sealed.removeAll()

@@ -1,0 +1,154 @@
+import Loop
+
+/// One HTTP/2 connection (h2c, prior knowledge) carrying many concurrent requests.
+///
+/// `connect` returns only after the server's SETTINGS arrived (the readiness grpc-go and
+/// others rely on), or fails with `HTTP2ConnectionError.handshakeTimeout`.
+///
+/// ```swift
+/// let client = try await HTTP2Client.connect(host: "127.0.0.1", port: 8080, group: group)
+/// let response = try await client.send(HTTP2RequestHead(method: "GET", path: "/hello", authority: "127.0.0.1"))
+/// let body = try await response.body.collect(upTo: 1 << 20)
+/// try await client.close()
+/// ```
+public final class HTTP2Client: Sendable {
+    /// The connection's channel.
+    public let channel: any Channel
+    private let handler: UncheckedTransfer<HTTP2ConnectionHandler>
+    private let streams: UncheckedTransfer<HTTP2ClientStreams>
+
+    private init(channel: any Channel, handler: HTTP2ConnectionHandler, streams: HTTP2ClientStreams) {
+        self.channel = channel
+        self.handler = UncheckedTransfer(handler)
+        self.streams = UncheckedTransfer(streams)
+    }
+
+    /// Connects and waits for the server's SETTINGS.
+    public static func connect(
+        host: String, port: Int, group: EventLoopGroup,
+        configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
+        connectTimeout: Duration = .seconds(10),
+        frameLogger: (@Sendable (String) -> Void)? = nil
+    ) async throws -> HTTP2Client {
+        var configuration = configuration
+        configuration.role = .client
+        let fixed = configuration
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.connectTimeout(connectTimeout))
+            .channelInitializer { channel in
+                if let frameLogger { try channel.pipeline.addHandler(FrameLogger(role: .client, log: frameLogger)) }
+                let streams = HTTP2ClientStreams(loop: channel.eventLoop)
+                try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: streams), name: "http2")
+            }
+            .connect(host: host, port: port)
+            .get()
+        let loop = channel.eventLoop
+        let parts = try await onLoopThrowing(loop) { () throws -> UncheckedTransfer<(HTTP2ConnectionHandler, HTTP2ClientStreams)> in
+            let handler = try channel.pipeline.context(name: "http2").handler as! HTTP2ConnectionHandler
+            return UncheckedTransfer((handler, handler.delegate as! HTTP2ClientStreams))
+        }.value
+        let ready = try await onLoopThrowing(loop) { UncheckedTransfer(parts.0.whenReady()) }.value
+        let timeout = loop.scheduleTask(in: fixed.handshakeTimeout) {
+            channel.close()
+        }
+        do {
+            try await ready.get()
+            timeout.cancel()
+        } catch {
+            timeout.cancel()
+            channel.close()
+            if case HTTP2ConnectionError.closedBeforeReady = error {
+                throw HTTP2ConnectionError.handshakeTimeout(fixed.handshakeTimeout)
+            }
+            throw error
+        }
+        return HTTP2Client(channel: channel, handler: parts.0, streams: parts.1)
+    }
+
+    /// Sends a request with an optional body and returns once the response head arrived.
+    public func send(_ head: HTTP2RequestHead, body: ByteBuffer? = nil) async throws -> HTTP2ClientResponse {
+        let hasBody = body.map { $0.readableBytes > 0 } ?? false
+        let started = try await start(head, endStream: !hasBody)
+        if let body, hasBody {
+            try await onLoopThrowing(channel.eventLoop) { try started.writer.stream.sendData(body, endStream: true) }
+            await onLoop(channel.eventLoop) { started.writer.markHeadSent(finished: true) }
+        }
+        return try await started.head.get()
+    }
+
+    /// Sends a request whose body `writeBody` streams (with backpressure); returns the
+    /// response once its head arrived. The body is finished when `writeBody` returns.
+    public func send(
+        _ head: HTTP2RequestHead,
+        writeBody: @escaping @Sendable (HTTP2RequestBodyWriter) async throws -> Void
+    ) async throws -> HTTP2ClientResponse {
+        let started = try await start(head, endStream: false)
+        let writer = HTTP2RequestBodyWriter(storage: started.writer)
+        let upload = Task(executorPreference: channel.eventLoop) {
+            do {
+                try await writeBody(writer)
+                try await writer.finish()
+            } catch {
+                await onLoop(started.writer.loop) {
+                    if !started.writer.finished { started.writer.stream.reset(.cancel) }
+                }
+            }
+        }
+        do {
+            return try await started.head.get()
+        } catch {
+            upload.cancel()
+            throw error
+        }
+    }
+
+    private struct Started: Sendable {
+        let writer: HTTP2WriterStorage
+        let head: EventLoopFuture<HTTP2ClientResponse>
+    }
+
+    /// Opens the stream on the loop and registers the call before any response can arrive.
+    private func start(_ head: HTTP2RequestHead, endStream: Bool) async throws -> Started {
+        let loop = channel.eventLoop
+        let handler = self.handler
+        let streams = self.streams
+        return try await onLoopThrowing(loop) { () throws -> Started in
+            let id = try handler.value.sendHeaders(streamID: nil, head.headerList, endStream: endStream)
+            let stream = HTTP2StreamHandle(id: id, connection: handler.value)
+            let writer = HTTP2WriterStorage(stream: stream, loop: loop)
+            writer.markHeadSent(finished: endStream)
+            let promise = loop.makePromise(of: HTTP2ClientResponse.self)
+            streams.value.register(id, HTTP2ClientStreams.Call(head: promise, body: HTTP2BodyStorage(stream: stream, loop: loop), writer: writer))
+            return Started(writer: writer, head: promise.futureResult)
+        }
+    }
+
+    /// Closes gracefully: open requests finish, then the connection closes.
+    public func close() async throws {
+        let handler = self.handler
+        await onLoop(channel.eventLoop) { handler.value.beginGracefulShutdown() }
+        try await channel.closeFuture.get()
+    }
+}
+
+/// A response: head, then the body (and trailers) as they arrive.
+public struct HTTP2ClientResponse: Sendable {
+    public let head: HTTP2ResponseHead
+    public let body: HTTP2Body
+    public let streamID: UInt32
+}
+
+/// Streams a request body with backpressure.
+public struct HTTP2RequestBodyWriter: Sendable {
+    let storage: HTTP2WriterStorage
+
+    /// Sends body bytes; waits while more than 256 KiB are queued on the stream.
+    public func write(_ data: ByteBuffer) async throws {
+        try await storage.write(data)
+    }
+
+    /// Ends the body, with trailers if given (called for you when the writing closure returns).
+    public func finish(trailers: [HPACKHeader] = []) async throws {
+        try await storage.finish(trailers: trailers, defaultHead: nil)
+    }
+}
