@@ -4,12 +4,20 @@ SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 9999
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps test-deps build run test bench clean
 
 all: build
 
+# Debian packages: libev for Loop; real HTTP/2 peers for the interop tests.
+TEST_PEERS := nghttp2-client nghttp2-server curl h2o
+PYTHON_PEERS := h2 hyperframe hpack
+
 deps:
 	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh $(TEST_PEERS)
+	@scripts/install-python-deps.sh $(PYTHON_PEERS)
 
 build: deps
 	$(SWIFT) build -c release
@@ -21,7 +29,7 @@ run: build
 	@exec .build/release/EchoServer --host $(HOST) --port $(PORT)
 
 # Builds and runs every test (unit, sockets, and interop with real peers).
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
