@@ -43,6 +43,9 @@ public struct HTTP2Connection: Sendable {
     public private(set) var state: State = .handshaking
 
     private var streams: [UInt32: HTTP2StreamState] = [:]
+    /// Open streams the peer initiated (SETTINGS_MAX_CONCURRENT_STREAMS counts these), kept
+    /// as a count so the check stays O(1) with thousands of streams.
+    private var peerStreamCount = 0
     private var lastPeerStreamID: UInt32 = 0
     private var nextLocalStreamID: UInt32
     private var connectionSendWindow = SendWindow(65_535)
@@ -240,7 +243,7 @@ public struct HTTP2Connection: Sendable {
         }
         lastPeerStreamID = streamID
         if let last = sentGoAwayLastStreamID, streamID > last { return }  // RFC 9113 §6.8: ignored
-        if let limit = configuration.maxConcurrentStreams, countPeerStreams() >= Int(limit) {
+        if let limit = configuration.maxConcurrentStreams, peerStreamCount >= Int(limit) {
             throw .stream(streamID, .refusedStream, "more than \(limit) concurrent streams (RFC 9113 §5.1.2)")
         }
         if let problem = HTTP2HeaderValidation.requestProblem(headers) {
@@ -250,15 +253,11 @@ public struct HTTP2Connection: Sendable {
                                       receiveWindow: Int(localSettings.initialWindowSize))
         stream.headersReceived = .final
         streams[streamID] = stream
+        peerStreamCount += 1
         events.append(.headers(streamID: streamID, headers, endStream: endStream))
         if endStream { remoteEnded(streamID) }
     }
 
-    private func countPeerStreams() -> Int {
-        var count = 0
-        for id in streams.keys where isPeerInitiated(id) { count += 1 }
-        return count
-    }
 
     private mutating func receiveOversizedHeaders(_ streamID: UInt32, endStream: Bool) throws(HTTP2ProtocolError) {
         if role == .server && streams[streamID] == nil && isPeerInitiated(streamID) && streamID > lastPeerStreamID {
@@ -572,7 +571,10 @@ public struct HTTP2Connection: Sendable {
     /// Removes a stream, returning connection credit for DATA the application never took.
     private mutating func closeStream(_ streamID: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
-        if isPeerInitiated(streamID) { recentlyClosed.insert(streamID) }
+        if isPeerInitiated(streamID) {
+            recentlyClosed.insert(streamID)
+            peerStreamCount -= 1
+        }
         if stream.unconsumed > 0 { returnConnectionCredit(stream.unconsumed) }
     }
 
