@@ -229,6 +229,30 @@ def callgrind_total(path: Path) -> int:
     return total
 
 
+RUNTIME_CALLS = ("swift_retain", "swift_release", "swift_beginAccess", "swift_allocObject", "malloc")
+
+
+def runtime_calls(path: Path) -> dict[str, int]:
+    """Calls to a few runtime functions in a callgrind profile (all callers, all threads)."""
+    names: dict[str, str] = {}
+    totals = dict.fromkeys(RUNTIME_CALLS, 0)
+    callee = None
+    ref = re.compile(r"^c?fn=\((\d+)\)(?: (.*))?$")
+    with path.open(errors="replace") as f:
+        for line in f:
+            if line.startswith("cfn=") or line.startswith("fn="):
+                m = ref.match(line.rstrip("\n"))
+                if m and m.group(2):
+                    names[m.group(1)] = m.group(2)
+                if line.startswith("cfn="):
+                    callee = names.get(m.group(1)) if m else None
+            elif line.startswith("calls=") and callee is not None:
+                if callee in totals:
+                    totals[callee] += int(line[6:].split()[0])
+                callee = None
+    return totals
+
+
 def instructions(servers: dict[str, Path], counts: tuple[int, int], workdir: Path) -> dict:
     if not shutil.which("valgrind"):
         raise BenchError("valgrind is not installed")
@@ -240,7 +264,7 @@ def instructions(servers: dict[str, Path], counts: tuple[int, int], workdir: Pat
         binary = stripped_dir / servers[name].name
         shutil.copy2(servers[name], binary)
         run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
-        totals = {}
+        totals, calls = {}, {}
         for count in (low, high):
             out = workdir / f"callgrind.{name}.{count}.out"
             argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary),
@@ -258,11 +282,14 @@ def instructions(servers: dict[str, Path], counts: tuple[int, int], workdir: Pat
             if not out.exists():
                 raise BenchError(f"callgrind wrote no profile for {name} ({out})")
             totals[count] = callgrind_total(out)
+            calls[count] = runtime_calls(out)
             log(f"  callgrind {name:<4} {count:>6} messages: {totals[count]:>14,} Ir")
         per_msg = (totals[high] - totals[low]) / (high - low)
         results[name] = {"totals": totals, "per_msg": per_msg,
+                         "calls_per_msg": {f: (calls[high][f] - calls[low][f]) / (high - low) for f in RUNTIME_CALLS},
                          "profile": annotate(workdir / f"callgrind.{name}.{high}.out")}
-        log(f"  {name}: {per_msg:,.0f} instructions per echoed message")
+        log(f"  {name}: {per_msg:,.0f} instructions per echoed message; runtime calls per message: " +
+            ", ".join(f"{f} {round(v, 1) + 0.0:.1f}" for f, v in results[name]["calls_per_msg"].items()))
     return results
 
 
@@ -276,7 +303,14 @@ def annotate(path: Path, top: int = 25) -> str:
                   and "file:function" in lines[i + 1]), None)
     keep = lines[start:start + 3 + top] if start is not None else lines[-top:]
     summary = [l for l in lines if "PROGRAM TOTALS" in l]
-    return "\n".join(summary + keep)
+    text = "\n".join(summary + keep)
+    # Readable names: demangle Swift symbols, drop the temporary directory from object paths.
+    if shutil.which("swift"):
+        demangled = subprocess.run(["swift", "demangle", "--simplified"], input=text, text=True, capture_output=True)
+        if demangled.returncode == 0 and demangled.stdout:
+            text = demangled.stdout
+    text = re.sub(r"\[[^\]]*/([^/\]]+)\]", r"[\1]", text)
+    return "\n".join(line if len(line) <= 200 else line[:197] + "..." for line in text.splitlines())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,6 +491,11 @@ def write_report(args, info, table, instr, micro_out, goal_lines, chart_ok) -> P
         for name in SERVERS:
             t = instr[name]["totals"]
             lines.append(f"| {name} | {t[low]:,} | {t[high]:,} | {instr[name]['per_msg']:,.0f} |")
+        lines += ["", "Runtime calls per echoed message (same runs, difference of call counts):", "",
+                  "| server | " + " | ".join(RUNTIME_CALLS) + " |", "|---|" + "---:|" * len(RUNTIME_CALLS)]
+        for name in SERVERS:
+            c = instr[name]["calls_per_msg"]
+            lines.append(f"| {name} | " + " | ".join(f"{round(c[f], 1) + 0.0:.1f}" for f in RUNTIME_CALLS) + " |")
         for name in SERVERS:
             lines += ["", f"### Hottest functions, {name} ({high} messages, exclusive Ir)", "", "```",
                       instr[name]["profile"], "```"]
