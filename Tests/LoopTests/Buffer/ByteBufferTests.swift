@@ -183,6 +183,14 @@ import Testing
         #expect(target.string == "axyzxyz")
     }
 
+    @Test func appendingABufferToItselfDoublesItsContent() {
+        var buffer = ByteBuffer(string: "ab")
+        buffer.writeImmutableBuffer(buffer)
+        #expect(buffer.string == "abab")
+        buffer.writeBytes(buffer.readableBytesView)
+        #expect(buffer.string == "abababab")
+    }
+
     @Test func writeWithUnsafeMutableBytesAdvancesByWhatWasWritten() {
         var buffer = ByteBuffer(capacity: 0)
         let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 3) { raw in

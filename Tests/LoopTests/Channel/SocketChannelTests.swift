@@ -30,6 +30,49 @@ private final class HalfCloseReplyHandler: ChannelInboundHandler {
     }
 }
 
+/// Writes `greeting` as soon as the channel is active.
+private final class GreetingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let greeting: String
+    init(_ greeting: String) { self.greeting = greeting }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(ByteBuffer(string: greeting), promise: nil)
+        context.fireChannelActive()
+    }
+}
+
+/// Collects 4-byte big-endian sequence numbers and checks they arrive in order.
+private final class SequenceCheckingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private var pending = ByteBuffer()
+    private var next: UInt32 = 0
+    private let count: UInt32
+    private let done: EventLoopPromise<UInt32>
+
+    init(count: UInt32, done: EventLoopPromise<UInt32>) {
+        self.count = count
+        self.done = done
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
+        pending.writeImmutableBuffer(data)
+        while let number = pending.readInteger(as: UInt32.self) {
+            guard number == next else {
+                done.fail(SequenceError(expected: next, received: number))
+                return
+            }
+            next += 1
+            if next == count { done.succeed(next) }
+        }
+    }
+}
+
+private struct SequenceError: Error, Equatable {
+    let expected: UInt32
+    let received: UInt32
+}
+
 extension RealLoopTests {
     @Suite struct SocketChannelTests {
         @Test func tenMegabytesOfRandomBytesEchoByteExact() async throws {
@@ -58,6 +101,103 @@ extension RealLoopTests {
                 #expect(fnv1a(received) == fnv1a(payload), "seed \(seed)")
                 #expect(received == payload, "seed \(seed)")
                 try await client.close().get(within: .seconds(5))
+            }
+        }
+
+        @Test func moreWritesThanIOVMaxInOneFlushArriveInOrder() async throws {
+            // One flush of 5,000 small buffers: more than IOV_MAX (1024) per writev.
+            let count: UInt32 = 5000
+            try await withEventLoopGroup(threads: 2) { group in
+                let done = group.next().makePromise(of: UInt32.self)
+                let server = try await startRecordingServer(group: group, accepted: Locked([])) { channel in
+                    try channel.pipeline.addHandler(SequenceCheckingHandler(count: count, done: done))
+                }
+                let client = try await connect(group: group, to: try boundAddress(server))
+                let promises = try await client.eventLoop.submit { () -> [EventLoopFuture<Void>] in
+                    var futures: [EventLoopFuture<Void>] = []
+                    for number in 0..<count {
+                        var buffer = ByteBuffer(capacity: 4)
+                        buffer.writeInteger(number)
+                        let promise = client.eventLoop.makePromise(of: Void.self)
+                        client.write(buffer, promise: promise)
+                        futures.append(promise.futureResult)
+                    }
+                    client.write(ByteBuffer(), promise: nil)  // an empty buffer in the batch
+                    client.flush()
+                    return futures
+                }.get(within: .seconds(5))
+                let received = try await done.futureResult.get(within: .seconds(10), "\(count) numbers in order")
+                #expect(received == count)
+                try await EventLoopFuture.andAllSucceed(promises, on: client.eventLoop).get(within: .seconds(5))
+            }
+        }
+
+        @Test func emptyWriteSucceeds() async throws {
+            try await withEventLoopGroup(threads: 1) { group in
+                let server = try await startEchoServer(group: group)
+                let client = try await connect(group: group, to: try boundAddress(server))
+                try await client.writeAndFlush(ByteBuffer()).get(within: .seconds(5))
+                #expect(client.isActive)
+            }
+        }
+
+        @Test func bothEndsCanWriteInChannelActive() async throws {
+            try await withEventLoopGroup(threads: 2) { group in
+                let serverSide = Recorder()
+                let server = try await startRecordingServer(group: group, accepted: Locked([])) { channel in
+                    try channel.pipeline.addHandler(GreetingHandler("hello client"))
+                    try channel.pipeline.addHandler(RecordingHandler(serverSide))
+                }
+                let clientSide = Recorder()
+                _ = try await connect(group: group, to: try boundAddress(server)) { channel in
+                    try channel.pipeline.addHandler(GreetingHandler("hello server"))
+                    try channel.pipeline.addHandler(RecordingHandler(clientSide))
+                }
+                try await waitUntil("both greetings") {
+                    clientSide.text == "hello client" && serverSide.text == "hello server"
+                }
+            }
+        }
+
+        @Test func connectionResetIsReportedAsAnIOErrorThenTheChannelCloses() async throws {
+            try await withEventLoopGroup(threads: 2) { group in
+                let accepted = Locked<[any Channel]>([])
+                let server = try await startRecordingServer(group: group, accepted: accepted)
+                let clientSide = Recorder()
+                let client = try await connect(group: group, to: try boundAddress(server)) { channel in
+                    try channel.pipeline.addHandler(RecordingHandler(clientSide))
+                }
+                try await waitUntil("the server to accept") { accepted.value.count == 1 }
+                // Close the accepted socket with SO_LINGER 0: the kernel sends RST.
+                let child = try #require(accepted.value[0] as? SocketChannel)
+                try await child.eventLoop.submit {
+                    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                    let rc = setsockopt(child.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                    precondition(rc == 0, "setsockopt(SO_LINGER) failed")
+                }.get(within: .seconds(5))
+                try await child.close().get(within: .seconds(5))
+                try await client.closeFuture.get(within: .seconds(5), "the reset client to close")
+                let reset = IOError(errnoCode: ECONNRESET, operation: "read")
+                #expect(reset.description == "read failed: Connection reset by peer (errno \(ECONNRESET))")
+                #expect(clientSide.events.value == ["active", "error \(reset)", "inactive"])
+            }
+        }
+
+        @Test func closingTheInputKeepsTheOutputOpen() async throws {
+            try await withEventLoopGroup(threads: 2) { group in
+                let serverSide = Recorder()
+                let server = try await startRecordingServer(group: group, accepted: Locked([])) { channel in
+                    try channel.pipeline.addHandler(RecordingHandler(serverSide))
+                }
+                let clientSide = Recorder()
+                let client = try await connect(group: group, to: try boundAddress(server)) { channel in
+                    try channel.pipeline.addHandler(RecordingHandler(clientSide))
+                }
+                try await client.close(mode: .input).get(within: .seconds(5))
+                #expect(client.isActive)
+                try await client.writeAndFlush(ByteBuffer(string: "still writing")).get(within: .seconds(5))
+                try await waitUntil("the server to receive") { serverSide.text == "still writing" }
+                #expect(clientSide.events.value == ["active"])
             }
         }
 

@@ -297,18 +297,27 @@ private func tcpSocketsByInode() -> [UInt64: (local: Int, remote: Int, state: In
     return result
 }
 
-/// Descriptors of this process that are TCP sockets with `port` at either end, except the
-/// listening socket (state LISTEN) itself.
-func openConnectionDescriptors(port: Int) -> [Int32] {
+/// Descriptors of this process that are TCP sockets with `port` at either end (found by
+/// joining /proc/self/fd with /proc/net/tcp{,6} on the socket inode), so other tests' sockets
+/// never count. The listening socket (state LISTEN) counts only with `includingListener`.
+func openConnectionDescriptors(port: Int, includingListener: Bool = false) -> [Int32] {
     let sockets = tcpSocketsByInode()
     var result: [Int32] = []
     for (fd, target) in openFileDescriptors() where target.hasPrefix("socket:[") {
         guard let inode = UInt64(target.dropFirst("socket:[".count).dropLast()),
               let socket = sockets[inode] else { continue }
         let listening = socket.state == 0x0A
-        if !listening && (socket.local == port || socket.remote == port) { result.append(fd) }
+        if (includingListener || !listening) && (socket.local == port || socket.remote == port) {
+            result.append(fd)
+        }
     }
     return result.sorted()
+}
+
+/// A weak reference, to check that something was deallocated.
+struct Weak<Object: AnyObject>: @unchecked Sendable {
+    weak var object: Object?
+    init(_ object: Object) { self.object = object }
 }
 
 // MARK: Sockets
