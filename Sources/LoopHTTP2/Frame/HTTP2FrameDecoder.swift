@@ -104,13 +104,14 @@ public struct HTTP2FrameDecoder: Sendable {
 
         case HTTP2FrameType.headers:
             guard streamID != 0 else { throw .connection(.protocolError, "HEADERS on stream 0 (RFC 9113 §6.2)") }
-            try stripPadding(&payload, flags: flags, frame: "HEADERS")
-            if flags & HTTP2FrameFlags.priority != 0 {
+            let priorityLength = flags & HTTP2FrameFlags.priority != 0 ? 5 : 0
+            try stripPadding(&payload, flags: flags, frame: "HEADERS", fieldsLength: priorityLength)
+            if priorityLength > 0 {
                 // Exclusive flag, dependency and weight: parsed and ignored (RFC 9113 §5.3.2).
-                guard payload.readableBytes >= 5 else {
+                guard payload.readableBytes >= priorityLength else {
                     throw .connection(.frameSizeError, "HEADERS with PRIORITY shorter than 5 bytes (RFC 9113 §6.2)")
                 }
-                payload.moveReaderIndex(forwardBy: 5)
+                payload.moveReaderIndex(forwardBy: priorityLength)
             }
             let endStream = flags & HTTP2FrameFlags.endStream != 0
             if flags & HTTP2FrameFlags.endHeaders != 0 {
@@ -202,12 +203,18 @@ public struct HTTP2FrameDecoder: Sendable {
         }
     }
 
-    private func stripPadding(_ payload: inout ByteBuffer, flags: UInt8, frame: String) throws(HTTP2ProtocolError) {
+    /// Removes the padding of a PADDED frame. `fieldsLength` bytes of fixed fields sit
+    /// between the pad length and the data (HEADERS' priority fields): the padding may only
+    /// take what follows them (RFC 9113 §6.2).
+    private func stripPadding(_ payload: inout ByteBuffer, flags: UInt8, frame: String, fieldsLength: Int = 0) throws(HTTP2ProtocolError) {
         guard flags & HTTP2FrameFlags.padded != 0 else { return }
         guard let padLength = payload.readInteger(as: UInt8.self) else {
             throw .connection(.frameSizeError, "padded \(frame) without a pad length (RFC 9113 §6.1)")
         }
-        guard Int(padLength) <= payload.readableBytes else {
+        guard payload.readableBytes >= fieldsLength else {
+            throw .connection(.frameSizeError, "padded \(frame) with PRIORITY shorter than its fields (RFC 9113 §6.2)")
+        }
+        guard Int(padLength) <= payload.readableBytes - fieldsLength else {
             throw .connection(.protocolError, "\(frame) padding of \(padLength) bytes is not shorter than the payload (RFC 9113 §6.1, §6.2)")
         }
         payload.moveWriterIndex(to: payload.writerIndex - Int(padLength))
