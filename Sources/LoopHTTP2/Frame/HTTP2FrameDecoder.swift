@@ -33,8 +33,13 @@ public struct HTTP2FrameDecoder: Sendable {
 
     public init(role: Role, maxHeaderListSize: Int = 65_536) {
         self.expectingPreface = role == .server
-        self.hpack = HPACKDecoder(maximumHeaderListSize: maxHeaderListSize)
         self.maxHeaderBlockSize = max(maxHeaderListSize, 16_384) * 2
+        // One field longer than the whole list limit makes an oversized list (refused
+        // stream, RFC 9113 §6.5.2), not a COMPRESSION_ERROR for the connection: strings are
+        // bounded only by what a block of the largest size decodes to (Huffman codes are at
+        // least 5 bits long).
+        self.hpack = HPACKDecoder(maximumHeaderListSize: maxHeaderListSize,
+                                  maximumStringLength: maxHeaderBlockSize * 8 / 5)
     }
 
     /// Adds bytes read from the connection.
