@@ -133,14 +133,33 @@ public struct HTTP2Connection: Sendable {
         guard state != .closed else { return }
         self.now = now
         decoder.append(bytes)
-        do {
-            while state != .closed, let frame = try decoder.nextFrame() {
+        while state != .closed {
+            do {
+                guard let frame = try decoder.nextFrame() else { break }
                 try handle(frame)
+            } catch {
+                guard let streamID = error.streamID else {
+                    fail(error)
+                    break
+                }
+                decoderStreamError(streamID, error)
             }
-        } catch {
-            fail(error)
         }
         scheduleWrites()
+    }
+
+    /// A stream error found by the frame decoder (a PRIORITY of the wrong size, a
+    /// WINDOW_UPDATE of 0 on a stream): the frame is consumed, that stream is reset and the
+    /// connection goes on (RFC 9113 §5.4.2). RST_STREAM may not be sent on an idle stream
+    /// (§6.4), and the first frame must be SETTINGS (§3.4): those become connection errors.
+    private mutating func decoderStreamError(_ streamID: UInt32, _ error: HTTP2ProtocolError) {
+        if state == .handshaking {
+            fail(.connection(.protocolError, "the peer's first frame is not SETTINGS (RFC 9113 §3.4)"))
+        } else if isIdle(streamID) {
+            fail(.connection(error.code, error.reason))
+        } else {
+            reset(streamID, code: error.code, reason: error.reason)
+        }
     }
 
     private mutating func handle(_ frame: HTTP2Frame) throws(HTTP2ProtocolError) {
@@ -184,7 +203,7 @@ public struct HTTP2Connection: Sendable {
             }
         } catch {
             guard let streamID = error.streamID else { throw error }
-            resetStream(streamID, code: error.code, reason: error.reason)
+            reset(streamID, code: error.code, reason: error.reason)
         }
     }
 
@@ -455,6 +474,12 @@ public struct HTTP2Connection: Sendable {
 
     /// Resets a stream with RST_STREAM(`code`).
     public mutating func resetStream(_ streamID: UInt32, code: HTTP2ErrorCode, reason: String = "") {
+        reset(streamID, code: code, reason: reason)
+    }
+
+    /// Sends RST_STREAM for `streamID`, open or not (a stream error may concern a stream
+    /// that was never opened or is already closed), and closes its record.
+    private mutating func reset(_ streamID: UInt32, code: HTTP2ErrorCode, reason: String) {
         guard state != .closed else { return }
         HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: code, into: &output.control)
         recentlyReset.insert(streamID)
