@@ -498,13 +498,16 @@ public struct HTTP2Connection: Sendable {
     }
 
     private mutating func consume(streamID: UInt32, bytes: Int, padding: Int) {
-        if var stream = streams[streamID] {
-            stream.unconsumed -= bytes
-            if stream.remoteOpen, let increment = stream.receiveWindow.consume(bytes + padding) {
-                HTTP2FrameEncoder.writeWindowUpdate(streamID: streamID, increment: increment, into: &output.control)
-            }
-            streams[streamID] = stream
+        // A closed stream's unconsumed bytes went back to the connection window when it
+        // closed (closeStream): crediting them again would grow the peer's window past what
+        // we can take. Likewise never credit more than was delivered.
+        guard var stream = streams[streamID] else { return }
+        let bytes = min(bytes, stream.unconsumed)
+        stream.unconsumed -= bytes
+        if stream.remoteOpen, let increment = stream.receiveWindow.consume(bytes + padding) {
+            HTTP2FrameEncoder.writeWindowUpdate(streamID: streamID, increment: increment, into: &output.control)
         }
+        streams[streamID] = stream
         returnConnectionCredit(bytes + padding)
     }
 
