@@ -512,7 +512,8 @@ public struct HTTP2Connection: Sendable {
     }
 
     private mutating func returnConnectionCredit(_ bytes: Int) {
-        guard bytes > 0, let increment = connectionReceiveWindow.consume(bytes) else { return }
+        // Nothing follows the GOAWAY of a failed connection (fail() closes its streams).
+        guard bytes > 0, state != .closed, let increment = connectionReceiveWindow.consume(bytes) else { return }
         HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
     }
 
