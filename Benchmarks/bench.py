@@ -206,6 +206,9 @@ def throughput(servers: dict[str, Path], rounds: int, warmup: float, duration: f
             "cpu_us_per_msg": statistics.median(r["cpu_us_per_msg"] for r in runs),
             "all": [r["msgs_per_sec"] for r in runs],
         }
+    for size, connections in SCENARIOS:  # Loop/NIO of the runs side by side in each round
+        pairs = zip(table[(size, connections, "Loop")]["all"], table[(size, connections, "NIO")]["all"])
+        table[(size, connections, "paired")] = statistics.median(l / n for l, n in pairs if n)
     return table
 
 
@@ -358,7 +361,15 @@ def machine() -> dict[str, str]:
         "kernel": platform.release(),
         "swift": swift,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": load_average(),
     }
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def ensure_matplotlib():
@@ -407,12 +418,13 @@ def fmt_ratio(a: float, b: float) -> str:
 
 
 def results_table(table: dict, instr: dict | None) -> str:
-    rows = ["| scenario | Loop msgs/s | NIO msgs/s | Loop/NIO | Loop CPU µs/msg | NIO CPU µs/msg |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = ["| scenario | Loop msgs/s | NIO msgs/s | Loop/NIO | paired Loop/NIO | Loop CPU µs/msg | NIO CPU µs/msg |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
     for size, connections in SCENARIOS:
         loop, nio = table[(size, connections, "Loop")], table[(size, connections, "NIO")]
         rows.append(f"| {label(size, connections)} | {loop['msgs_per_sec']:,.0f} | {nio['msgs_per_sec']:,.0f} | "
                     f"{fmt_ratio(loop['msgs_per_sec'], nio['msgs_per_sec'])} | "
+                    f"{table[(size, connections, 'paired')]:.2f}x | "
                     f"{loop['cpu_us_per_msg']:.2f} | {nio['cpu_us_per_msg']:.2f} |")
     if instr:
         loop, nio = instr["Loop"]["per_msg"], instr["NIO"]["per_msg"]
@@ -453,6 +465,8 @@ def write_report(args, info, table, instr, micro_out, goal_lines, chart_ok) -> P
         f"- kernel: {info['kernel']}",
         f"- swift: {info['swift']}",
         f"- date: {info['date']}",
+        f"- load average (1/5/15 min) before / after the echo runs: {info['load_before']} / "
+        f"{info.get('load_after', 'n/a')} (other work on the machine competes with servers and client)",
         "",
         "## Echo: Loop EchoServer vs SwiftNIO NIOEchoServer",
         "",
@@ -461,8 +475,9 @@ def write_report(args, info, table, instr, micro_out, goal_lines, chart_ok) -> P
         f"count ({info['nproc']}) and are started fresh for each run; Loop and NIO alternate, "
         f"{args.rounds} round(s) of {args.warmup:g} s warm-up + {args.duration:g} s timed; medians shown. "
         "CPU per message is the server's utime+stime (/proc/PID/stat) across the timed window divided by "
-        "the messages echoed in it. The machine is shared and noisy: treat throughput as indicative, "
-        "instruction counts as exact.",
+        "the messages echoed in it. \"paired\" is the median of Loop/NIO within each round (the two runs "
+        "side by side), which cancels slow drifts in machine load. The machine is shared and noisy: treat "
+        "throughput as indicative, instruction counts as exact.",
         "",
         results_table(table, instr),
         "",
@@ -538,7 +553,10 @@ def main() -> int:
         log("== building")
         servers = build(args.skip_build)
         log(f"== echo throughput ({args.rounds} round(s), {args.warmup:g} s warm-up + {args.duration:g} s each)")
+        info["load_before"] = load_average()
         table = throughput(servers, args.rounds, args.warmup, args.duration)
+        info["load_after"] = load_average()
+        log(f"   load average (1/5/15 min) before: {info['load_before']}, after: {info['load_after']}")
         instr = None
         if not args.skip_callgrind:
             log(f"== instructions per message (callgrind, {args.counts[0]} and {args.counts[1]} messages)")
