@@ -253,6 +253,11 @@ public struct HTTP2Connection: Sendable {
             if recentlyReset.contains(streamID) { return }
             throw .connection(.streamClosed, "HEADERS on closed stream \(streamID) (RFC 9113 §5.1)")
         }
+        if isAboveSentGoAway(streamID) {
+            // RFC 9113 §6.8: ignored, and so are its later frames (trailers included).
+            lastPeerStreamID = max(lastPeerStreamID, streamID)
+            return
+        }
         guard streamID > lastPeerStreamID else {
             if recentlyReset.contains(streamID) { return }
             if recentlyClosed.contains(streamID) {
@@ -261,7 +266,6 @@ public struct HTTP2Connection: Sendable {
             throw .connection(.protocolError, "stream id \(streamID) is not greater than \(lastPeerStreamID) (RFC 9113 §5.1.1)")
         }
         lastPeerStreamID = streamID
-        if let last = sentGoAwayLastStreamID, streamID > last { return }  // RFC 9113 §6.8: ignored
         if let limit = configuration.maxConcurrentStreams, peerStreamCount >= Int(limit) {
             throw .stream(streamID, .refusedStream, "more than \(limit) concurrent streams (RFC 9113 §5.1.2)")
         }
@@ -277,8 +281,18 @@ public struct HTTP2Connection: Sendable {
         if endStream { remoteEnded(streamID) }
     }
 
+    /// A stream the peer opened after the last stream id of the GOAWAY we sent: its frames
+    /// are ignored, not answered (RFC 9113 §6.8).
+    private func isAboveSentGoAway(_ streamID: UInt32) -> Bool {
+        guard let last = sentGoAwayLastStreamID else { return false }
+        return streamID > last && isPeerInitiated(streamID)
+    }
 
     private mutating func receiveOversizedHeaders(_ streamID: UInt32, endStream: Bool) throws(HTTP2ProtocolError) {
+        if streams[streamID] == nil && isAboveSentGoAway(streamID) {
+            lastPeerStreamID = max(lastPeerStreamID, streamID)  // ignored (RFC 9113 §6.8)
+            return
+        }
         if role == .server && streams[streamID] == nil && isPeerInitiated(streamID) && streamID > lastPeerStreamID {
             // Refuse the request with 431 (RFC 6585) and leave the connection alone.
             lastPeerStreamID = streamID
@@ -297,6 +311,7 @@ public struct HTTP2Connection: Sendable {
         }
         guard var stream = streams[streamID] else {
             returnConnectionCredit(flowControlledLength)
+            if isAboveSentGoAway(streamID) { return }
             if isIdle(streamID) { throw .connection(.protocolError, "DATA on idle stream \(streamID) (RFC 9113 §5.1)") }
             if recentlyReset.contains(streamID) { return }
             throw .stream(streamID, .streamClosed, "DATA on closed stream \(streamID) (RFC 9113 §5.1)")
