@@ -360,6 +360,9 @@ public struct HTTP2Connection: Sendable {
     private mutating func receiveSettings(_ parameters: [HTTP2Setting]) throws(HTTP2ProtocolError) {
         let oldWindow = Int(peerSettings.initialWindowSize)
         for parameter in parameters {
+            if role == .client && parameter.identifier == HTTP2Setting.enablePush && parameter.value == 1 {
+                throw .connection(.protocolError, "the server sent SETTINGS_ENABLE_PUSH=1 (RFC 9113 §6.5.2)")
+            }
             try peerSettings.apply(parameter)
         }
         let delta = Int(peerSettings.initialWindowSize) - oldWindow
