@@ -241,6 +241,9 @@ public struct HTTP2Connection: Sendable {
                 if let problem = HTTP2HeaderValidation.responseProblem(headers, isTrailers: false) {
                     throw .stream(streamID, .protocolError, problem)
                 }
+                if isInformational && endStream {
+                    throw .stream(streamID, .protocolError, "informational response with END_STREAM (RFC 9113 §8.1)")
+                }
                 stream.headersReceived = isInformational ? .informational : .final
             }
             streams[streamID] = stream
