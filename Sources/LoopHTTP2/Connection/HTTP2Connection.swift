@@ -493,8 +493,11 @@ public struct HTTP2Connection: Sendable {
         streams[streamID]!.writableThreshold = threshold
     }
 
-    /// Resets a stream with RST_STREAM(`code`).
+    /// Resets an open stream with RST_STREAM(`code`). A stream that is already closed (it
+    /// completed, or the peer reset it) is left alone: nothing may be sent on a closed
+    /// stream (RFC 9113 §5.1), least of all RST_STREAM in answer to RST_STREAM (§5.4.2).
     public mutating func resetStream(_ streamID: UInt32, code: HTTP2ErrorCode, reason: String = "") {
+        guard streams[streamID] != nil else { return }
         reset(streamID, code: code, reason: reason)
     }
 
