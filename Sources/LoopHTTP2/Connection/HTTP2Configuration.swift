@@ -18,6 +18,9 @@ public struct HTTP2Configuration: Sendable {
     /// The connection-level receive window we open at start (RFC 9113 §6.9.2 fixes the
     /// initial one at 65,535; a larger one keeps many streams or big transfers fast).
     public var connectionWindowSize: UInt32 = 16 << 20
+    /// Stream windows grow up to this when measured bandwidth-delay says the window limits a
+    /// transfer (BDP pings, as grpc-go does); nil keeps `initialStreamWindowSize` fixed.
+    public var maximumStreamWindowSize: UInt32? = 16 << 20
     /// SETTINGS_MAX_FRAME_SIZE we announce and accept.
     public var maxFrameSize: UInt32 = 16_384
     /// SETTINGS_MAX_HEADER_LIST_SIZE we announce and enforce.

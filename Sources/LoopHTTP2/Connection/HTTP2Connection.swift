@@ -50,6 +50,8 @@ public struct HTTP2Connection: Sendable {
     private var nextLocalStreamID: UInt32
     private var connectionSendWindow = SendWindow(65_535)
     private var connectionReceiveWindow = ReceiveWindow(65_535)
+    /// Grows stream windows for big transfers (nil when the configuration fixes them).
+    private var bandwidthDelay: BandwidthDelayEstimator?
     private var ready = StreamQueue()
     private var recentlyReset = RecentStreamIDs(capacity: 64)
     /// Peer streams that closed normally: HEADERS on them is STREAM_CLOSED, while a lower
@@ -89,6 +91,10 @@ public struct HTTP2Connection: Sendable {
         settings.maxHeaderListSize = configuration.maxHeaderListSize
         settings.headerTableSize = configuration.headerTableSize
         self.localSettings = settings
+        if let limit = configuration.maximumStreamWindowSize, limit > configuration.initialStreamWindowSize {
+            self.bandwidthDelay = BandwidthDelayEstimator(initialWindow: Int(configuration.initialStreamWindowSize),
+                                                          maximumWindow: Int(min(limit, 0x7FFF_FFFF)))
+        }
     }
 
     // MARK: Start
@@ -333,6 +339,9 @@ public struct HTTP2Connection: Sendable {
         }
         stream.unconsumed += data.readableBytes
         streams[streamID] = stream
+        if bandwidthDelay?.dataReceived(flowControlledLength, now: now) == true {
+            HTTP2FrameEncoder.writePing(BandwidthDelayEstimator.pingData, ack: false, into: &output.control)
+        }
         // Padding is never delivered, so it is returned at once.
         let padding = flowControlledLength - data.readableBytes
         if padding > 0 { consume(streamID: streamID, bytes: 0, padding: padding) }
@@ -388,12 +397,27 @@ public struct HTTP2Connection: Sendable {
     }
 
     private mutating func receivePingAck(_ opaque: UInt64) {
-        if opaque == HTTP2Connection.gracefulShutdownPing && gracefulPingOutstanding {
+        if opaque == BandwidthDelayEstimator.pingData, bandwidthDelay != nil {
+            if let window = bandwidthDelay!.probeAcknowledged(now: now) { growReceiveWindows(to: window) }
+        } else if opaque == HTTP2Connection.gracefulShutdownPing && gracefulPingOutstanding {
             gracefulPingOutstanding = false
             sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "")
             closeIfDrained()
         } else {
             events.append(.pingAck(opaque))
+        }
+    }
+
+    /// Announces a larger SETTINGS_INITIAL_WINDOW_SIZE (the peer adds the difference to every
+    /// stream's window, RFC 9113 §6.9.2) and widens the connection window to match.
+    private mutating func growReceiveWindows(to window: Int) {
+        let delta = window - Int(localSettings.initialWindowSize)
+        guard delta > 0 else { return }
+        localSettings.initialWindowSize = UInt32(window)
+        HTTP2FrameEncoder.writeSettings([HTTP2Setting(HTTP2Setting.initialWindowSize, UInt32(window))], into: &output.control)
+        for id in Array(streams.keys) { streams[id]!.receiveWindow.raise(by: delta) }
+        if let increment = connectionReceiveWindow.grow(to: max(connectionReceiveWindow.target, window * 4)) {
+            HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
         }
     }
 

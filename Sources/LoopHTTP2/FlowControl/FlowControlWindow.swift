@@ -54,6 +54,13 @@ struct ReceiveWindow {
         return takeCredit()
     }
 
+    /// Raises the window by `delta` without a WINDOW_UPDATE: the peer learns of it through
+    /// SETTINGS_INITIAL_WINDOW_SIZE (RFC 9113 §6.9.2).
+    mutating func raise(by delta: Int) {
+        available += delta
+        target += delta
+    }
+
     private mutating func takeCredit() -> UInt32? {
         guard unreturned > 0 else { return nil }
         let increment = unreturned
