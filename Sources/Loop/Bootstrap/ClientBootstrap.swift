@@ -48,6 +48,7 @@ public struct ClientBootstrap: Sendable {
     }
 
     private func connect(to address: SocketAddress, on loop: EventLoop) -> EventLoopFuture<any Channel> {
+        guard loop.isAcceptingChannels else { return loop.makeFailedFuture(ChannelError.eventLoopShutdown) }
         let promise = loop.makePromise(of: (any Channel).self)
         let options = self.options
         let initializer = self.initializer

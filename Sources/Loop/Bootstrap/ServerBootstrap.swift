@@ -86,6 +86,7 @@ public struct ServerBootstrap: Sendable {
     }
 
     private func bind(to address: SocketAddress, on loop: EventLoop, spreadChildren: Bool) -> EventLoopFuture<any Channel> {
+        guard loop.isAcceptingChannels else { return loop.makeFailedFuture(ChannelError.eventLoopShutdown) }
         let promise = loop.makePromise(of: (any Channel).self)
         let bootstrap = self
         loop.execute {

@@ -181,6 +181,8 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
     // MARK: Reading
 
     func readable() {
+        // This event uses up a pending read() request; handlers may ask again while reading.
+        if !autoRead { readRequested = false }
         var reads = 0
         var readAnything = false
         readLoop: while state == .active && !inputClosed {
@@ -220,10 +222,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
             }
         }
         if readAnything { pipeline.fireChannelReadComplete() }
-        if !autoRead && state == .active {
-            readRequested = false
-            updateReadInterest()
-        }
+        if !autoRead && state == .active { updateReadInterest() }
     }
 
     private func peerClosedInput() {

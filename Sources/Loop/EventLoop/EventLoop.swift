@@ -24,7 +24,11 @@ public final class EventLoop: @unchecked Sendable {
     let driver: Driver
     let name: String
     private let asyncWatcher: UnsafeMutablePointer<ev_async>
-    private let incoming: Mutex<[LoopJob]> = Mutex([])
+    /// Queued work, and whether the loop thread has stopped (set under the same lock, so no
+    /// job can slip into a queue nobody will run).
+    private let incoming: Mutex<(jobs: [LoopJob], stopped: Bool)> = Mutex(([], false))
+    /// After the loop stopped, whoever enqueues runs the queue, one thread at a time.
+    private let stoppedRunner: Mutex<Void> = Mutex(())
     /// Swapped with `incoming` under the lock, then run without it (owned by the loop thread).
     private var running: [LoopJob] = []
     private let stateLock: Mutex<LoopState> = Mutex(.open)
@@ -100,6 +104,27 @@ public final class EventLoop: @unchecked Sendable {
             ev_run(evLoop, 0)
         }
         pthread_setspecific(currentEventLoopKey, nil)
+        // Work handed in from now on must still run (a promise completed, a callback
+        // registered, a bootstrap told the loop is gone), or its waiters would hang.
+        incoming.withLock { $0.stopped = true }
+        runQueueAfterStop()
+    }
+
+    /// Runs queued jobs on the calling thread after the loop stopped. The thread counts as
+    /// the loop's while it does, so loop-bound code and isolated tasks run as usual.
+    private func runQueueAfterStop() {
+        if _isCurrent { return }  // already draining on this thread: the loop below takes it
+        stoppedRunner.withLock { _ in
+            let previous = pthread_getspecific(currentEventLoopKey)
+            pthread_setspecific(currentEventLoopKey, Unmanaged.passUnretained(self).toOpaque())
+            defer { pthread_setspecific(currentEventLoopKey, previous) }
+            while true {
+                incoming.withLock { swap(&$0.jobs, &running) }
+                if running.isEmpty { break }
+                for job in running { run(job) }
+                running.removeAll(keepingCapacity: true)
+            }
+        }
     }
 
     /// True when called on this loop's thread.
@@ -139,24 +164,31 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     func enqueue(_ job: LoopJob) {
-        incoming.withLock { $0.append(job) }
-        if case .libev(let evLoop) = driver {
+        let stopped = incoming.withLock { queue -> Bool in
+            queue.jobs.append(job)
+            return queue.stopped
+        }
+        if stopped {
+            runQueueAfterStop()
+        } else if case .libev(let evLoop) = driver {
             ev_async_send(evLoop, asyncWatcher)
+        }
+    }
+
+    private func run(_ job: LoopJob) {
+        switch job {
+        case .closure(let body): body()
+        case .task(let task):
+            task.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
         }
     }
 
     /// Runs what `execute` queued. Called by the async watcher on the loop thread.
     func runQueuedJobs() {
         while true {
-            incoming.withLock { queue in swap(&queue, &running) }
+            incoming.withLock { swap(&$0.jobs, &running) }
             if running.isEmpty { break }
-            for job in running {
-                switch job {
-                case .closure(let body): body()
-                case .task(let task):
-                    task.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
-                }
-            }
+            for job in running { run(job) }
             running.removeAll(keepingCapacity: true)
             if case .libev = driver { break }  // libev calls again for what arrived meanwhile
         }
@@ -238,7 +270,7 @@ public final class EventLoop: @unchecked Sendable {
 
     private func finishShutdownIfIdle() {
         guard stateLock.withLock({ $0 == .closing }), registeredChannels.isEmpty else { return }
-        let queueEmpty = incoming.withLock { $0.isEmpty }
+        let queueEmpty = incoming.withLock { $0.jobs.isEmpty }
         guard queueEmpty else {
             if case .libev(let evLoop) = driver { ev_async_send(evLoop, asyncWatcher) }
             return

@@ -27,6 +27,9 @@ final class LoopTimer: @unchecked Sendable {
             let seconds = max(0, Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
             clibev_timer_init(w, loopTimerCallback, seconds, 0)
             w.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            // libev counts from the time it cached when the loop woke; after long work on
+            // the loop that is stale and the timer would fire early.
+            ev_now_update(evLoop)
             ev_timer_start(evLoop, w)
         case .embedded:
             loop.addEmbeddedTimer(self, at: loop.embeddedNow + delay)
