@@ -338,6 +338,34 @@ def micro(skip: bool) -> str:
     return tables
 
 
+def micro_summary(tables: str) -> str:
+    """p50 of each metric per benchmark, from package-benchmark's text tables."""
+    rows, name = [], None
+    current: dict[str, str] = {}
+    for line in tables.splitlines():
+        if line and not line.startswith(("│", "╒", "╞", "├", "╘", "=", "Host", "#", "Baseline", "Running")):
+            if name and current:
+                rows.append((name, current))
+            name, current = line.strip(), {}
+        elif line.startswith("│") and name:
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            if len(cells) >= 4 and cells[0] != "Metric":
+                metric, unit = cells[0], ""
+                scaled = re.match(r"^(.*?) \(([KMG])\)( \*)?$", metric)
+                if scaled:  # "Throughput (# / s) (K)": keep one column, put the unit in the cell
+                    metric, unit = scaled.group(1) + (scaled.group(3) or ""), " " + scaled.group(2)
+                current[metric] = cells[3] + unit  # columns: metric, p0, p25, p50, ...
+    if name and current:
+        rows.append((name, current))
+    if not rows:
+        return ""
+    metrics = list(dict.fromkeys(m for _, r in rows for m in r))
+    out = ["| benchmark | " + " | ".join(f"{m} p50" for m in metrics) + " |",
+           "|---|" + "---:|" * len(metrics)]
+    out += [f"| {n} | " + " | ".join(r.get(m, "") for m in metrics) + " |" for n, r in rows]
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 
@@ -517,7 +545,11 @@ def write_report(args, info, table, instr, micro_out, goal_lines, chart_ok) -> P
         lines += [""]
     lines += ["## Micro benchmarks (package-benchmark)", "",
               "`cd Benchmarks && swift package --disable-sandbox benchmark` (release; per-op numbers: "
-              "scalingFactor .kilo, one op per scaled iteration).", "", "```", micro_out.rstrip(), "```", ""]
+              "scalingFactor .kilo, one op per scaled iteration; * = per op).", ""]
+    summary = micro_summary(micro_out)
+    if summary:
+        lines += [summary, "", "Full output:", ""]
+    lines += ["```", micro_out.rstrip(), "```", ""]
     path = RESULTS / "report.md"
     path.write_text("\n".join(lines))
     return path
@@ -578,6 +610,10 @@ def main() -> int:
     log("")
     log(results_table(table, instr))
     log("")
+    summary = micro_summary(micro_out)
+    if summary:
+        log(summary)
+        log("")
     for ok, text in goal_lines:
         log(f"{'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}: {text}")
     log(f"\nreport: {report}")
