@@ -7,12 +7,6 @@ extension InteropTests {
     /// Our HTTP2Client against real HTTP/2 servers: nghttpd (nghttp2-server, 1.52) and h2o
     /// (Debian), both cleartext with prior knowledge, serving files from a temporary directory.
     @Suite struct ClientAgainstPeerServersInteropTests {
-        /// One loop for the clients of these tests, never shut down: EventLoopGroup's
-        /// shutdownGracefully() can hang when a loop finishes shutting down before the
-        /// awaiting get() has registered its callback (reported separately; not what these
-        /// tests are about).
-        static let group = EventLoopGroup(numberOfThreads: 1)
-
         @Test func http2ClientAgainstNghttpd() async throws {
             let nghttpd = try Peer.nghttpd.locate()
             let files = try ServedFiles()
@@ -61,7 +55,7 @@ extension InteropTests {
         /// A small file, a 5 MB file, concurrent requests on one connection, and a 404.
         private func exerciseClient(port: Int, files: ServedFiles, peer: BackgroundProcess,
                                     sourceLocation: SourceLocation = #_sourceLocation) async throws {
-            let group = ClientAgainstPeerServersInteropTests.group
+            let group = EventLoopGroup(numberOfThreads: 1)
             let started = Date()
             do {
                 try await withDeadline(60, "HTTP2Client against \(peer.name)") {
@@ -119,8 +113,10 @@ extension InteropTests {
                     try await client.close()
                 }
             } catch {
+                try? await withDeadline(10, "EventLoopGroup.shutdownGracefully()") { try await group.shutdownGracefully() }
                 throw InteropError("\(error)\n\(peer.name) output:\n\(peer.log.suffix(3000))")
             }
+            try await withDeadline(10, "EventLoopGroup.shutdownGracefully()") { try await group.shutdownGracefully() }
             reportTiming("HTTP2Client against \(peer.name): small, 5 MB, 18 concurrent, 404", seconds: Date().timeIntervalSince(started))
             #expect(peer.isRunning, "\(peer.name) exited during the test (\(peer.exitDescription)):\n\(peer.log.suffix(3000))",
                     sourceLocation: sourceLocation)

@@ -90,7 +90,7 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Double,
     if let environment { process.environment = environment }
     let command = ([executable] + arguments).joined(separator: " ")
     let started = Date()
-    try process.run()
+    try runWithDefaultSignalMask(process)
     let finished = try await waitForExit(process, timeout: timeout)
     let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
@@ -99,6 +99,18 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Double,
     }
     return ProcessResult(status: process.terminationStatus, stdout: stdout, stderr: stderr,
                          seconds: Date().timeIntervalSince(started))
+}
+
+/// Starts `process` with no signal blocked. A child inherits the spawning thread's signal
+/// mask, and the test runner's threads block most signals (SIGTERM included), so without
+/// this a peer such as nghttpd or h2o would ignore SIGTERM.
+func runWithDefaultSignalMask(_ process: Process) throws {
+    var empty = sigset_t()
+    var saved = sigset_t()
+    sigemptyset(&empty)
+    pthread_sigmask(SIG_SETMASK, &empty, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+    try process.run()
 }
 
 /// Waits up to `timeout` seconds for `process` to exit; kills it (SIGKILL) and reaps it
@@ -139,7 +151,7 @@ final class BackgroundProcess: @unchecked Sendable {
         process.standardError = log
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         do {
-            try process.run()
+            try runWithDefaultSignalMask(process)
         } catch {
             directory.remove()
             throw InteropError("cannot start \(name) (\(executable)): \(error)")

@@ -7,15 +7,16 @@
 Plays a (misbehaving) HTTP/2 client on one TCP connection and prints ONE JSON line with
 what the server sent back, so the Swift test can assert the exact answer:
 
-    {"case": ..., "frames": [...], "closed": bool, "timed_out": bool, ...}
+    {"case": ..., "frames": [...], "closed": bool, "goaway_debug": ..., ...}
 
 `frames` lists every frame the server sent, summarised, in order, except the connection
 housekeeping: the server's first SETTINGS (reported as `server_settings`), SETTINGS ACKs,
-WINDOW_UPDATE on stream 0, and the ACKs of our own fence PINGs. Runs of identical
-summaries are collapsed to "SUMMARY xN". Summaries:
+WINDOW_UPDATE on stream 0, the ACKs of our own fence PINGs, and the server's own PINGs
+(counted in `server_pings`; the driver acknowledges them as any client would). Runs of
+identical summaries are collapsed to "SUMMARY xN". Summaries:
 
     HEADERS(1,:status=200)  HEADERS(1,:status=431,END_STREAM)  DATA(1,13,END_STREAM)
-    RST_STREAM(1,PROTOCOL_ERROR)  GOAWAY(0,ENHANCE_YOUR_CALM)  PING(ACK)  PING
+    RST_STREAM(1,PROTOCOL_ERROR)  GOAWAY(0,ENHANCE_YOUR_CALM)  PING(ACK)
     WINDOW_UPDATE(1)  SETTINGS  UNKNOWN(type)
 
 Frames are built from raw bytes (struct); header blocks are hand-encoded HPACK literals
@@ -26,8 +27,8 @@ A reader thread drains the socket from the moment of connecting, so a GOAWAY tha
 server writes just before closing is read even if the server then resets the connection.
 Cases that keep the connection open end with a fence: a PING with a unique payload; the
 driver waits for its ACK plus a short quiet period, so everything the server answered is
-in. Cases that kill the connection wait for EOF (or a 10 s timeout, reported as
-`timed_out`).
+in. Cases that kill the connection wait for EOF (at most 10 s; `closed` stays false when
+the server keeps the connection open).
 """
 
 import json
@@ -139,6 +140,7 @@ class Connection:
         self.last_byte_at = None
         self.first_byte_ms = None
         self.send_error = None
+        self.send_lock = threading.Lock()
         self.frames = []          # (type, flags, stream_id, payload) in arrival order
         self.parsed_up_to = 0
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -180,15 +182,20 @@ class Connection:
             payload = bytes(self.buffer[at + 9:at + 9 + length])
             self.frames.append((ftype, flags, stream_id, payload))
             self.parsed_up_to = at + 9 + length
+            if ftype == PING and not flags & ACK and stream_id == 0 and length == 8:
+                # Like any client: acknowledge the server's PINGs (RFC 9113 §6.7), e.g. the
+                # bandwidth probes it sends while receiving DATA.
+                threading.Thread(target=self.send, args=(ping(payload, ack=True),), daemon=True).start()
 
     def send(self, payload):
         """Sends everything, or notes why it could not (the server may already have closed)."""
-        if self.send_error:
-            return
-        try:
-            self.sock.sendall(payload)
-        except OSError as error:
-            self.send_error = f"{type(error).__name__}: {error}"
+        with self.send_lock:
+            if self.send_error:
+                return
+            try:
+                self.sock.sendall(payload)
+            except OSError as error:
+                self.send_error = f"{type(error).__name__}: {error}"
 
     def handshake(self, *setting_pairs):
         self.send(PREFACE + settings(*setting_pairs))
@@ -238,7 +245,7 @@ def summarise(connection):
     decoder.max_header_list_size = 1 << 24
     pending = None  # (stream_id, flags, block) of a header block awaiting CONTINUATION
     summaries = []
-    extras = {"server_settings": False, "settings_acks": 0, "connection_window_updates": 0,
+    extras = {"server_settings": False, "settings_acks": 0, "connection_window_updates": 0, "server_pings": 0,
               "goaway_debug": None, "first_frame": None}
     with connection.lock:
         frames = list(connection.frames)
@@ -262,7 +269,10 @@ def summarise(connection):
         elif ftype == PING:
             if flags & ACK and payload.startswith(b"fence"):
                 continue
-            summaries.append("PING(ACK)" if flags & ACK else "PING")
+            if not flags & ACK:
+                extras["server_pings"] += 1  # acknowledged by the reader, like any client
+                continue
+            summaries.append("PING(ACK)")
         elif ftype == GOAWAY:
             last = int.from_bytes(payload[0:4], "big") & 0x7FFFFFFF
             code = int.from_bytes(payload[4:8], "big")
