@@ -42,14 +42,14 @@ struct Peer: Sendable {
     }
 }
 
-/// python3 with the PyPI modules the raw-frame driver imports, or an error naming them.
+/// python3 with the PyPI module the raw-frame driver imports (hpack), or an error naming it.
 func locatePythonWithHPACK() async throws -> String {
     let python = try Peer.python3.locate()
-    let check = try await runProcess(python, ["-c", "import hpack, hyperframe"], timeout: 30)
+    let check = try await runProcess(python, ["-c", "import hpack"], timeout: 30)
     guard check.status == 0 else {
         throw InteropError("""
-            python modules hpack/hyperframe missing for \(python): run `make test` (installs them) or \
-            scripts/install-python-deps.sh hpack hyperframe (pip install hpack hyperframe)\n\(check.stderr)
+            python module hpack missing for \(python): run `make test` (installs it) or \
+            scripts/install-python-deps.sh hpack (pip install hpack)\n\(check.stderr)
             """)
     }
     return python

@@ -134,6 +134,7 @@ extension InteropTests {
                     // We sent nothing at all: the SETTINGS came anyway, and nothing else.
                     #expect(result.frames == [], "[\(name)] \(result)")
                     #expect(result.closed == false, "[\(name)] \(result)")
+                    #expect((result.firstByteMs ?? .infinity) < 2000, "[\(name)] the SETTINGS took \(result.firstByteMs.map { "\($0) ms" } ?? "forever")")
                 case .rapidReset:
                     // 1000 × (HEADERS + RST_STREAM) in one burst: the connection ends with
                     // GOAWAY(ENHANCE_YOUR_CALM) once more than maxResetsPerSecond streams were
@@ -147,6 +148,10 @@ extension InteropTests {
                         #expect(id >= 2 * limit + 1 && id < 2000, "[\(name)] GOAWAY last stream id \(id)")
                     }
                     #expect(result.closed == true, "[\(name)] the server kept the connection open: \(result)")
+                    // Before it, at most whole responses to streams whose RST_STREAM had not
+                    // arrived yet; never an RST_STREAM in answer to the client's (§5.4.2).
+                    let others = (result.frames ?? []).dropLast().filter { !$0.hasPrefix("HEADERS(") && !$0.hasPrefix("DATA(") }
+                    #expect(others.isEmpty, "[\(name)] unexpected frames before the GOAWAY: \(others)")
                 default:
                     break
                 }

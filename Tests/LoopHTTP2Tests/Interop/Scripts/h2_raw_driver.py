@@ -42,7 +42,7 @@ try:
     import hpack
 except ImportError:  # reported as JSON so the Swift test names the missing package
     print(json.dumps({"case": sys.argv[-1], "error": "python module hpack missing: pip install hpack "
-                      "(or scripts/install-python-deps.sh hpack hyperframe)"}))
+                      "(or scripts/install-python-deps.sh hpack)"}))
     sys.exit(0)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
