@@ -19,11 +19,15 @@ struct BandwidthDelayEstimator {
         self.maximumWindow = maximumWindow
     }
 
+    /// Only frames at least this large start a probe: small-message traffic cannot be
+    /// window-bound and pays no PING.
+    static let probeTriggerSize = 8192
+
     /// Accounts for received DATA; true when a probe PING should be sent now.
     mutating func dataReceived(_ bytes: Int, now: UInt64) -> Bool {
         guard window < maximumWindow else { return false }
         sample += bytes
-        guard probeSentAt == nil else { return false }
+        guard probeSentAt == nil, bytes >= BandwidthDelayEstimator.probeTriggerSize else { return false }
         probeSentAt = now
         sample = bytes
         return true

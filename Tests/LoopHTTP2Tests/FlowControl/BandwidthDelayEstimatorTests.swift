@@ -28,11 +28,13 @@ import Testing
 
     @Test func onlyOneProbeIsOutstanding() {
         var estimator = BandwidthDelayEstimator(initialWindow: 65_536, maximumWindow: 1 << 20)
-        let first = estimator.dataReceived(1000, now: 0)
+        let small = estimator.dataReceived(1000, now: 0)
+        #expect(!small)  // small frames start no probe
+        let first = estimator.dataReceived(10_000, now: 0)
         #expect(first)
-        let second = estimator.dataReceived(1000, now: 10)
+        let second = estimator.dataReceived(10_000, now: 10)
         #expect(!second)
-        #expect(estimator.probeAcknowledged(now: 100) == nil)  // 2000 bytes: not window-bound
+        #expect(estimator.probeAcknowledged(now: 100) == nil)  // 20,000 bytes: not window-bound
         #expect(estimator.probeAcknowledged(now: 200) == nil)  // no probe out
     }
 }
