@@ -1,0 +1,154 @@
+import Testing
+import Loop
+@testable import LoopHTTP2
+
+/// Limits against abusive peers: rapid reset (CVE-2023-44487), PING and SETTINGS floods,
+/// CONTINUATION floods; and PING itself (RFC 9113 §6.7).
+@Suite struct HTTP2AbuseLimitTests {
+    private static let second: UInt64 = 1_000_000_000
+    private static let millisecond: UInt64 = 1_000_000
+
+    @Test func rapidResetMoreThanTheLimitWithinOneSecondIsEnhanceYourCalm() {
+        var server = PeerHarness.server { $0.maxResetsPerSecond = 5 }
+        server.handshake()
+        server.now = 100 * Self.second
+        for index in 0..<5 {
+            let id = UInt32(2 * index + 1)
+            server.sendRequest(streamID: id)
+            server.receive(rstStreamFrame(streamID: id, code: .cancel))
+            server.now += 100 * Self.millisecond
+        }
+        #expect(server.sent() == [])
+        #expect(server.connection.state == .active)
+        server.sendRequest(streamID: 11)
+        _ = server.events()
+        server.receive(rstStreamFrame(streamID: 11, code: .cancel))
+        #expect(server.sent() == [.goAway(last: 11, .enhanceYourCalm)])
+        #expect(server.events() == [.reset(11, .enhanceYourCalm), .closed(11), .connectionError(.enhanceYourCalm)])
+    }
+
+    @Test func rapidResetWithTheDefaultLimitOf200() {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.now = 5 * Self.second
+        for index in 0..<201 {
+            let id = UInt32(2 * index + 1)
+            server.sendRequest(streamID: id)
+            server.receive(rstStreamFrame(streamID: id, code: .cancel))
+            server.now += Self.millisecond
+            if index < 200 { #expect(server.connection.state == .active, "reset \(index + 1)") }
+        }
+        #expect(server.sent() == [.goAway(last: 401, .enhanceYourCalm)])
+    }
+
+    @Test func resetsSpreadOverTimeAreFine() {
+        var server = PeerHarness.server { $0.maxResetsPerSecond = 5 }
+        server.handshake()
+        server.now = 100 * Self.second
+        for index in 0..<40 {
+            let id = UInt32(2 * index + 1)
+            server.sendRequest(streamID: id)
+            server.receive(rstStreamFrame(streamID: id, code: .cancel))
+            server.now += 300 * Self.millisecond  // at most 4 in any one second
+        }
+        #expect(server.sent() == [])
+        #expect(server.connection.state == .active)
+        #expect(server.connection.openStreamCount == 0)
+    }
+
+    @Test func resetsOfStreamsAlreadyClosedDoNotCount() throws {
+        var server = PeerHarness.server { $0.maxResetsPerSecond = 2 }
+        server.handshake()
+        for index in 0..<10 {
+            let id = UInt32(2 * index + 1)
+            server.sendRequest(streamID: id, endStream: true)
+            try server.connection.sendHeaders(streamID: id, responseHead(), endStream: true)
+            server.receive(rstStreamFrame(streamID: id, code: .cancel))
+        }
+        #expect(server.connection.state == .active)
+    }
+
+    @Test func pingFloodWithoutProgressIsEnhanceYourCalm() {
+        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+        server.handshake()  // the SETTINGS frame counts: 1
+        for opaque in UInt64(1)...9 { server.receive(pingFrame(opaque)) }
+        #expect(server.sent() == (UInt64(1)...9).map { .ping($0, ack: true) })
+        server.receive(pingFrame(10))
+        #expect(server.sent() == [.goAway(last: 0, .enhanceYourCalm)])  // and no ACK
+        #expect(server.events() == [.connectionError(.enhanceYourCalm)])
+    }
+
+    @Test func requestsResetThePingCount() {
+        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+        server.handshake()
+        for opaque in UInt64(1)...9 { server.receive(pingFrame(opaque)) }
+        server.sendRequest(streamID: 1)  // progress
+        for opaque in UInt64(1)...10 { server.receive(pingFrame(opaque)) }
+        server.receive(dataFrame(streamID: 1, [1]))  // progress
+        for opaque in UInt64(1)...10 { server.receive(pingFrame(opaque)) }
+        #expect(server.connection.state == .active)
+        server.receive(pingFrame(11))
+        #expect(server.sent().last == .goAway(last: 1, .enhanceYourCalm))
+    }
+
+    @Test func settingsFloodIsEnhanceYourCalm() {
+        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+        server.handshake()
+        for _ in 0..<9 { server.receive(settingsFrame()) }
+        #expect(server.sent().count == 9)
+        server.receive(settingsFrame())
+        #expect(server.sent() == [.goAway(last: 0, .enhanceYourCalm)])
+    }
+
+    @Test func pingAcksDoNotCount() {
+        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+        server.handshake()
+        for opaque in UInt64(1)...50 { server.receive(pingFrame(opaque, ack: true)) }
+        #expect(server.connection.state == .active)
+        #expect(server.events() == (UInt64(1)...50).map { .pingAck($0) })
+        #expect(server.sent() == [])
+    }
+
+    @Test func rfc9113Section6_10ContinuationFloodOnAConnectionIsEnhanceYourCalm() {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.receive(headersFrame(streamID: 1, block: [], endHeaders: false))
+        for _ in 0..<32 { server.receive(continuationFrame(streamID: 1, block: [], endHeaders: false)) }
+        #expect(server.sent() == [])
+        server.receive(continuationFrame(streamID: 1, block: [], endHeaders: false))
+        #expect(server.sent() == [.goAway(last: 0, .enhanceYourCalm)])
+    }
+
+    @Test func headerBlockBiggerThanTwiceTheListLimitIsEnhanceYourCalm() {
+        // maxHeaderListSize 16,384: blocks may use 32,768 encoded bytes.
+        var server = PeerHarness.server()
+        server.handshake()
+        let filler = [UInt8](repeating: 0x82, count: 16_384)
+        server.receive(headersFrame(streamID: 1, block: filler, endHeaders: false),
+                       continuationFrame(streamID: 1, block: filler, endHeaders: false))
+        #expect(server.sent() == [])
+        server.receive(continuationFrame(streamID: 1, block: [0x82], endHeaders: true))
+        #expect(server.sent() == [.goAway(last: 0, .enhanceYourCalm)])
+    }
+
+    // MARK: PING (RFC 9113 §6.7)
+
+    @Test func rfc9113Section6_7PingIsAnsweredWithAnAckCarryingTheSameData() {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.receive(pingFrame(0x0102_0304_0506_0708))
+        let frames = server.frames()
+        #expect(frames.map(FrameSummary.init) == [.ping(0x0102_0304_0506_0708, ack: true)])
+        #expect(server.events() == [])
+    }
+
+    @Test func rfc9113Section6_7OurPingIsReportedWhenAcknowledged() {
+        var client = PeerHarness.client()
+        client.handshake()
+        client.connection.ping(77)
+        #expect(client.sent() == [.ping(77, ack: false)])
+        client.receive(pingFrame(77, ack: true))
+        #expect(client.events() == [.pingAck(77)])
+        #expect(client.sent() == [])  // an ACK is never answered
+    }
+}

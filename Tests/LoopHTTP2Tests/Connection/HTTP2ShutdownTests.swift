@@ -1,0 +1,231 @@
+import Testing
+import Loop
+@testable import LoopHTTP2
+
+/// GOAWAY (RFC 9113 §6.8): the graceful two-phase shutdown, GOAWAY received by either side,
+/// and DESIGN.md's stream-end rule.
+@Suite struct HTTP2ShutdownTests {
+    private static let shutdownPing: UInt64 = 0x4C6F_6F70_474F_4157
+
+    // MARK: Graceful shutdown of a server
+
+    @Test func rfc9113Section6_8GracefulShutdownInTwoPhases() throws {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.sendRequest(streamID: 1, requestHead(method: "POST"))  // in flight, body still coming
+        _ = server.events()
+
+        // Phase 1: GOAWAY with 2^31-1 and a PING.
+        server.connection.beginGracefulShutdown()
+        #expect(server.sent() == [.goAway(last: 0x7FFF_FFFF, .noError), .ping(Self.shutdownPing, ack: false)])
+        #expect(server.connection.state == .draining)
+
+        // A request the client sent before it saw the GOAWAY is still served.
+        server.sendRequest(streamID: 3, endStream: true)
+        #expect(server.events() == [.headers(3, fields(requestHead()), endStream: true)])
+
+        // Phase 2: the PING's ACK proves the client saw the first GOAWAY; the second one
+        // names the last stream actually accepted.
+        server.receive(pingFrame(Self.shutdownPing, ack: true))
+        #expect(server.sent() == [.goAway(last: 3, .noError)])
+        #expect(server.events() == [])  // our own PING's ACK is not reported
+
+        // Streams above it are ignored (RFC 9113 §6.8), including their later frames.
+        server.sendRequest(streamID: 5, requestHead(method: "POST"))
+        server.receive(dataFrame(streamID: 5, patternBytes(10)))
+        server.deliverHeaders(streamID: 5, [HPACKHeader("x-trailer", "1")], endStream: true)
+        #expect(server.sent() == [])
+        #expect(server.events() == [])
+        #expect(server.connection.state == .draining)
+
+        // The streams in flight finish; then the connection is drained.
+        server.receive(dataFrame(streamID: 1, [1, 2, 3], endStream: true))
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: true)
+        #expect(server.events() == [.data(1, [1, 2, 3], endStream: true), .closed(1)])
+        #expect(server.connection.state == .draining)
+        try server.connection.sendHeaders(streamID: 3, responseHead(), endStream: true)
+        #expect(server.sent() == [.headers(1, fields(responseHead()), endStream: true), .headers(3, fields(responseHead()), endStream: true)])
+        #expect(server.events() == [.closed(3), .drained])
+        #expect(server.connection.state == .closed)
+    }
+
+    @Test func rfc9113Section6_8GracefulShutdownOfAnIdleConnection() {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.connection.beginGracefulShutdown()
+        #expect(server.sent() == [.goAway(last: 0x7FFF_FFFF, .noError), .ping(Self.shutdownPing, ack: false)])
+        #expect(server.events() == [])  // not drained before the PING's ACK
+        server.receive(pingFrame(Self.shutdownPing, ack: true))
+        #expect(server.sent() == [.goAway(last: 0, .noError)])
+        #expect(server.events() == [.drained])
+        #expect(server.connection.state == .closed)
+    }
+
+    @Test func rfc9113Section6_8NoNewStreamsFromAServerThatIsShuttingDown() {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.connection.beginGracefulShutdown()
+        server.connection.beginGracefulShutdown()  // a second call changes nothing
+        #expect(server.sent() == [.goAway(last: 0x7FFF_FFFF, .noError), .ping(Self.shutdownPing, ack: false)])
+    }
+
+    @Test func otherPingAcksAreStillReportedWhileShuttingDown() {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.connection.beginGracefulShutdown()
+        _ = server.sent()
+        server.receive(pingFrame(42, ack: true))
+        #expect(server.events() == [.pingAck(42)])
+        #expect(server.sent() == [])
+    }
+
+    // MARK: GOAWAY received
+
+    @Test func rfc9113Section6_8ClientRefusesItsStreamsAboveTheLastStreamID() throws {
+        var client = PeerHarness.client()
+        client.handshake()
+        for _ in 0..<3 { try client.connection.sendHeaders(requestHead(), endStream: true) }  // 1, 3, 5
+        _ = client.sent()
+        client.receive(goAwayFrame(lastStreamID: 1, code: .noError, debugData: "maintenance"))
+        let raw = client.connection.takeEvents()
+        let events = raw.map(EventSummary.init)
+        // 3 and 5 were never processed: REFUSED_STREAM, safe to retry elsewhere.
+        #expect(Set(events.prefix(4).map(\.description)) == Set([EventSummary.reset(3, .refusedStream), .closed(3), .reset(5, .refusedStream), .closed(5)].map(\.description)))
+        #expect(events.count == 5)
+        #expect(events.last == .goAway(last: 1, .noError))
+        if case .goAway(_, _, let debug)? = raw.last { #expect(debug == "maintenance") }
+        #expect(client.connection.state == .draining)
+        #expect(client.connection.openStreamCount == 1)
+        #expect(throws: HTTP2StreamError.goingAway) { try client.connection.sendHeaders(requestHead(), endStream: true) }
+        #expect(client.sent() == [])
+
+        // Stream 1 completes; then the client is drained and says GOAWAY itself.
+        client.deliverHeaders(streamID: 1, responseHead(), endStream: true)
+        #expect(client.events() == [.headers(1, fields(responseHead()), endStream: true), .closed(1), .drained])
+        #expect(client.sent() == [.goAway(last: 0, .noError)])
+        #expect(client.connection.state == .closed)
+    }
+
+    @Test func rfc9113Section6_8GoAwayWithAnErrorCodeIsReported() throws {
+        var client = PeerHarness.client()
+        client.handshake()
+        try client.connection.sendHeaders(requestHead(), endStream: true)
+        _ = client.sent()
+        client.receive(goAwayFrame(lastStreamID: 0, code: .enhanceYourCalm))
+        #expect(client.events() == [.reset(1, .refusedStream), .closed(1), .goAway(last: 0, .enhanceYourCalm), .drained])
+        #expect(client.connection.state == .closed)
+    }
+
+    @Test func rfc9113Section6_8LaterGoAwayCanOnlyLowerTheLastStreamID() throws {
+        var client = PeerHarness.client()
+        client.handshake()
+        for _ in 0..<3 { try client.connection.sendHeaders(requestHead(), endStream: true) }  // 1, 3, 5
+        _ = client.sent()
+        client.receive(goAwayFrame(lastStreamID: 0x7FFF_FFFF, code: .noError))
+        #expect(client.events() == [.goAway(last: 0x7FFF_FFFF, .noError)])
+        client.receive(goAwayFrame(lastStreamID: 3, code: .noError))
+        #expect(client.events() == [.reset(5, .refusedStream), .closed(5), .goAway(last: 3, .noError)])
+        #expect(client.connection.openStreamCount == 2)
+    }
+
+    @Test func rfc9113Section6_8ServerReceivingGoAwayFinishesItsStreams() throws {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.sendRequest(streamID: 1, endStream: true)
+        _ = server.events()
+        server.receive(goAwayFrame(lastStreamID: 0, code: .noError))
+        #expect(server.events() == [.goAway(last: 0, .noError)])  // a server's own streams: none to refuse
+        #expect(server.connection.state == .draining)
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: true)
+        #expect(server.events() == [.closed(1), .drained])
+        #expect(server.sent() == [.headers(1, fields(responseHead()), endStream: true), .goAway(last: 1, .noError)])
+    }
+
+    @Test func clientGracefulShutdownWaitsForItsStreams() throws {
+        var client = PeerHarness.client()
+        client.handshake()
+        try client.connection.sendHeaders(requestHead(), endStream: true)
+        _ = client.sent()
+        client.connection.beginGracefulShutdown()
+        #expect(client.sent() == [.goAway(last: 0, .noError)])
+        #expect(client.connection.state == .draining)
+        #expect(throws: HTTP2StreamError.goingAway) { try client.connection.sendHeaders(requestHead(), endStream: true) }
+        client.deliverHeaders(streamID: 1, responseHead(), endStream: true)
+        #expect(client.events() == [.headers(1, fields(responseHead()), endStream: true), .closed(1), .drained])
+        #expect(client.sent() == [])
+    }
+
+    // MARK: DESIGN.md's stream-end rule
+
+    @Test func designStreamEndRuleTrailersBeforeTheRequestEndedSendRstNoError() throws {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.sendRequest(streamID: 1, requestHead(method: "POST"))
+        server.receive(dataFrame(streamID: 1, [1, 2]))
+        _ = server.events()
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
+        try server.connection.sendHeaders(streamID: 1, [HPACKHeader("grpc-status", "0")], endStream: true)
+        // RST_STREAM(NO_ERROR) comes after the END_STREAM frame (RFC 9113 §8.1).
+        #expect(server.sent() == [.headers(1, fields(responseHead()), endStream: false), .headers(1, ["grpc-status: 0"], endStream: true),
+                                  .rst(1, .noError)])
+        #expect(server.events() == [.closed(1)])
+        // The rest of the upload, already in flight, is dropped without complaint.
+        server.receive(dataFrame(streamID: 1, patternBytes(100)), dataFrame(streamID: 1, [], endStream: true))
+        #expect(server.sent() == [])
+        #expect(server.events() == [])
+    }
+
+    @Test func designStreamEndRuleDataWithEndStreamBeforeTheRequestEnded() throws {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.sendRequest(streamID: 1, requestHead(method: "POST"))
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
+        try server.connection.sendData(streamID: 1, ByteBuffer(bytes: [9, 9]), endStream: true)
+        #expect(server.sent() == [.headers(1, fields(responseHead()), endStream: false), .data(1, length: 2, endStream: true), .rst(1, .noError)])
+    }
+
+    @Test func designStreamEndRuleNoResetWhenTheRequestHadEnded() throws {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.sendRequest(streamID: 1, requestHead(method: "POST"))
+        server.receive(dataFrame(streamID: 1, [1], endStream: true))
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: true)
+        #expect(server.sent() == [.headers(1, fields(responseHead()), endStream: true)])
+    }
+
+    @Test func designStreamEndRuleClientKeepsTheCompleteResponseWhenACancelFollows() throws {
+        // Still uploading when the whole response arrives, then RST_STREAM(CANCEL) (as some
+        // proxies send instead of NO_ERROR): the trailers come first in the events, so the
+        // call's outcome is theirs.
+        var client = PeerHarness.client()
+        client.handshake()
+        let id = try client.connection.sendHeaders(requestHead(method: "POST"), endStream: false)
+        try client.connection.sendData(streamID: id, ByteBuffer(bytes: [1, 2, 3]), endStream: false)
+        _ = client.sent()
+        let response = client.headers(streamID: id, responseHead(), endStream: false)
+        let trailers = client.headers(streamID: id, [HPACKHeader("grpc-status", "0")], endStream: true)
+        client.receive(response, trailers, rstStreamFrame(streamID: id, code: .cancel))
+        #expect(client.events() == [
+            .headers(1, fields(responseHead()), endStream: false),
+            .headers(1, ["grpc-status: 0"], endStream: true),
+            .reset(1, .cancel),
+            .closed(1),
+        ])
+        #expect(client.sent() == [])  // no RST_STREAM in answer to RST_STREAM (RFC 9113 §5.4.2)
+        #expect(throws: HTTP2StreamError.streamClosed(1)) {
+            try client.connection.sendData(streamID: 1, ByteBuffer(bytes: [4]), endStream: true)
+        }
+    }
+
+    @Test func designStreamEndRuleResetAfterACompleteExchangeIsIgnored() throws {
+        var client = PeerHarness.client()
+        client.handshake()
+        try client.connection.sendHeaders(requestHead(), endStream: true)
+        _ = client.sent()
+        let response = client.headers(streamID: 1, responseHead(), endStream: true)
+        client.receive(response, rstStreamFrame(streamID: 1, code: .cancel))
+        #expect(client.events() == [.headers(1, fields(responseHead()), endStream: true), .closed(1)])
+        #expect(client.sent() == [])
+        #expect(client.connection.state == .active)
+    }
+}
