@@ -30,6 +30,18 @@ import Loop
         #expect(server.connection.openStreamCount == 0)
     }
 
+    @Test func rfc9113Section6_10RequestHeadSplitOverContinuationFramesOpensTheStream() {
+        var server = activeServer()
+        let head = requestHead(path: "/continued", extra: [("x-long", String(repeating: "l", count: 300))])
+        let block = server.block(head)
+        server.receive(headersFrame(streamID: 1, block: Array(block[..<10]), endStream: true, endHeaders: false),
+                       continuationFrame(streamID: 1, block: Array(block[10..<100]), endHeaders: false))
+        #expect(server.events() == [])  // nothing until END_HEADERS
+        server.receive(continuationFrame(streamID: 1, block: Array(block[100...]), endHeaders: true))
+        #expect(server.events() == [.headers(1, fields(head), endStream: true)])
+        #expect(server.sent() == [])
+    }
+
     @Test func rfc9113Section5_1_1ClientStreamOnAnEvenIdIsProtocolError() {
         var server = activeServer()
         server.sendRequest(streamID: 2)
