@@ -5,66 +5,66 @@ import Testing
 @Suite struct FlowControlTests {
     @Test func rfc9113Section6_9_1SendWindowRefusesToExceed2To31Minus1() {
         var window = SendWindow(65_535)
-        let result1 = window.increase(by: 0x7FFF_FFFF - 65_535)
-        #expect(result1)
+        let toMaximum = window.increase(by: 0x7FFF_FFFF - 65_535)
+        #expect(toMaximum)
         #expect(window.size == 0x7FFF_FFFF)
-        let result2 = window.increase(by: 1)
-        #expect(!result2)
+        let pastMaximum = window.increase(by: 1)
+        #expect(!pastMaximum)
         #expect(window.size == 0x7FFF_FFFF)  // unchanged by the refused increment
         window.consume(10)
-        let result3 = window.increase(by: 10)
-        #expect(result3)
+        let backToMaximum = window.increase(by: 10)
+        #expect(backToMaximum)
     }
 
     @Test func rfc9113Section6_9_2SendWindowGoesNegativeAndComesBack() {
         var window = SendWindow(1000)
         window.consume(1000)
-        let result4 = window.increase(by: -600)
-        #expect(result4)  // SETTINGS_INITIAL_WINDOW_SIZE lowered by 600
+        let lowered = window.increase(by: -600)
+        #expect(lowered)  // SETTINGS_INITIAL_WINDOW_SIZE lowered by 600
         #expect(window.size == -600)
-        let result5 = window.increase(by: 500)
-        #expect(result5)
+        let stillNegative = window.increase(by: 500)
+        #expect(stillNegative)
         #expect(window.size == -100)
-        let result6 = window.increase(by: 101)
-        #expect(result6)
+        let positiveAgain = window.increase(by: 101)
+        #expect(positiveAgain)
         #expect(window.size == 1)
     }
 
     @Test func receiveWindowDetectsAPeerThatOversends() {
         var window = ReceiveWindow(100)
-        let result7 = window.receive(60)
-        #expect(result7)
-        let result8 = window.receive(40)
-        #expect(result8)
+        let first = window.receive(60)
+        #expect(first)
+        let fillsIt = window.receive(40)
+        #expect(fillsIt)
         #expect(window.available == 0)
-        let result9 = window.receive(1)
-        #expect(!result9)
+        let beyond = window.receive(1)
+        #expect(!beyond)
     }
 
     @Test func receiveWindowReturnsCreditOnlyAsConsumedAndInHalves() {
         var window = ReceiveWindow(1000)
-        let result10 = window.receive(1000)
-        #expect(result10)
-        let result11 = window.consume(499)
-        #expect(result11 == nil)  // below half the target: held back
+        let filled = window.receive(1000)
+        #expect(filled)
+        let heldBack = window.consume(499)
+        #expect(heldBack == nil)  // below half the target: held back
         #expect(window.unreturned == 499)
-        let result12 = window.consume(1)
-        #expect(result12 == 500)
+        let atHalf = window.consume(1)
+        #expect(atHalf == 500)
         #expect(window.available == 500)
         #expect(window.unreturned == 0)
-        let result13 = window.consume(500)
-        #expect(result13 == 500)
+        let secondHalf = window.consume(500)
+        #expect(secondHalf == 500)
         #expect(window.available == 1000)
     }
 
     @Test func receiveWindowGrowsTheTarget() {
         var window = ReceiveWindow(65_535)
-        let result14 = window.grow(to: 1 << 20)
-        #expect(result14 == UInt32((1 << 20) - 65_535))
+        let grown = window.grow(to: 1 << 20)
+        #expect(grown == UInt32((1 << 20) - 65_535))
         #expect(window.available == 1 << 20)
         #expect(window.target == 1 << 20)
-        let result15 = window.grow(to: 1000)
-        #expect(result15 == nil)  // never shrinks
+        let shrunk = window.grow(to: 1000)
+        #expect(shrunk == nil)  // never shrinks
         #expect(window.target == 1 << 20)
     }
 
@@ -72,18 +72,18 @@ import Testing
         var queue = StreamQueue()
         for id in stride(from: UInt32(1), through: 99, by: 2) { queue.push(id) }  // grows past 16
         #expect(queue.count == 50)
-        let result16 = queue.pop()
-        #expect(result16 == 1)
-        let result17 = queue.pop()
-        #expect(result17 == 3)
+        let first = queue.pop()
+        #expect(first == 1)
+        let second = queue.pop()
+        #expect(second == 3)
         queue.pushFront(3)
-        let result18 = queue.pop()
-        #expect(result18 == 3)
+        let pushedFront = queue.pop()
+        #expect(pushedFront == 3)
         var rest: [UInt32] = []
         while let id = queue.pop() { rest.append(id) }
         #expect(rest == Array(stride(from: UInt32(5), through: 99, by: 2)))
-        let result19 = queue.pop()
-        #expect(result19 == nil)
+        let empty = queue.pop()
+        #expect(empty == nil)
         #expect(queue.count == 0)
     }
 
