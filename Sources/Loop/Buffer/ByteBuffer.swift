@@ -26,8 +26,10 @@ public struct ByteBuffer: Sendable {
     /// Heap storage shared by a buffer and its slices. Mutated only while uniquely referenced.
     @usableFromInline
     final class Storage: @unchecked Sendable {
-        @usableFromInline var bytes: UnsafeMutableRawPointer
-        @usableFromInline var capacity: UInt32
+        // Written only while uniquely referenced (growth), so no access can overlap one:
+        // the dynamic exclusivity checks on every read of these would cost more than the read.
+        @exclusivity(unchecked) @usableFromInline var bytes: UnsafeMutableRawPointer
+        @exclusivity(unchecked) @usableFromInline var capacity: UInt32
 
         @inlinable
         init(capacity: UInt32) {

@@ -1,27 +1,46 @@
 import Glibc
 
 /// Buffers written to a socket channel and not yet accepted by the kernel, with their
-/// promises. Flushed buffers go out gathered into one `writev` (at most IOV_MAX at a time).
+/// promises: a ring of entries in manually managed memory (no array bookkeeping per write).
+/// Flushed buffers go out gathered into one `writev` (at most IOV_MAX at a time).
 struct PendingWrites {
-    private(set) var buffers: [ByteBuffer] = []
-    private var promises: [EventLoopPromise<Void>?] = []
-    /// Index of the first buffer not completely written.
-    private var first = 0
-    /// Buffers before this index have been flushed.
-    private var flushedEnd = 0
+    private struct Entry {
+        var buffer: ByteBuffer
+        var promise: EventLoopPromise<Void>?
+    }
+
+    private var entries: UnsafeMutablePointer<Entry>
+    private var capacity: Int
+    /// Ring index of the first entry not completely written.
+    private var head = 0
+    /// Entries in the ring.
+    private(set) var count = 0
+    /// Entries (from the head) that have been flushed.
+    private var flushedCount = 0
     /// Bytes queued, flushed or not.
     private(set) var totalBytes = 0
 
-    var hasFlushed: Bool { first < flushedEnd }
-    var isEmpty: Bool { first == buffers.count }
+    init() {
+        capacity = 16
+        entries = .allocate(capacity: capacity)
+    }
+
+    /// Frees the ring; the owner calls it once, after `removeAll()`.
+    func deallocate() {
+        entries.deallocate()
+    }
+
+    var hasFlushed: Bool { flushedCount > 0 }
+    var isEmpty: Bool { count == 0 }
 
     mutating func append(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
-        buffers.append(buffer)
-        promises.append(promise)
+        if count == capacity { grow() }
+        (entries + (head + count) % capacity).initialize(to: Entry(buffer: buffer, promise: promise))
+        count += 1
         totalBytes += buffer.readableBytes
     }
 
-    mutating func markFlushed() { flushedEnd = buffers.count }
+    mutating func markFlushed() { flushedCount = count }
 
     enum WriteResult {
         /// Everything flushed was written.
@@ -36,19 +55,18 @@ struct PendingWrites {
     /// consistent (their callbacks may write again).
     mutating func writeFlushed(fd: Int32, iovecs: UnsafeMutablePointer<iovec>, iovecCapacity: Int,
                                completed: inout [EventLoopPromise<Void>]) -> WriteResult {
-        while first < flushedEnd {
-            var count = 0
-            var index = first
-            while index < flushedEnd && count < iovecCapacity {
-                buffers[index].withUnsafeReadableBytes { raw in
-                    iovecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count)
+        while flushedCount > 0 {
+            let batch = min(flushedCount, iovecCapacity)
+            var batchBytes = 0
+            for offset in 0..<batch {
+                entries[(head + offset) % capacity].buffer.withUnsafeReadableBytes { raw in
+                    iovecs[offset] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count)
+                    batchBytes += raw.count
                 }
-                count += 1
-                index += 1
             }
-            let written = count == 1
+            let written = batch == 1
                 ? Glibc.send(fd, iovecs[0].iov_base, iovecs[0].iov_len, Int32(MSG_NOSIGNAL))
-                : writev(fd, iovecs, Int32(count))
+                : writev(fd, iovecs, Int32(batch))
             if written < 0 {
                 let code = errno
                 if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
@@ -56,47 +74,56 @@ struct PendingWrites {
                 return .failed(IOError(errnoCode: code, operation: "write"))
             }
             consume(written, completed: &completed)
-            if first < index { return .wouldBlock }  // partial write: the kernel buffer is full
-        }
-        if first == buffers.count {
-            buffers.removeAll(keepingCapacity: true)
-            promises.removeAll(keepingCapacity: true)
-            first = 0
-            flushedEnd = 0
+            if written < batchBytes { return .wouldBlock }  // the kernel buffer is full
         }
         return .drained
     }
 
+    /// Removes `written` bytes from the front, releasing each buffer once fully written (so
+    /// a read buffer it shares can be reused at once).
     private mutating func consume(_ written: Int, completed: inout [EventLoopPromise<Void>]) {
         var remaining = written
         totalBytes -= written
-        while remaining > 0 || (first < flushedEnd && buffers[first].readableBytes == 0) {
-            let size = buffers[first].readableBytes
-            if remaining >= size {
-                remaining -= size
-                // Drop the reference now so the read buffer it may share can be reused.
-                buffers[first] = PendingWrites.empty
-                if let promise = promises[first] { completed.append(promise) }
-                promises[first] = nil
-                first += 1
-                if first == flushedEnd { break }
-            } else {
-                buffers[first].moveReaderIndex(forwardBy: remaining)
-                remaining = 0
+        while flushedCount > 0 {
+            let entry = entries + head
+            let size = entry.pointee.buffer.readableBytes
+            guard remaining >= size else {
+                entry.pointee.buffer.moveReaderIndex(forwardBy: remaining)
+                return
             }
+            remaining -= size
+            let done = entry.move()
+            if let promise = done.promise { completed.append(promise) }
+            head = (head + 1) % capacity
+            count -= 1
+            flushedCount -= 1
         }
     }
 
     /// Empties the queue, handing back the promises of everything not written.
     mutating func removeAll() -> [EventLoopPromise<Void>] {
-        let failed = promises[first...].compactMap { $0 }
-        buffers.removeAll()
-        promises.removeAll()
-        first = 0
-        flushedEnd = 0
+        var failed: [EventLoopPromise<Void>] = []
+        while count > 0 {
+            let entry = (entries + head).move()
+            if let promise = entry.promise { failed.append(promise) }
+            head = (head + 1) % capacity
+            count -= 1
+        }
+        head = 0
+        flushedCount = 0
         totalBytes = 0
         return failed
     }
 
-    private static let empty = ByteBuffer(capacity: 0)
+    private mutating func grow() {
+        let newCapacity = capacity * 2
+        let grown = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity)
+        for offset in 0..<count {
+            (grown + offset).moveInitialize(from: entries + (head + offset) % capacity, count: 1)
+        }
+        entries.deallocate()
+        entries = grown
+        capacity = newCapacity
+        head = 0
+    }
 }

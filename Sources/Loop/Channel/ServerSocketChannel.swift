@@ -6,7 +6,7 @@ import Synchronization
 /// group's loops; the server channel's pipeline sees each one as a read of `any Channel`.
 final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
     let eventLoop: EventLoop
-    private var _pipeline: ChannelPipeline!
+    let pipeline: ChannelPipeline
     private var fd: Int32
     private let acceptWatcher: UnsafeMutablePointer<ev_io>
     private let evLoop: OpaquePointer
@@ -28,7 +28,8 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
         self.evLoop = evLoop
         self.closePromise = eventLoop.makePromise(of: Void.self)
         self.acceptWatcher = .allocate(capacity: 1)
-        self._pipeline = ChannelPipeline(channel: self, core: self)
+        self.pipeline = ChannelPipeline(eventLoop: eventLoop, transport: ServerSocketChannel.self)
+        pipeline.attach(channel: self, core: self)
         clibev_io_init(acceptWatcher, serverChannelAcceptCallback, fd, Int32(EV_READ))
         acceptWatcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         eventLoop.register(self)
@@ -36,7 +37,6 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
 
     deinit { acceptWatcher.deallocate() }
 
-    var pipeline: ChannelPipeline { _pipeline.unsafelyUnwrapped }
     var closeFuture: EventLoopFuture<Void> { closePromise.futureResult }
     var isActive: Bool { activeFlag.load(ordering: .relaxed) }
     var isWritable: Bool { false }

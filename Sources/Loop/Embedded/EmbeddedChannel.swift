@@ -10,7 +10,7 @@
 /// ```
 public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
     public let eventLoop: EventLoop
-    private var _pipeline: ChannelPipeline!
+    public let pipeline: ChannelPipeline
     private let closePromise: EventLoopPromise<Void>
     private var state: State = .idle
     private var pendingWrites: [(PipelineMessage, EventLoopPromise<Void>?)] = []
@@ -31,7 +31,8 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
         precondition(loop.isEmbedded, "EmbeddedChannel needs an embedded loop")
         self.eventLoop = loop
         self.closePromise = loop.makePromise(of: Void.self)
-        self._pipeline = ChannelPipeline(channel: self, core: self)
+        self.pipeline = ChannelPipeline(eventLoop: loop, transport: EmbeddedChannel.self)
+        pipeline.attach(channel: self, core: self)
         (pipeline.tail.handler as! TailHandler).sink = { [unowned self] event in
             switch event {
             case .read(let message): inbound.append(message)
@@ -45,7 +46,6 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
         if active { activate() }
     }
 
-    public var pipeline: ChannelPipeline { _pipeline.unsafelyUnwrapped }
     public var closeFuture: EventLoopFuture<Void> { closePromise.futureResult }
     public var isActive: Bool { state == .active }
     public var isWritable: Bool { state == .active }

@@ -8,38 +8,56 @@ public final class ChannelHandlerContext: @unchecked Sendable {
     public let handler: any ChannelHandler
     /// The channel's event loop.
     public let eventLoop: EventLoop
-    @usableFromInline let inbound: (any _ChannelInboundEvents)?
-    @usableFromInline let outbound: (any _ChannelOutboundEvents)?
-    @usableFromInline unowned(unsafe) let _pipeline: ChannelPipeline
+    // `handler` keeps the handler alive; these typed views of it need no reference counting.
+    @usableFromInline unowned(unsafe) let inbound: (any _ChannelInboundEvents)?
+    @usableFromInline unowned(unsafe) let outbound: (any _ChannelOutboundEvents)?
+    /// Set once, right after creation; the pipeline owns its contexts.
+    @usableFromInline unowned(unsafe) var _pipeline: ChannelPipeline?
 
     // The list (structure) and the shortcuts used on every event (recomputed on change).
-    var next: ChannelHandlerContext?
-    var prev: ChannelHandlerContext?
-    @usableFromInline var nextInbound: ChannelHandlerContext?
-    @usableFromInline var prevOutbound: ChannelHandlerContext?
+    // Touched on the channel's loop only, never across a re-entrant call that also writes
+    // them: dynamic exclusivity checks would cost more than the traversal itself.
+    @exclusivity(unchecked) var next: ChannelHandlerContext?
+    @exclusivity(unchecked) var prev: ChannelHandlerContext?
+    // The shortcuts do not own their targets, so following them costs no retain/release:
+    // contexts in the pipeline are owned through `next`/`prev`, and a removed context owns
+    // its shortcut targets through `removedTargets` (it may still pass on an event).
+    // Held unmanaged and called through `_withUnsafeGuaranteedRef`: no retain/release.
+    @exclusivity(unchecked) @usableFromInline var _nextInbound: Unmanaged<ChannelHandlerContext>?
+    @exclusivity(unchecked) @usableFromInline var _prevOutbound: Unmanaged<ChannelHandlerContext>?
+
+    var nextInbound: ChannelHandlerContext? {
+        get { _nextInbound?.takeUnretainedValue() }
+        set { _nextInbound = newValue.map { Unmanaged.passUnretained($0) } }
+    }
+
+    var prevOutbound: ChannelHandlerContext? {
+        get { _prevOutbound?.takeUnretainedValue() }
+        set { _prevOutbound = newValue.map { Unmanaged.passUnretained($0) } }
+    }
+    var removedTargets: (ChannelHandlerContext?, ChannelHandlerContext?)
     var isRemoved = false
 
-    init(name: String, handler: any ChannelHandler, pipeline: ChannelPipeline) {
+    init(name: String, handler: any ChannelHandler, eventLoop: EventLoop) {
         self.name = name
         self.handler = handler
         self.inbound = handler as? any _ChannelInboundEvents
         self.outbound = handler as? any _ChannelOutboundEvents
-        self._pipeline = pipeline
-        self.eventLoop = pipeline.eventLoop
+        self.eventLoop = eventLoop
     }
 
     /// The pipeline this handler is (or was) in.
-    public var pipeline: ChannelPipeline { _pipeline }
+    public var pipeline: ChannelPipeline { _pipeline.unsafelyUnwrapped }
 
     /// The channel.
-    public var channel: any Channel { _pipeline.channel }
+    public var channel: any Channel { pipeline.channel }
 
     // MARK: Inbound: towards the application
 
     /// Passes `data` to the next inbound handler.
     @inlinable
     public func fireChannelRead<T>(_ data: T) {
-        nextInbound?.invokeChannelRead(PipelineMessage(data))
+        _nextInbound?._withUnsafeGuaranteedRef { $0.invokeChannelRead(PipelineMessage(data)) }
     }
 
     @inlinable
@@ -50,7 +68,7 @@ public final class ChannelHandlerContext: @unchecked Sendable {
     /// Passes read-complete to the next inbound handler.
     @inlinable
     public func fireChannelReadComplete() {
-        if let next = nextInbound { next.inbound.unsafelyUnwrapped.channelReadComplete(context: next) }
+        _nextInbound?._withUnsafeGuaranteedRef { $0.inbound.unsafelyUnwrapped.channelReadComplete(context: $0) }
     }
 
     /// Passes channel-active to the next inbound handler.
@@ -83,8 +101,10 @@ public final class ChannelHandlerContext: @unchecked Sendable {
     /// Passes `data` to the next outbound handler; it is sent on the next `flush()`.
     @inlinable
     public func write<T>(_ data: T, promise: EventLoopPromise<Void>?) {
-        if let prev = prevOutbound {
-            prev.outbound.unsafelyUnwrapped._write(context: prev, message: PipelineMessage(data), promise: promise)
+        if let prev = _prevOutbound {
+            prev._withUnsafeGuaranteedRef {
+                $0.outbound.unsafelyUnwrapped._write(context: $0, message: PipelineMessage(data), promise: promise)
+            }
         } else {
             promise?.fail(ChannelError.ioOnClosedChannel)
         }
@@ -108,7 +128,7 @@ public final class ChannelHandlerContext: @unchecked Sendable {
     /// Asks the next outbound handler to send what was written.
     @inlinable
     public func flush() {
-        if let prev = prevOutbound { prev.outbound.unsafelyUnwrapped.flush(context: prev) }
+        _prevOutbound?._withUnsafeGuaranteedRef { $0.outbound.unsafelyUnwrapped.flush(context: $0) }
     }
 
     /// Asks for one more read (when `autoRead` is off).

@@ -12,9 +12,13 @@
 public final class ChannelPipeline: @unchecked Sendable {
     /// The channel's event loop.
     public let eventLoop: EventLoop
-    private weak var _channel: (any Channel)?
-    @usableFromInline var head: ChannelHandlerContext!
-    @usableFromInline var tail: ChannelHandlerContext!
+    /// The channel owns the pipeline; this reference back is dropped when the channel closes
+    /// (`tearDown`), which breaks the cycle. (A weak reference would give every channel a
+    /// refcount side table and slow each retain and release on the hot path.)
+    private var _channel: (any Channel)?
+    @usableFromInline let head: ChannelHandlerContext
+    @usableFromInline let tail: ChannelHandlerContext
+    private let headHandler: any HeadHandlerAttaching
     private var nameCounter = 0
 
     /// Where to insert a handler.
@@ -25,14 +29,25 @@ public final class ChannelPipeline: @unchecked Sendable {
         case after(ChannelHandlerContext)
     }
 
-    init(channel: any Channel, core: any ChannelCore) {
-        self.eventLoop = channel.eventLoop
-        self._channel = channel
-        head = ChannelHandlerContext(name: "head", handler: HeadHandler(core: core), pipeline: self)
-        tail = ChannelHandlerContext(name: "tail", handler: TailHandler(), pipeline: self)
+    /// A pipeline for a channel under construction, whose transport is a `Core`; `attach`
+    /// completes it.
+    init<Core: ChannelCore>(eventLoop: EventLoop, transport: Core.Type) {
+        self.eventLoop = eventLoop
+        let headHandler = HeadHandler<Core>()
+        self.headHandler = headHandler
+        head = ChannelHandlerContext(name: "head", handler: headHandler, eventLoop: eventLoop)
+        tail = ChannelHandlerContext(name: "tail", handler: TailHandler(), eventLoop: eventLoop)
+        head._pipeline = self
+        tail._pipeline = self
         head.next = tail
         tail.prev = head
         relink()
+    }
+
+    /// Connects the pipeline to its channel and the transport its head writes to.
+    func attach(channel: any Channel, core: any ChannelCore) {
+        _channel = channel
+        headHandler.attach(core)
     }
 
     /// The channel; traps if it no longer exists.
@@ -51,7 +66,8 @@ public final class ChannelPipeline: @unchecked Sendable {
         guard head.next != nil else { throw PipelineError.closed }
         let name = name ?? makeName(for: handler)
         if contextIfPresent(name: name) != nil { throw PipelineError.duplicateName(name) }
-        let context = ChannelHandlerContext(name: name, handler: handler, pipeline: self)
+        let context = ChannelHandlerContext(name: name, handler: handler, eventLoop: eventLoop)
+        context._pipeline = self
         let after: ChannelHandlerContext
         switch position {
         case .first: after = head
@@ -131,6 +147,7 @@ public final class ChannelPipeline: @unchecked Sendable {
         before.next = after
         after.prev = before
         context.isRemoved = true
+        context.removedTargets = (context.nextInbound, context.prevOutbound)
         // The removed context keeps its own links, so an event it is still passing on goes on.
         relink()
         context.handler.handlerRemoved(context: context)
@@ -148,12 +165,14 @@ public final class ChannelPipeline: @unchecked Sendable {
             context.isRemoved = true
             context.handler.handlerRemoved(context: context)
         }
-        for context in removed + [head!, tail!] {
+        for context in removed + [head, tail] {
             context.next = nil
             context.prev = nil
             context.nextInbound = nil
             context.prevOutbound = nil
+            context.removedTargets = (nil, nil)
         }
+        _channel = nil
     }
 
     private func contains(_ context: ChannelHandlerContext) -> Bool {
