@@ -218,6 +218,19 @@ public final class EventLoop: @unchecked Sendable {
         return Scheduled(promise: promise, timer: timer)
     }
 
+    /// Runs a loop-bound closure (one that captures handlers or contexts) after `delay`.
+    /// Call on the loop; cancel with the returned handle, also on the loop.
+    ///
+    /// ```swift
+    /// let timeout = context.eventLoop.scheduleCallback(in: .seconds(5)) { context.close(promise: nil) }
+    /// timeout.cancel()
+    /// ```
+    @discardableResult
+    public func scheduleCallback(in delay: Duration, _ body: @escaping () -> Void) -> ScheduledCallback {
+        precondition(inEventLoop, "scheduleCallback(in:_:) must be called on \(self)")
+        return ScheduledCallback(timer: scheduleOnLoop(in: delay, body))
+    }
+
     /// Schedules a loop-bound closure; only call on the loop. Returns the timer to cancel it.
     @discardableResult
     func scheduleOnLoop(in delay: Duration, _ body: @escaping () -> Void) -> LoopTimer {
@@ -358,6 +371,17 @@ public struct Scheduled<T: Sendable>: Sendable {
         } else {
             timer.loop.execute { timer.cancel() }
         }
+    }
+}
+
+/// A callback scheduled with `scheduleCallback(in:_:)`.
+public struct ScheduledCallback {
+    let timer: LoopTimer
+
+    /// Cancels the callback if it has not run yet. Call on the loop.
+    public func cancel() {
+        precondition(timer.loop.inEventLoop, "ScheduledCallback.cancel() must be called on \(timer.loop)")
+        timer.cancel()
     }
 }
 

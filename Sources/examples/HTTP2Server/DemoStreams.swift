@@ -6,6 +6,8 @@ final class DemoStreams: HTTP2StreamDelegate {
     private let staticFiles: StaticFiles
     /// Bodies of POST /echo requests being received, by stream.
     private var echoBodies: [UInt32: ByteBuffer] = [:]
+    /// Pending /delay responses, by stream (cancelled if the stream goes away first).
+    private var delayed: [UInt32: ScheduledCallback] = [:]
     private static let hello = ByteBuffer(string: "Hello, world!")
     private static let textHead = [HPACKHeader(":status", "200"), HPACKHeader("content-type", "text/plain")]
     private static let maximumEchoSize = 256 * 1024 * 1024
@@ -40,6 +42,18 @@ final class DemoStreams: HTTP2StreamDelegate {
                     body.writeRepeatingByte(UInt8(ascii: "x"), count: size)
                     try stream.sendData(body, endStream: true)
                 }
+            case ("GET", _) where path.hasPrefix("/delay/"):
+                // A slow response: many streams stay open at once (memory per stream).
+                guard let milliseconds = Int(path.dropFirst("/delay/".count)), (0...60_000).contains(milliseconds) else {
+                    try respond(stream, status: 400, text: "delay must be 0...60000 ms\n")
+                    return
+                }
+                let timer = stream.connection.eventLoop.scheduleCallback(in: .milliseconds(milliseconds)) { [weak self] in
+                    self?.delayed[stream.id] = nil
+                    try? stream.sendHeaders(DemoStreams.textHead, endStream: false)
+                    try? stream.sendData(DemoStreams.hello, endStream: true)
+                }
+                delayed[stream.id] = timer
             case ("POST", "/echo"):
                 echoBodies[stream.id] = ByteBuffer()
                 if endStream { finishEcho(stream) }
@@ -75,6 +89,7 @@ final class DemoStreams: HTTP2StreamDelegate {
 
     func streamClosed(_ stream: HTTP2StreamHandle) {
         echoBodies[stream.id] = nil
+        delayed.removeValue(forKey: stream.id)?.cancel()
     }
 
     private func finishEcho(_ stream: HTTP2StreamHandle) {

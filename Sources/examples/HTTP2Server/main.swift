@@ -5,6 +5,7 @@ import LoopHTTP2
 // An HTTP/2 (h2c, prior knowledge) demo server.
 //   GET  /hello         -> 200 "Hello, world!"
 //   GET  /echo-size/N   -> N bytes
+//   GET  /delay/MS      -> "Hello, world!" after MS milliseconds
 //   POST /echo          -> the request body
 //   GET  /static/PATH   -> a file under --root (default: the current directory)
 // Usage: HTTP2Server [--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N] [--max-streams N]
