@@ -30,7 +30,8 @@ public struct HTTP2Configuration: Sendable {
     /// Streams the peer may reset per second before the connection is closed with
     /// ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
     public var maxResetsPerSecond = 200
-    /// PING and SETTINGS frames accepted without any HEADERS or DATA in between.
+    /// PING and SETTINGS frames accepted within 10 seconds without any HEADERS or DATA in
+    /// between; more is a flood, answered with ENHANCE_YOUR_CALM.
     public var maxControlFramesWithoutProgress = 1000
     /// How long a peer may take to complete the handshake.
     public var handshakeTimeout: Duration = .seconds(10)

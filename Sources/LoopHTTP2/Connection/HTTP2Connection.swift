@@ -68,6 +68,7 @@ public struct HTTP2Connection: Sendable {
     private var resetWindowStart: UInt64 = 0
     private var resetsInWindow = 0
     private var controlFramesWithoutProgress = 0
+    private var controlWindowStart: UInt64 = 0
     private var now: UInt64 = 0
 
     /// Pauses producing DATA (when the socket is not writable); control frames still go out.
@@ -214,9 +215,15 @@ public struct HTTP2Connection: Sendable {
     }
 
     private mutating func countControlFrame() throws(HTTP2ProtocolError) {
+        // A flood is many control frames in a short time with no request in between; a
+        // keepalive PING every few seconds on an idle connection never adds up to one.
+        if now &- controlWindowStart > 10_000_000_000 {
+            controlWindowStart = now
+            controlFramesWithoutProgress = 0
+        }
         controlFramesWithoutProgress += 1
         guard controlFramesWithoutProgress <= configuration.maxControlFramesWithoutProgress else {
-            throw .connection(.enhanceYourCalm, "more than \(configuration.maxControlFramesWithoutProgress) PING/SETTINGS frames without a request")
+            throw .connection(.enhanceYourCalm, "more than \(configuration.maxControlFramesWithoutProgress) PING/SETTINGS frames within 10 s without a request")
         }
     }
 
@@ -251,6 +258,16 @@ public struct HTTP2Connection: Sendable {
                     throw .stream(streamID, .protocolError, "informational response with END_STREAM (RFC 9113 §8.1)")
                 }
                 stream.headersReceived = isInformational ? .informational : .final
+                if !isInformational {
+                    let status = headers.first(where: { $0.name == ":status" })?.value
+                    // Responses to HEAD, and 204/304, carry no body whatever content-length says.
+                    if !stream.requestIsHead && status != "204" && status != "304" {
+                        stream.expectedLength = try HTTP2HeaderValidation.contentLength(headers, streamID: streamID)
+                    }
+                }
+            }
+            if endStream, let expected = stream.expectedLength, stream.receivedLength != expected {
+                throw .stream(streamID, .protocolError, "\(stream.receivedLength) body bytes but content-length \(expected) (RFC 9113 §8.1.1)")
             }
             streams[streamID] = stream
             events.append(.headers(streamID: streamID, headers, endStream: endStream))
@@ -281,9 +298,14 @@ public struct HTTP2Connection: Sendable {
         if let problem = HTTP2HeaderValidation.requestProblem(headers) {
             throw .stream(streamID, .protocolError, problem)
         }
+        let expectedLength = try HTTP2HeaderValidation.contentLength(headers, streamID: streamID)
+        if endStream, let expectedLength, expectedLength != 0 {
+            throw .stream(streamID, .protocolError, "no body but content-length \(expectedLength) (RFC 9113 §8.1.1)")
+        }
         var stream = HTTP2StreamState(sendWindow: Int(peerSettings.initialWindowSize),
                                       receiveWindow: Int(localSettings.initialWindowSize))
         stream.headersReceived = .final
+        stream.expectedLength = expectedLength
         streams[streamID] = stream
         peerStreamCount += 1
         events.append(.headers(streamID: streamID, headers, endStream: endStream))
@@ -338,6 +360,12 @@ public struct HTTP2Connection: Sendable {
             throw .stream(streamID, .flowControlError, "DATA exceeds the stream window (RFC 9113 §6.9)")
         }
         stream.unconsumed += data.readableBytes
+        stream.receivedLength += data.readableBytes
+        if let expected = stream.expectedLength,
+           stream.receivedLength > expected || (endStream && stream.receivedLength != expected) {
+            streams[streamID] = stream
+            throw .stream(streamID, .protocolError, "\(stream.receivedLength) body bytes but content-length \(expected) (RFC 9113 §8.1.1)")
+        }
         streams[streamID] = stream
         if bandwidthDelay?.dataReceived(flowControlledLength, now: now) == true {
             HTTP2FrameEncoder.writePing(BandwidthDelayEstimator.pingData, ack: false, into: &output.control)
@@ -483,6 +511,7 @@ public struct HTTP2Connection: Sendable {
             var stream = HTTP2StreamState(sendWindow: Int(peerSettings.initialWindowSize),
                                           receiveWindow: Int(localSettings.initialWindowSize))
             stream.headersSent = true
+            stream.requestIsHead = headers.contains { $0.name == ":method" && $0.value == "HEAD" }
             streams[id] = stream
         }
         encoder.writeHeaders(streamID: id, headers: headers, endStream: endStream, into: &output.control)

@@ -58,6 +58,23 @@ enum HTTP2HeaderValidation {
         responseProblem(headers, isTrailers: true)
     }
 
+    /// The content-length of a head, nil when absent; differing or invalid values make the
+    /// message malformed (RFC 9110 §8.6, RFC 9113 §8.1.1).
+    static func contentLength(_ headers: [HPACKHeader], streamID: UInt32) throws(HTTP2ProtocolError) -> Int? {
+        var length: Int?
+        for header in headers where header.name == "content-length" {
+            for part in header.value.split(separator: ",", omittingEmptySubsequences: false) {
+                let text = part.trimmingSpaces
+                guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                      let value = Int(text), length == nil || length == value else {
+                    throw .stream(streamID, .protocolError, "invalid content-length \"\(header.value)\" (RFC 9113 §8.1.1)")
+                }
+                length = value
+            }
+        }
+        return length
+    }
+
     private static func fieldProblem(_ header: HPACKHeader) -> String? {
         for byte in header.name.utf8 where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") {
             return "upper-case header name \(header.name) (RFC 9113 §8.2.1)"
@@ -65,5 +82,15 @@ enum HTTP2HeaderValidation {
         if connectionSpecific.contains(header.name) { return "connection-specific header \(header.name) (RFC 9113 §8.2.2)" }
         if header.name == "te" && header.value != "trailers" { return "te header other than \"trailers\" (RFC 9113 §8.2.2)" }
         return nil
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpaces: Substring {
+        var text = self
+        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+        return text
     }
 }

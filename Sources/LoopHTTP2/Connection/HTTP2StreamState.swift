@@ -22,6 +22,11 @@ struct HTTP2StreamState {
     var pendingTrailers: [HPACKHeader]?
     var pendingEnd = false
     var isQueued = false
+    /// The peer's content-length for its body, checked against the DATA it sends (§8.1.1).
+    var expectedLength: Int?
+    var receivedLength = 0
+    /// A client's HEAD request: its response has no body whatever content-length says.
+    var requestIsHead = false
     var writableThreshold: Int?
 
     init(sendWindow: Int, receiveWindow: Int) {
