@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 HOST ?= 127.0.0.1
-PORT ?= 9999
+PORT ?= 8080
 
 .PHONY: all deps test-deps build run test bench clean
 
@@ -22,11 +22,12 @@ test-deps:
 build: deps
 	$(SWIFT) build -c release
 
-# Builds release and starts the demo server on $(HOST):$(PORT) (Ctrl-C stops it).
+# Builds release and starts the HTTP/2 demo server on $(HOST):$(PORT) (Ctrl-C stops it).
 run: build
-	@echo "Starting EchoServer on $(HOST):$(PORT)"
-	@echo "Call it from another shell:  swift run -c release EchoClient --host $(HOST) --port $(PORT) --message hello"
-	@exec .build/release/EchoServer --host $(HOST) --port $(PORT)
+	@echo "Starting HTTP2Server on $(HOST):$(PORT). From another shell, call it with:"
+	@echo "  .build/release/HTTP2Client --host $(HOST) --port $(PORT) /hello /echo-size/1000"
+	@echo "  curl --http2-prior-knowledge http://$(HOST):$(PORT)/hello      (if curl is installed)"
+	@exec .build/release/HTTP2Server --host $(HOST) --port $(PORT)
 
 # Builds and runs every test (unit, sockets, and interop with real peers).
 test: test-deps

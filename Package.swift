@@ -32,6 +32,11 @@ let package = Package(
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
+            name: "HTTP2Client",
+            dependencies: ["Loop", "LoopHTTP2"],
+            path: "Sources/examples/HTTP2Client"
+        ),
+        .executableTarget(
             name: "EchoClient",
             dependencies: ["Loop"],
             path: "Sources/examples/EchoClient"
