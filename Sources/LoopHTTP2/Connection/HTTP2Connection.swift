@@ -42,7 +42,7 @@ public struct HTTP2Connection: Sendable {
     }
     public private(set) var state: State = .handshaking
 
-    private var streams: [UInt32: HTTP2StreamState] = [:]
+    private var streams = HTTP2StreamTable()
     /// Open streams the peer initiated (SETTINGS_MAX_CONCURRENT_STREAMS counts these), kept
     /// as a count so the check stays O(1) with thousands of streams.
     private var peerStreamCount = 0
@@ -407,7 +407,7 @@ public struct HTTP2Connection: Sendable {
         }
         let delta = Int(peerSettings.initialWindowSize) - oldWindow
         if delta != 0 {
-            for id in Array(streams.keys) {
+            for id in streams.ids {
                 guard streams[id]!.sendWindow.increase(by: delta) else {
                     throw .connection(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE makes stream \(id)'s window exceed 2^31-1 (RFC 9113 §6.9.2)")
                 }
@@ -443,7 +443,7 @@ public struct HTTP2Connection: Sendable {
         guard delta > 0 else { return }
         localSettings.initialWindowSize = UInt32(window)
         HTTP2FrameEncoder.writeSettings([HTTP2Setting(HTTP2Setting.initialWindowSize, UInt32(window))], into: &output.control)
-        for id in Array(streams.keys) { streams[id]!.receiveWindow.raise(by: delta) }
+        for id in streams.ids { streams[id]!.receiveWindow.raise(by: delta) }
         if let increment = connectionReceiveWindow.grow(to: max(connectionReceiveWindow.target, window * 4)) {
             HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
         }
@@ -452,7 +452,7 @@ public struct HTTP2Connection: Sendable {
     private mutating func receiveGoAway(lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: ByteBuffer) {
         receivedGoAwayLastStreamID = min(lastStreamID, receivedGoAwayLastStreamID ?? lastStreamID)
         // Streams we opened above the peer's last stream id were never processed: retryable.
-        for id in Array(streams.keys) where !isPeerInitiated(id) && id > lastStreamID {
+        for id in streams.ids where !isPeerInitiated(id) && id > lastStreamID {
             closeStream(id)
             events.append(.reset(streamID: id, .refusedStream))
             events.append(.closed(streamID: id))
@@ -629,7 +629,7 @@ public struct HTTP2Connection: Sendable {
         guard state != .closed else { return }
         sendGoAway(lastStreamID: lastPeerStreamID, code: error.code, reason: error.reason)
         state = .closed
-        for id in Array(streams.keys) {
+        for id in streams.ids {
             closeStream(id)
             events.append(.reset(streamID: id, error.code))
             events.append(.closed(streamID: id))

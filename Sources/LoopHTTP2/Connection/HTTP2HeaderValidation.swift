@@ -1,36 +1,33 @@
 /// HTTP semantics rules for header lists (RFC 9113 §8.2, §8.3): a list that breaks them is
 /// malformed, a stream error of type PROTOCOL_ERROR (§8.1.1).
 enum HTTP2HeaderValidation {
-    private static let connectionSpecific: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
-    private static let requestPseudo: Set<String> = [":method", ":scheme", ":path", ":authority", ":protocol"]
+    // No sets or dictionaries here: this runs for every request, and hashing header names
+    // costs more than comparing the few short names by value.
 
     /// Checks a request head; returns why it is malformed, or nil.
     static func requestProblem(_ headers: [HPACKHeader]) -> String? {
-        var seen = Set<String>()
+        var seen: UInt8 = 0  // one bit per pseudo-header
         var regularSeen = false
-        var method: String?
-        var path: String?
-        var scheme: String?
+        var isConnect = false
+        var pathIsEmpty = true
         for header in headers {
             if let problem = fieldProblem(header) { return problem }
-            if header.name.hasPrefix(":") {
-                guard !regularSeen else { return "pseudo-header \(header.name) after a regular header (RFC 9113 §8.3)" }
-                guard requestPseudo.contains(header.name) else { return "unknown request pseudo-header \(header.name) (RFC 9113 §8.3)" }
-                guard seen.insert(header.name).inserted else { return "duplicate \(header.name) (RFC 9113 §8.3.1)" }
-                switch header.name {
-                case ":method": method = header.value
-                case ":path": path = header.value
-                case ":scheme": scheme = header.value
-                default: break
-                }
-            } else {
+            guard header.name.utf8.first == UInt8(ascii: ":") else {
                 regularSeen = true
+                continue
             }
+            guard !regularSeen else { return "pseudo-header \(header.name) after a regular header (RFC 9113 §8.3)" }
+            let bit = pseudoHeaderBit(header.name)
+            guard bit != 0 else { return "unknown request pseudo-header \(header.name) (RFC 9113 §8.3)" }
+            if bit == 1 { isConnect = header.value == "CONNECT" }
+            if bit == 4 { pathIsEmpty = header.value.isEmpty }
+            guard seen & bit == 0 else { return "duplicate \(header.name) (RFC 9113 §8.3.1)" }
+            seen |= bit
         }
-        guard let method else { return "request without :method (RFC 9113 §8.3.1)" }
-        if method == "CONNECT" && !seen.contains(":protocol") { return nil }
-        guard scheme != nil else { return "request without :scheme (RFC 9113 §8.3.1)" }
-        guard let path, !path.isEmpty else { return "request without a non-empty :path (RFC 9113 §8.3.1)" }
+        guard seen & 1 != 0 else { return "request without :method (RFC 9113 §8.3.1)" }
+        if isConnect && seen & 16 == 0 { return nil }  // CONNECT: authority only (§8.5)
+        guard seen & 2 != 0 else { return "request without :scheme (RFC 9113 §8.3.1)" }
+        guard seen & 4 != 0, !pathIsEmpty else { return "request without a non-empty :path (RFC 9113 §8.3.1)" }
         return nil
     }
 
@@ -40,7 +37,7 @@ enum HTTP2HeaderValidation {
         var status = false
         for header in headers {
             if let problem = fieldProblem(header) { return problem }
-            if header.name.hasPrefix(":") {
+            if header.name.utf8.first == UInt8(ascii: ":") {
                 guard !isTrailers else { return "pseudo-header \(header.name) in trailers (RFC 9113 §8.1)" }
                 guard !regularSeen else { return "pseudo-header \(header.name) after a regular header (RFC 9113 §8.3)" }
                 guard header.name == ":status", !status else { return "unexpected response pseudo-header \(header.name) (RFC 9113 §8.3.2)" }
@@ -62,7 +59,7 @@ enum HTTP2HeaderValidation {
     /// message malformed (RFC 9110 §8.6, RFC 9113 §8.1.1).
     static func contentLength(_ headers: [HPACKHeader], streamID: UInt32) throws(HTTP2ProtocolError) -> Int? {
         var length: Int?
-        for header in headers where header.name == "content-length" {
+        for header in headers where header.name.utf8.count == 14 && header.name == "content-length" {
             for part in header.value.split(separator: ",", omittingEmptySubsequences: false) {
                 let text = part.trimmingSpaces
                 guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
@@ -75,13 +72,40 @@ enum HTTP2HeaderValidation {
         return length
     }
 
-    private static func fieldProblem(_ header: HPACKHeader) -> String? {
-        for byte in header.name.utf8 where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") {
-            return "upper-case header name \(header.name) (RFC 9113 §8.2.1)"
+    /// The bit of a request pseudo-header (:method 1, :scheme 2, :path 4, :authority 8,
+    /// :protocol 16), 0 for others. A string `switch` would hash the name; the length and
+    /// one byte pick the single candidate to compare instead.
+    private static func pseudoHeaderBit(_ name: String) -> UInt8 {
+        let utf8 = name.utf8
+        switch utf8.count {
+        case 5: return name == ":path" ? 4 : 0
+        case 7:
+            let second = utf8[utf8.index(after: utf8.startIndex)]
+            if second == UInt8(ascii: "m") { return name == ":method" ? 1 : 0 }
+            return name == ":scheme" ? 2 : 0
+        case 9: return name == ":protocol" ? 16 : 0
+        case 10: return name == ":authority" ? 8 : 0
+        default: return 0
         }
-        if connectionSpecific.contains(header.name) { return "connection-specific header \(header.name) (RFC 9113 §8.2.2)" }
-        if header.name == "te" && header.value != "trailers" { return "te header other than \"trailers\" (RFC 9113 §8.2.2)" }
-        return nil
+    }
+
+    private static func fieldProblem(_ header: HPACKHeader) -> String? {
+        let name = header.name
+        for byte in name.utf8 where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") {
+            return "upper-case header name \(name) (RFC 9113 §8.2.1)"
+        }
+        let connectionSpecific: Bool
+        switch name.utf8.count {
+        case 2:
+            if name == "te" && header.value != "trailers" { return "te header other than \"trailers\" (RFC 9113 §8.2.2)" }
+            connectionSpecific = false
+        case 7: connectionSpecific = name == "upgrade"
+        case 10: connectionSpecific = name == "connection" || name == "keep-alive"
+        case 16: connectionSpecific = name == "proxy-connection"
+        case 17: connectionSpecific = name == "transfer-encoding"
+        default: connectionSpecific = false
+        }
+        return connectionSpecific ? "connection-specific header \(name) (RFC 9113 §8.2.2)" : nil
     }
 }
 

@@ -26,7 +26,11 @@ public struct HPACKEncoder: Sendable {
     /// The Huffman policy.
     public var huffman: HuffmanPolicy
     /// Names always sent never-indexed (RFC 7541 §7.1.3).
-    public var sensitiveNames: Set<String>
+    public var sensitiveNames: Set<String> {
+        didSet { sensitiveList = Array(sensitiveNames) }
+    }
+    /// The same names as an array: a few short-string comparisons beat hashing every name.
+    private var sensitiveList: [String]
 
     /// Names sent never-indexed by default.
     public static let defaultSensitiveNames: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
@@ -36,6 +40,7 @@ public struct HPACKEncoder: Sendable {
         self.table = HPACKDynamicTable(maximumSize: maximumTableSize)
         self.huffman = huffman
         self.sensitiveNames = sensitiveNames
+        self.sensitiveList = Array(sensitiveNames)
     }
 
     /// Current size of the dynamic table.
@@ -66,12 +71,14 @@ public struct HPACKEncoder: Sendable {
     }
 
     private mutating func encode(_ header: HPACKHeader, into buffer: inout ByteBuffer) {
-        let indexing = sensitiveNames.contains(header.name) ? .neverIndexed : header.indexing
-        let staticEntries = HPACKStaticTable.byName[header.name]
-        var nameIndex = staticEntries?.first?.index
-        if indexing != .neverIndexed, let exact = staticEntries?.first(where: { $0.value == header.value }) {
-            HPACKInteger.encode(exact.index, prefixBits: 7, flags: 0x80, into: &buffer)
-            return
+        let indexing = sensitiveList.contains(header.name) ? .neverIndexed : header.indexing
+        let named = HPACKStaticTable.entries(named: header.name)
+        var nameIndex = named?.first
+        if indexing != .neverIndexed, let named {
+            for index in named.first..<(named.first + named.count) where HPACKStaticTable.entries[index - 1].value == header.value {
+                HPACKInteger.encode(index, prefixBits: 7, flags: 0x80, into: &buffer)
+                return
+            }
         }
         let dynamic = table.find(name: header.name, value: header.value)
         if indexing != .neverIndexed, let exact = dynamic.exact {

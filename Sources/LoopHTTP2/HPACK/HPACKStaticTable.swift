@@ -64,12 +64,30 @@ enum HPACKStaticTable {
         ("www-authenticate", ""),
     ]
 
-    /// For each name, its static indices and values (for the encoder's lookups).
-    static let byName: [String: [(index: Int, value: String)]] = {
-        var table: [String: [(index: Int, value: String)]] = [:]
-        for (offset, entry) in entries.enumerated() {
-            table[entry.name, default: []].append((offset + 1, entry.value))
+    /// The static entries named `name`: the index of the first and how many there are (entries
+    /// sharing a name are adjacent). Found by length and last byte, then compared by value:
+    /// no string hashing on the encoder's hot path.
+    static func entries(named name: String) -> (first: Int, count: Int)? {
+        let utf8 = name.utf8
+        let length = utf8.count
+        guard length > 0 && length < 32, let last = utf8.last else { return nil }
+        for candidate in nameBuckets[length << 7 | Int(last & 0x7F)] where entries[Int(candidate.first) - 1].name == name {
+            return (Int(candidate.first), Int(candidate.count))
         }
-        return table
+        return nil
+    }
+
+    private static let nameBuckets: [[(first: UInt8, count: UInt8)]] = {
+        var buckets = [[(first: UInt8, count: UInt8)]](repeating: [], count: 32 << 7)
+        var index = 0
+        while index < entries.count {
+            let name = entries[index].name
+            var count = 1
+            while index + count < entries.count && entries[index + count].name == name { count += 1 }
+            let key = name.utf8.count << 7 | Int(name.utf8.last! & 0x7F)
+            buckets[key].append((UInt8(index + 1), UInt8(count)))
+            index += count
+        }
+        return buckets
     }()
 }
