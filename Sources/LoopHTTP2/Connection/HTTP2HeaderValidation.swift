@@ -90,10 +90,12 @@ enum HTTP2HeaderValidation {
     }
 
     private static func fieldProblem(_ header: HPACKHeader) -> String? {
-        let name = header.name
-        for byte in name.utf8 where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") {
-            return "upper-case header name \(name) (RFC 9113 §8.2.1)"
+        var name = header.name
+        // Scan the contiguous UTF-8 directly: the view's index machinery costs several times more.
+        let hasUpperCase = name.withUTF8 { bytes in
+            bytes.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
         }
+        if hasUpperCase { return "upper-case header name \(name) (RFC 9113 §8.2.1)" }
         let connectionSpecific: Bool
         switch name.utf8.count {
         case 2:
