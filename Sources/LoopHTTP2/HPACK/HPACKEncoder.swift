@@ -27,10 +27,22 @@ public struct HPACKEncoder: Sendable {
     public var huffman: HuffmanPolicy
     /// Names always sent never-indexed (RFC 7541 §7.1.3).
     public var sensitiveNames: Set<String> {
-        didSet { sensitiveList = Array(sensitiveNames) }
+        didSet { sensitiveList = Array(sensitiveNames); sensitiveLengths = Self.lengthMask(sensitiveNames) }
     }
-    /// The same names as an array: a few short-string comparisons beat hashing every name.
+    /// The same names as an array: a few short-string comparisons beat hashing every name,
+    /// and a mask of their lengths skips the comparisons for most names.
     private var sensitiveList: [String]
+    private var sensitiveLengths: UInt64
+
+    private static func lengthMask(_ names: Set<String>) -> UInt64 {
+        names.reduce(0) { $0 | (1 << UInt64(min($1.utf8.count, 63))) }
+    }
+
+    private func isSensitive(_ name: String) -> Bool {
+        let length = name.utf8.count
+        guard sensitiveLengths & (1 << UInt64(min(length, 63))) != 0 else { return false }
+        return sensitiveList.contains(name)
+    }
 
     /// Names sent never-indexed by default.
     public static let defaultSensitiveNames: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
@@ -41,6 +53,7 @@ public struct HPACKEncoder: Sendable {
         self.huffman = huffman
         self.sensitiveNames = sensitiveNames
         self.sensitiveList = Array(sensitiveNames)
+        self.sensitiveLengths = Self.lengthMask(sensitiveNames)
     }
 
     /// Current size of the dynamic table.
@@ -71,7 +84,7 @@ public struct HPACKEncoder: Sendable {
     }
 
     private mutating func encode(_ header: HPACKHeader, into buffer: inout ByteBuffer) {
-        let indexing = sensitiveList.contains(header.name) ? .neverIndexed : header.indexing
+        let indexing = isSensitive(header.name) ? .neverIndexed : header.indexing
         let named = HPACKStaticTable.entries(named: header.name)
         var nameIndex = named?.first
         if indexing != .neverIndexed, let named {

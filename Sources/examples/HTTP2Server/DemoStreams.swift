@@ -17,7 +17,7 @@ final class DemoStreams: HTTP2StreamDelegate {
     }
 
     func streamHeaders(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], endStream: Bool) {
-        if echoBodies[stream.id] != nil {
+        if !echoBodies.isEmpty && echoBodies[stream.id] != nil {
             if endStream { finishEcho(stream) }  // request trailers
             return
         }
@@ -88,8 +88,9 @@ final class DemoStreams: HTTP2StreamDelegate {
     }
 
     func streamClosed(_ stream: HTTP2StreamHandle) {
-        echoBodies[stream.id] = nil
-        delayed.removeValue(forKey: stream.id)?.cancel()
+        // Most streams use neither table: skip hashing the id then.
+        if !echoBodies.isEmpty { echoBodies[stream.id] = nil }
+        if !delayed.isEmpty { delayed.removeValue(forKey: stream.id)?.cancel() }
     }
 
     private func finishEcho(_ stream: HTTP2StreamHandle) {
