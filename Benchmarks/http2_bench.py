@@ -1,0 +1,989 @@
+"""HTTP/2 benchmarks: Loop's HTTP2Server vs swift-nio-http2, nghttpd and h2o.
+
+Called by bench.py (`python3 Benchmarks/bench.py --only http2`); not meant to run alone.
+
+  1. builds Loop's HTTP2Server (release, scratch path .build-bench) and this package's
+     NIOHTTP2Server (release);
+  2. load with h2load, one run per server per scenario, servers interleaved (Loop, NIO,
+     nghttpd, h2o, then the next scenario), each started fresh with the core count as its
+     thread count and given a short warm-up run first:
+       S1  h2load -n 200000 -c 8 -m 100     GET /hello        req/s and server CPU per request
+       S2  h2load -n 20000  -c 1 -m 1       GET /hello        mean latency ("time for request")
+       S3  h2load -n 400000 -c 4 -m 1000    GET /hello        req/s and server CPU per request
+       S4  h2load -n 10000  -c 10 -m 1000   GET /delay/3000   RSS per open stream (Loop, NIO)
+     server CPU = utime+stime of the server process (/proc/PID/stat, all threads) across the
+     timed h2load run, divided by the requests that succeeded;
+  3. allocations (and instructions) per request with valgrind's callgrind on stripped copies
+     of Loop's and NIO's servers (--threads 1): h2load -n N -c 1 -m 10 /hello and the same
+     with 2N, (calls(2N) - calls(N)) / N, plus per-request profiles (top exclusive functions,
+     callers of swift_allocObject and malloc);
+  4. package-benchmark micro benchmarks LoopHTTP2Benchmarks and NIOHTTP2Benchmarks (frame
+     codec, HPACK, one request through the connection handler);
+  5. returns the report section (markdown), the goal lines, and draws results/http2.png.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import bench
+from bench import BenchError, log, run
+
+SERVERS = ("Loop", "NIO", "nghttpd", "h2o")
+SWIFT_SERVERS = ("Loop", "NIO")
+LABELS = {"Loop": "Loop HTTP2Server", "NIO": "swift-nio-http2", "nghttpd": "nghttpd", "h2o": "h2o"}
+
+# Goals (issue): S1/S3 CPU per request <= 2x h2o's and <= 1/8 of NIO's; S2 mean latency
+# <= 1.1x nghttpd's; <= 5 allocations per request; 0 per DATA frame decoded; <= 2 KiB RSS per
+# open stream with 10,000 open.
+GOAL_CPU_VS_H2O = 2.0
+GOAL_CPU_VS_NIO = 8.0
+GOAL_LATENCY_VS_NGHTTPD = 1.1
+GOAL_ALLOCS_PER_REQUEST = 5.0
+GOAL_RSS_PER_STREAM = 2048.0
+
+HELLO = b"Hello, world!"
+
+
+def scenarios(quick: bool) -> dict[str, dict]:
+    scale = 10 if quick else 1
+    return {
+        "S1": {"n": 200_000 // scale, "c": 8, "m": 100, "path": "/hello"},
+        "S2": {"n": 20_000 // scale, "c": 1, "m": 1, "path": "/hello"},
+        "S3": {"n": 400_000 // scale, "c": 4, "m": 1000, "path": "/hello"},
+        "S4": {"n": 2_000 if quick else 10_000, "c": 2 if quick else 10, "m": 1000,
+               "path": f"/delay/{1000 if quick else 3000}"},
+    }
+
+
+def describe(spec: dict) -> str:
+    return f"h2load -n {spec['n']} -c {spec['c']} -m {spec['m']} {spec['path']}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Builds
+
+
+def build(skip: bool) -> dict[str, Path]:
+    loop_args = ["swift", "build", "-c", "release", "--product", "HTTP2Server", "--scratch-path", str(bench.LOOP_SCRATCH)]
+    nio_args = ["swift", "build", "-c", "release", "--product", "NIOHTTP2Server"]
+    if not skip:
+        run(loop_args, bench.ROOT, "building Loop's HTTP2Server")
+        run(nio_args, bench.BENCH_DIR, "building NIOHTTP2Server")
+    loop_bin = Path(run(loop_args + ["--show-bin-path"], bench.ROOT, "locating Loop's build", capture=True).strip().splitlines()[-1])
+    nio_bin = Path(run(nio_args + ["--show-bin-path"], bench.BENCH_DIR, "locating NIO's build", capture=True).strip().splitlines()[-1])
+    binaries = {"Loop": loop_bin / "HTTP2Server", "NIO": nio_bin / "NIOHTTP2Server"}
+    for name in ("nghttpd", "h2o", "h2load"):
+        path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+        if path is None:
+            raise BenchError(f"{name} is not installed (apt-get install nghttp2-client nghttp2-server h2o)")
+        binaries[name] = Path(path)
+    for name, path in binaries.items():
+        if not path.exists():
+            raise BenchError(f"{name} binary missing: {path}")
+    bench.SHIM_LIB.parent.mkdir(parents=True, exist_ok=True)
+    if not bench.SHIM_LIB.exists() or bench.SHIM_LIB.stat().st_mtime < bench.SHIM_SRC.stat().st_mtime:
+        run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-o", str(bench.SHIM_LIB), str(bench.SHIM_SRC)],
+            bench.BENCH_DIR, "compiling sigsuspend_shim.c")
+    return binaries
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class PeerServer:
+    """A server on a port chosen here, ready when the port accepts; stopped with its whole
+    process group (h2o starts a helper process)."""
+
+    def __init__(self, name: str, argv: list[str], port: int, startup_timeout: float = 30, cwd: Path | None = None):
+        self.name = name
+        self.port = port
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, cwd=cwd)
+        deadline = time.monotonic() + startup_timeout
+        while time.monotonic() < deadline:
+            if port_open(port):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        out = self.output()
+        self.stop()
+        raise BenchError(f"{name} did not start listening on port {port} (exit {self.proc.returncode}):\n{out[-2000:]}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        try:
+            return Path(self.log.name).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, wait: float = 10.0) -> int | None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        else:  # the leader is gone; its helpers may not be
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.log.close()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+        return self.proc.returncode
+
+
+class Peers:
+    """The document root and h2o configuration shared by the nghttpd and h2o runs."""
+
+    def __init__(self, workdir: Path):
+        self.root = workdir / "www"
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "hello").write_bytes(HELLO)
+        # h2o drops root privileges to "nobody": the tree must be world-readable.
+        for path in (workdir, self.root):
+            path.chmod(0o755)
+        (self.root / "hello").chmod(0o644)
+        self.workdir = workdir
+
+    def h2o_config(self, port: int, threads: int) -> Path:
+        path = self.workdir / f"h2o-{port}.conf"
+        path.write_text(
+            "listen:\n"
+            "  host: 127.0.0.1\n"
+            f"  port: {port}\n"
+            f"num-threads: {threads}\n"
+            "http2-max-concurrent-requests-per-connection: 1000\n"
+            "hosts:\n"
+            "  \"default\":\n"
+            "    paths:\n"
+            "      /:\n"
+            f"        file.dir: {self.root}\n"
+        )
+        path.chmod(0o644)
+        return path
+
+
+def start(name: str, binaries: dict[str, Path], peers: Peers, threads: int):
+    if name == "Loop":
+        return bench.Server(name, [str(binaries["Loop"]), "--host", "127.0.0.1", "--port", "0",
+                                   "--threads", str(threads), "--max-streams", "1000"], 30)
+    if name == "NIO":
+        return bench.Server(name, [str(binaries["NIO"]), "--host", "127.0.0.1", "--port", "0",
+                                   "--threads", str(threads), "--max-streams", "1000"], 30)
+    port = free_port()
+    if name == "nghttpd":
+        return PeerServer(name, [str(binaries["nghttpd"]), "--no-tls", "-a", "127.0.0.1", "-d", str(peers.root),
+                                 "-n", str(threads), "-m", "1000", str(port)], port)
+    if name == "h2o":
+        return PeerServer(name, [str(binaries["h2o"]), "-c", str(peers.h2o_config(port, threads))], port,
+                          cwd=peers.workdir)
+    raise ValueError(name)
+
+
+def stop(server) -> None:
+    if isinstance(server, PeerServer):
+        server.stop()
+    else:
+        server.stop(wait=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all its threads (/proc/PID/stat fields 14 and 15)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+# ---------------------------------------------------------------------------------------------
+# h2load
+
+
+UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def parse_h2load(out: str) -> dict:
+    result: dict = {}
+    m = re.search(r"finished in ([\d.]+)(us|ms|s), ([\d.]+) req/s", out)
+    if m:
+        result["seconds"] = float(m.group(1)) * UNITS[m.group(2)]
+        result["req_per_sec"] = float(m.group(3))
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                  r"(\d+) errored, (\d+) timeout", out)
+    if m:
+        total, _, done, ok, failed, errored, timeout = (int(g) for g in m.groups())
+        result.update(total=total, done=done, succeeded=ok, failed=failed, errored=errored, timeout=timeout)
+    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    if m:
+        result["non_2xx"] = sum(int(g) for g in m.groups()[1:])
+    m = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", out)
+    if m:
+        result["latency_mean_us"] = float(m.group(5)) * UNITS[m.group(6)] * 1e6
+        result["latency_min_us"] = float(m.group(1)) * UNITS[m.group(2)] * 1e6
+        result["latency_max_us"] = float(m.group(3)) * UNITS[m.group(4)] * 1e6
+    return result
+
+
+def h2load(port: int, spec: dict, *, n: int | None = None, timeout: float = 180,
+           on_tick=None) -> tuple[dict, str]:
+    """Runs h2load; `on_tick` is called every 50 ms while it runs (RSS sampling)."""
+    n = n or spec["n"]
+    argv = ["h2load", "-n", str(n), "-c", str(spec["c"]), "-m", str(spec["m"]),
+            f"http://127.0.0.1:{port}{spec['path']}"]
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        timed_out = False
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                timed_out = True
+                proc.kill()
+                proc.wait()
+                break
+            if on_tick:
+                on_tick()
+            time.sleep(0.05)
+        out.seek(0)
+        text = out.read()
+    result = parse_h2load(text)
+    result["exit"] = proc.returncode
+    result["timed_out"] = timed_out
+    errors = []
+    if timed_out:
+        errors.append(f"h2load did not finish in {timeout:.0f} s")
+    if "succeeded" not in result:
+        errors.append(f"h2load printed no result (exit {proc.returncode})")
+    else:
+        bad = result["failed"] + result["errored"] + result["timeout"] + result.get("non_2xx", 0)
+        if bad or result["succeeded"] != n:
+            errors.append(f"{result['succeeded']}/{n} succeeded, {result['failed']} failed, {result['errored']} "
+                          f"errored, {result['timeout']} timeout, {result.get('non_2xx', 0)} non-2xx")
+    result["errors"] = errors
+    result["argv"] = " ".join(argv)
+    return result, text
+
+
+def h2load_tail(text: str) -> str:
+    lines = [l for l in text.splitlines() if l.strip() and not l.startswith(("progress:", "starting", "spawning",
+                                                                            "Warm-up", "Main benchmark"))]
+    return "\n".join(lines[-12:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Load scenarios
+
+
+def load_runs(binaries: dict[str, Path], quick: bool, threads: int, peers: Peers) -> dict:
+    """{(scenario, server): result}; servers interleaved within each scenario."""
+    specs = scenarios(quick)
+    results: dict = {}
+    for scenario in ("S1", "S2", "S3", "S4"):
+        spec = specs[scenario]
+        log(f"  {scenario}: {describe(spec)}")
+        for name in SERVERS:
+            if scenario == "S4" and name not in SWIFT_SERVERS:
+                results[(scenario, name)] = {"na": "no slow route"}
+                continue
+            results[(scenario, name)] = one_run(scenario, spec, name, binaries, peers, threads, quick)
+    return results
+
+
+def one_run(scenario: str, spec: dict, name: str, binaries, peers, threads: int, quick: bool) -> dict:
+    try:
+        server = start(name, binaries, peers, threads)
+    except BenchError as error:
+        log(f"    {name:<8} did not start: {error}")
+        return {"errors": [str(error)], "broken": True}
+    try:
+        record: dict = {}
+        if scenario != "S4":
+            # Warm-up (not timed): fills caches and pools, steadies the allocator.
+            warm = max(spec["c"] * spec["m"], spec["n"] // 20)
+            warm -= warm % spec["c"]
+            _, _ = h2load(server.port, spec, n=warm, timeout=120)
+            cpu0 = cpu_seconds(server.pid)
+            result, text = h2load(server.port, spec, timeout=300)
+            cpu1 = cpu_seconds(server.pid)
+            record.update(result)
+            ok = result.get("succeeded", 0)
+            record["cpu_seconds"] = cpu1 - cpu0
+            record["cpu_us_per_req"] = (cpu1 - cpu0) * 1e6 / ok if ok else float("nan")
+        else:
+            before = rss_kib(server.pid)
+            samples = [before]
+            start_time = time.monotonic()
+
+            def sample():
+                try:
+                    samples.append(rss_kib(server.pid))
+                except (OSError, BenchError):
+                    pass
+            delay_ms = int(spec["path"].rsplit("/", 1)[1])
+            result, text = h2load(server.port, spec, timeout=delay_ms / 1000 + 120, on_tick=sample)
+            record.update(result)
+            record["rss_before_kib"] = before
+            record["rss_peak_kib"] = max(samples)
+            record["rss_samples"] = len(samples)
+            record["wall_seconds"] = time.monotonic() - start_time
+            streams = spec["n"]
+            record["rss_per_stream_bytes"] = (record["rss_peak_kib"] - before) * 1024 / streams
+        record["h2load_tail"] = h2load_tail(text)
+        if not server.alive():
+            record["errors"] = record.get("errors", []) + [f"{name} exited during the run (status {server.proc.returncode})"]
+            record["broken"] = True
+            record["server_output"] = server.output()[-2000:]
+        summary = (f"{record.get('req_per_sec', 0):>10,.0f} req/s" if scenario != "S4" else
+                   f"RSS {record['rss_before_kib']:,} -> {record['rss_peak_kib']:,} KiB, "
+                   f"{record['rss_per_stream_bytes']:,.0f} B/stream")
+        extra = ""
+        if scenario in ("S1", "S3"):
+            extra = f"  {record['cpu_us_per_req']:6.2f} us CPU/req"
+        elif scenario == "S2":
+            extra = f"  mean latency {record.get('latency_mean_us', float('nan')):7.1f} us"
+        log(f"    {name:<8} {summary}{extra}" + (f"  ERRORS: {'; '.join(record['errors'])}" if record.get("errors") else ""))
+        if record.get("errors"):
+            log("      " + record["h2load_tail"].replace("\n", "\n      "))
+        return record
+    finally:
+        stop(server)
+
+
+# ---------------------------------------------------------------------------------------------
+# Allocations and instructions per request (callgrind)
+
+
+CALL_TARGETS = ("malloc", "swift_allocObject", "swift_retain", "swift_release")
+
+
+def callgrind_graph(path: Path) -> dict[tuple[str, str], int]:
+    """Calls per (caller, callee) edge of a callgrind profile (mangled names, all threads)."""
+    names: dict[str, str] = {}
+    edges: dict[tuple[str, str], int] = {}
+    current_fn = None
+    callee = None
+    ref = re.compile(r"^(c?fn)=\((\d+)\)(?: (.*))?$")
+    with path.open(errors="replace") as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                m = ref.match(line.rstrip("\n"))
+                if not m:
+                    continue
+                if m.group(3):
+                    names[m.group(2)] = m.group(3)
+                name = names.get(m.group(2), "?")
+                if m.group(1) == "fn":
+                    current_fn, callee = name, None
+                else:
+                    callee = name
+            elif line.startswith("calls=") and callee is not None:
+                key = (current_fn, callee)
+                edges[key] = edges.get(key, 0) + int(line[6:].split()[0])
+                callee = None
+    return edges
+
+
+def call_totals(edges: dict[tuple[str, str], int]) -> dict[str, int]:
+    totals = dict.fromkeys(CALL_TARGETS, 0)
+    for (_, callee), count in edges.items():
+        if callee in totals:
+            totals[callee] += count
+    return totals
+
+
+def runtime_frame(name: str) -> bool:
+    """Allocation plumbing to look through: the Swift runtime and standard library (also its
+    specialisations inside a module, which keep the $ss prefix), glibc's malloc family."""
+    return (name.startswith(("$ss", "swift_", "_swift", "$sSa", "$sSS", "$sSD", "$sSh", "$sSz")) or
+            name in ("malloc", "_int_malloc", "realloc", "calloc") or "malloc.c:" in name)
+
+
+def allocation_sites(edges: dict[tuple[str, str], int], leaf: str = "malloc", depth: int = 6) -> dict[str, float]:
+    """Calls of `leaf`, attributed to the first caller outside the runtime and standard library
+    (calls through a shared helper are split in proportion to that helper's callers); the key
+    is "site → helper → ... → leaf"."""
+    into: dict[str, dict[str, int]] = {}
+    for (caller, callee), count in edges.items():
+        into.setdefault(callee, {})[caller] = into.setdefault(callee, {}).get(caller, 0) + count
+    sites: dict[str, float] = {}
+
+    def walk(fn: str, count: float, chain: list[str], level: int):
+        callers = into.get(fn, {})
+        total = sum(callers.values())
+        if level > 0 and (not runtime_frame(fn) or level >= depth or not total):
+            helpers = [h for h in reversed(chain) if h not in ("malloc", "swift_slowAlloc")][:2]
+            key = " → ".join([fn] + helpers)
+            sites[key] = sites.get(key, 0.0) + count
+            return
+        if not total:
+            sites[fn] = sites.get(fn, 0.0) + count
+            return
+        for caller, k in callers.items():
+            if caller == fn:
+                continue
+            walk(caller, count * k / total, chain + [fn], level + 1)
+
+    total_leaf = sum(into.get(leaf, {}).values())
+    walk(leaf, float(total_leaf), [], 0)
+    return sites
+
+
+def exclusive_costs(path: Path) -> dict[str, int]:
+    """Exclusive Ir per function (callgrind_annotate, every function)."""
+    result = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", str(path)],
+                            text=True, capture_output=True)
+    costs: dict[str, int] = {}
+    started = False
+    for line in result.stdout.splitlines():
+        if "file:function" in line:
+            started = True
+            continue
+        if not started:
+            continue
+        m = re.match(r"^\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(.*)$", line)
+        if m:
+            name = re.sub(r"\s*\[[^\]]*\]$", "", m.group(2).strip())
+            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
+def demangle(names: list[str]) -> list[str]:
+    if not names or not shutil.which("swift"):
+        return names
+    result = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(names), text=True,
+                            capture_output=True)
+    out = result.stdout.splitlines()
+    return out if result.returncode == 0 and len(out) == len(names) else names
+
+
+def short(name: str, width: int = 150) -> str:
+    name = re.sub(r"^\?\?\?:", "", name)
+    return name if len(name) <= width else name[:width - 3] + "..."
+
+
+def per_request_top(low: dict[str, int], high: dict[str, int], n: int, top: int) -> list[tuple[str, float]]:
+    diffs = {k: (high.get(k, 0) - low.get(k, 0)) / n for k in set(low) | set(high)}
+    best = sorted(((v, k) for k, v in diffs.items() if v > 0.005), reverse=True)[:top]
+    parts = [k.split(" → ") for _, k in best]
+    flat = demangle([p for chain in parts for p in chain])
+    names, i = [], 0
+    for chain in parts:
+        names.append(" → ".join(flat[i:i + len(chain)]))
+        i += len(chain)
+    return [(short(name, 200), v) for name, (v, _) in zip(names, best)]
+
+
+def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Path) -> dict:
+    if not shutil.which("valgrind"):
+        raise BenchError("valgrind is not installed")
+    low, high = counts
+    spec = {"c": 1, "m": 10, "path": "/hello"}
+    stripped = workdir / "stripped"
+    stripped.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in SWIFT_SERVERS:
+        binary = stripped / binaries[name].name
+        shutil.copy2(binaries[name], binary)
+        run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
+        data = {}
+        for count in (low, high):
+            out = workdir / f"callgrind.h2.{name}.{count}.out"
+            argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary),
+                    "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
+            env = dict(os.environ, LD_PRELOAD=str(bench.SHIM_LIB))  # see bench.instructions()
+            server = bench.Server(name, argv, 180, env=env)
+            try:
+                result, text = h2load(server.port, spec, n=count, timeout=600)
+                if result["errors"]:
+                    raise BenchError(f"h2load against {name} under valgrind: {'; '.join(result['errors'])}\n"
+                                     f"{h2load_tail(text)}")
+                if not server.alive():
+                    raise BenchError(f"{name} died under valgrind:\n{server.output()[-2000:]}")
+            finally:
+                server.stop(wait=120)
+            if not out.exists():
+                raise BenchError(f"callgrind wrote no profile for {name} ({out})")
+            edges = callgrind_graph(out)
+            totals = call_totals(edges)
+            data[count] = {"ir": bench.callgrind_total(out), "calls": totals,
+                           "sites": allocation_sites(edges), "exclusive": exclusive_costs(out)}
+            log(f"  callgrind {name:<4} {count:>6} requests: {data[count]['ir']:>14,} Ir, "
+                f"{totals['malloc']:,} malloc calls")
+        d = high - low
+        entry = {
+            "ir": {c: data[c]["ir"] for c in (low, high)},
+            "ir_per_req": (data[high]["ir"] - data[low]["ir"]) / d,
+            "calls_per_req": {f: (data[high]["calls"][f] - data[low]["calls"][f]) / d for f in CALL_TARGETS},
+            "top": per_request_top(data[low]["exclusive"], data[high]["exclusive"], d, 20),
+            "malloc_sites": per_request_top(data[low]["sites"], data[high]["sites"], d, 15),
+        }
+        results[name] = entry
+        log(f"  {name}: {entry['ir_per_req']:,.0f} Ir/request, " +
+            ", ".join(f"{f} {v:.2f}" for f, v in entry["calls_per_req"].items()) + " per request")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Micro benchmarks
+
+
+MICRO_TARGETS = ("LoopHTTP2Benchmarks", "NIOHTTP2Benchmarks")
+
+
+def micro(skip: bool) -> str:
+    if skip:
+        return ""
+    cmd = ["swift", "package", "--disable-sandbox", "benchmark", "--no-progress"]
+    for target in MICRO_TARGETS:
+        cmd += ["--target", target]
+    log(f"$ (cd {bench.BENCH_DIR} && {' '.join(cmd)})")
+    result = subprocess.run(cmd, cwd=bench.BENCH_DIR, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            timeout=3600)
+    out = result.stdout
+    if result.returncode != 0:
+        log(out[-4000:])
+        raise BenchError(f"package-benchmark (HTTP/2) failed (exit {result.returncode})")
+    lines = out.splitlines()
+    first = next((i for i, l in enumerate(lines) if re.match(r"^(=+|Host |Benchmark results)", l)), 0)
+    return "\n".join(lines[first:])
+
+
+def parse_micro(tables: str) -> dict[tuple[str, str], dict[str, float]]:
+    """{(target, benchmark): {"ns": p50 per op, "mallocs": p50 per op}} from package-benchmark's tables."""
+    rows: dict = {}
+    lines = tables.splitlines()
+    target, name = None, None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped in MICRO_TARGETS and i + 1 < len(lines) and lines[i + 1].startswith("="):
+            target = stripped
+            continue
+        if line and not line.startswith(("│", "╒", "╞", "├", "╘", "=", "Host", "#", "Baseline", "Running")) and target:
+            name = stripped
+            rows.setdefault((target, name), {})
+            continue
+        if line.startswith("│") and target and name:
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            if len(cells) < 4 or cells[0] == "Metric":
+                continue
+            metric = cells[0]
+            try:
+                value = float(cells[3].replace(",", ""))
+            except ValueError:
+                continue
+            scale = 1.0
+            m = re.search(r"\(([KM])\)", metric.replace("(#", ""))
+            if "Time (wall clock)" in metric:
+                unit = re.search(r"\((ns|us|μs|ms|s)\)", metric)
+                scale = {"ns": 1, "us": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9}[unit.group(1)] if unit else 1
+                rows[(target, name)]["ns"] = value * scale
+            elif metric.startswith("Malloc (total)"):
+                if m:
+                    scale = {"K": 1e3, "M": 1e6}[m.group(1)]
+                rows[(target, name)]["mallocs"] = value * scale
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Goals, tables, chart
+
+
+def fmt(v, spec=",.0f", na="n/a") -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return na
+    return format(v, spec)
+
+
+def ratio(a, b) -> str:
+    if a is None or b is None or not b or a != a or b != b:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def get(results: dict, scenario: str, name: str, key: str):
+    entry = results.get((scenario, name), {})
+    return entry.get(key)
+
+
+def goals(results: dict, allocs: dict | None, micro_rows: dict) -> list[tuple[bool | None, str]]:
+    out: list[tuple[bool | None, str]] = []
+    for scenario in ("S1", "S3"):
+        loop = get(results, scenario, "Loop", "cpu_us_per_req")
+        h2o = get(results, scenario, "h2o", "cpu_us_per_req")
+        nio = get(results, scenario, "NIO", "cpu_us_per_req")
+        errors = results.get((scenario, "Loop"), {}).get("errors") or []
+        ok_h2o = None if loop is None or h2o is None else loop <= GOAL_CPU_VS_H2O * h2o
+        ok_nio = None if loop is None or nio is None else loop * GOAL_CPU_VS_NIO <= nio
+        out.append((ok_h2o, f"{scenario} Loop CPU/request <= {GOAL_CPU_VS_H2O:g}x h2o's: {fmt(loop, '.2f')} vs "
+                            f"{fmt(h2o, '.2f')} us (Loop/h2o = {ratio(loop, h2o)})"))
+        out.append((ok_nio, f"{scenario} Loop CPU/request <= 1/{GOAL_CPU_VS_NIO:g} of swift-nio-http2's: "
+                            f"{fmt(loop, '.2f')} vs {fmt(nio, '.2f')} us (NIO/Loop = {ratio(nio, loop)})"))
+        out.append((not errors, f"{scenario} Loop 0 errors: " + ("0" if not errors else "; ".join(errors))))
+    loop = get(results, "S2", "Loop", "latency_mean_us")
+    ng = get(results, "S2", "nghttpd", "latency_mean_us")
+    out.append((None if loop is None or ng is None else loop <= GOAL_LATENCY_VS_NGHTTPD * ng,
+                f"S2 Loop mean latency <= {GOAL_LATENCY_VS_NGHTTPD:g}x nghttpd's: {fmt(loop, '.1f')} vs "
+                f"{fmt(ng, '.1f')} us (Loop/nghttpd = {ratio(loop, ng)})"))
+    if allocs:
+        a = allocs["Loop"]["calls_per_req"]["malloc"]
+        n = allocs["NIO"]["calls_per_req"]["malloc"]
+        out.append((a <= GOAL_ALLOCS_PER_REQUEST, f"Loop allocations/request <= {GOAL_ALLOCS_PER_REQUEST:g} "
+                                                  f"(malloc calls, callgrind): {a:.2f} (swift-nio-http2: {n:.2f})"))
+    else:
+        out.append((None, "allocations/request not measured (--skip-callgrind)"))
+    gate = micro_rows.get(("LoopHTTP2Benchmarks", "DATA frame decode (48 B), malloc gate"), {}).get("mallocs")
+    per_k = micro_rows.get(("LoopHTTP2Benchmarks", "DATA frame decode (48 B)"), {}).get("mallocs")
+    if gate is None:
+        out.append((None, "allocations per DATA frame decoded not measured (--skip-micro)"))
+    else:
+        out.append((gate == 0 and (per_k or 0) == 0,
+                    f"Loop 0 allocations per DATA frame decoded: {gate:g} (one frame per iteration, p50), "
+                    f"{fmt(per_k, 'g')} per frame over 1,000-frame iterations"))
+    rss = get(results, "S4", "Loop", "rss_per_stream_bytes")
+    s4_errors = results.get(("S4", "Loop"), {}).get("errors") or []
+    out.append((None if rss is None else (rss <= GOAL_RSS_PER_STREAM and not s4_errors),
+                f"S4 Loop RSS per open stream <= {GOAL_RSS_PER_STREAM / 1024:g} KiB: {fmt(rss, ',.0f')} B "
+                f"(swift-nio-http2: {fmt(get(results, 'S4', 'NIO', 'rss_per_stream_bytes'), ',.0f')} B)"
+                + (f"; errors: {'; '.join(s4_errors)}" if s4_errors else "")))
+    return out
+
+
+def load_table(results: dict, specs: dict) -> str:
+    rows = ["| scenario | server | req/s | server CPU µs/req | CPU vs Loop | mean latency | errors |",
+            "|---|---|---:|---:|---:|---:|---|"]
+    for scenario in ("S1", "S2", "S3"):
+        loop_cpu = get(results, scenario, "Loop", "cpu_us_per_req")
+        for name in SERVERS:
+            r = results.get((scenario, name), {})
+            errors = "; ".join(r.get("errors") or []) or "0"
+            cpu = r.get("cpu_us_per_req")
+            rows.append(f"| {scenario} `{describe(specs[scenario])}` | {LABELS[name]} | {fmt(r.get('req_per_sec'))} | "
+                        f"{fmt(cpu, '.2f')} | {ratio(cpu, loop_cpu)} | "
+                        f"{fmt(r.get('latency_mean_us'), ',.1f')} µs | {errors} |")
+    return "\n".join(rows)
+
+
+def ratio_table(results: dict) -> str:
+    rows = ["| ratio (server CPU per request) | S1 | S3 | goal |", "|---|---:|---:|---|"]
+    def r(a, b, s):
+        return ratio(get(results, s, a, "cpu_us_per_req"), get(results, s, b, "cpu_us_per_req"))
+    rows.append(f"| Loop / h2o | {r('Loop', 'h2o', 'S1')} | {r('Loop', 'h2o', 'S3')} | ≤ {GOAL_CPU_VS_H2O:g}x |")
+    rows.append(f"| Loop / nghttpd | {r('Loop', 'nghttpd', 'S1')} | {r('Loop', 'nghttpd', 'S3')} | |")
+    rows.append(f"| swift-nio-http2 / Loop | {r('NIO', 'Loop', 'S1')} | {r('NIO', 'Loop', 'S3')} | ≥ {GOAL_CPU_VS_NIO:g}x |")
+    lat = ratio(get(results, "S2", "Loop", "latency_mean_us"), get(results, "S2", "nghttpd", "latency_mean_us"))
+    rows += ["", f"S2 mean latency Loop / nghttpd: {lat} (goal ≤ {GOAL_LATENCY_VS_NGHTTPD:g}x)"]
+    return "\n".join(rows)
+
+
+def rss_table(results: dict, specs: dict) -> str:
+    rows = [f"| server | RSS before (KiB) | RSS peak with {specs['S4']['n']:,} streams open (KiB) | "
+            "RSS per open stream | h2load | errors |", "|---|---:|---:|---:|---|---|"]
+    for name in SERVERS:
+        r = results.get(("S4", name), {})
+        if "na" in r:
+            rows.append(f"| {LABELS[name]} | n/a | n/a | n/a | {r['na']} | |")
+            continue
+        done = f"{r.get('succeeded', 0):,} ok in {fmt(r.get('seconds'), '.2f')} s" if "succeeded" in r else "-"
+        rows.append(f"| {LABELS[name]} | {fmt(r.get('rss_before_kib'))} | {fmt(r.get('rss_peak_kib'))} | "
+                    f"{fmt(r.get('rss_per_stream_bytes'), ',.0f')} B | {done} | {'; '.join(r.get('errors') or []) or '0'} |")
+    return "\n".join(rows)
+
+
+def alloc_table(allocs: dict, counts: tuple[int, int]) -> str:
+    low, high = counts
+    rows = [f"| server | Ir, {low:,} req | Ir, {high:,} req | Ir / request | malloc / request | "
+            "swift_allocObject / request | swift_retain / request | swift_release / request |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in SWIFT_SERVERS:
+        a = allocs[name]
+        c = a["calls_per_req"]
+        rows.append(f"| {LABELS[name]} | {a['ir'][low]:,} | {a['ir'][high]:,} | {a['ir_per_req']:,.0f} | "
+                    f"{c['malloc']:.2f} | {c['swift_allocObject']:.2f} | {c['swift_retain']:.2f} | {c['swift_release']:.2f} |")
+    return "\n".join(rows)
+
+
+MICRO_ORDER = [
+    "DATA frame decode (48 B)",
+    "DATA frame decode (48 B), malloc gate",
+    "DATA frame encode (48 B)",
+    "HEADERS frame decode (gRPC request)",
+    "HEADERS frame encode (gRPC response)",
+    "HPACK encode (gRPC request)",
+    "HPACK decode (gRPC request)",
+    "HPACK encode (gRPC response)",
+    "HPACK decode (gRPC response)",
+    "Server request GET /hello (handler, EmbeddedChannel)",
+]
+
+
+def micro_table(rows: dict) -> str:
+    out = ["| operation | Loop ns/op | Loop mallocs/op | NIO ns/op | NIO mallocs/op | NIO/Loop time |",
+           "|---|---:|---:|---:|---:|---:|"]
+    names = MICRO_ORDER + sorted({n for (_, n) in rows} - set(MICRO_ORDER))
+    for name in names:
+        loop = rows.get(("LoopHTTP2Benchmarks", name))
+        nio = rows.get(("NIOHTTP2Benchmarks", name))
+        if not loop and not nio:
+            continue
+        loop, nio = loop or {}, nio or {}
+        out.append(f"| {name} | {fmt(loop.get('ns'), ',.0f', '-')} | {fmt(loop.get('mallocs'), 'g', '-')} | "
+                   f"{fmt(nio.get('ns'), ',.0f', '-')} | {fmt(nio.get('mallocs'), 'g', '-')} | "
+                   f"{ratio(nio.get('ns'), loop.get('ns')) if loop.get('ns') and nio.get('ns') else '-'} |")
+    return "\n".join(out)
+
+
+def valid(v) -> bool:
+    return v is not None and v == v
+
+
+def chart(results: dict, path: Path) -> bool:
+    plt = bench.ensure_matplotlib()
+    if plt is None:
+        log("WARNING: matplotlib unavailable, no HTTP/2 chart written")
+        return False
+    colors = {"Loop": "#2b7bba", "NIO": "#e8772e", "nghttpd": "#5aa05a", "h2o": "#9467bd"}
+    fig, axes = plt.subplots(1, 4, figsize=(16, 5))
+    width = 0.2
+    panels = [
+        (axes[0], ("S1", "S3"), "req_per_sec", "requests / s", "Throughput", lambda v: f"{v / 1000:.0f}k"),
+        (axes[1], ("S1", "S3"), "cpu_us_per_req", "server CPU µs / request (log)", "Server CPU per request",
+         lambda v: f"{v:.2g}"),
+        (axes[2], ("S2",), "latency_mean_us", "mean µs / request", "S2 latency (1 conn, 1 stream)",
+         lambda v: f"{v:.0f}"),
+        (axes[3], ("S4",), "rss_per_stream_bytes", "bytes RSS / open stream", "S4 memory per open stream",
+         lambda v: f"{v:,.0f}"),
+    ]
+    for ax, scen, key, ylabel, title, label in panels:
+        present = [n for n in SERVERS if any(valid(get(results, s, n, key)) for s in scen)]
+        for name in present:
+            i = present.index(name)
+            xs, vs = [], []
+            for j, s in enumerate(scen):
+                v = get(results, s, name, key)
+                if valid(v):
+                    xs.append(j + (i - (len(present) - 1) / 2) * width)
+                    vs.append(v)
+            if vs:
+                bars = ax.bar(xs, vs, width, color=colors[name])
+                ax.bar_label(bars, labels=[label(v) for v in vs], fontsize=7, padding=2)
+        ax.set_xlim(-0.6, len(scen) - 0.4)
+        ax.set_xticks(range(len(scen)))
+        ax.set_xticklabels(scen)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        if key == "cpu_us_per_req":
+            ax.set_yscale("log")
+        if key != "cpu_us_per_req":
+            ax.margins(y=0.12)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[n]) for n in SERVERS]
+    fig.legend(handles, [LABELS[n] for n in SERVERS], loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.suptitle("HTTP/2 h2c, GET /hello (h2load): Loop vs swift-nio-http2, nghttpd, h2o")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, micro_out: str,
+            micro_rows: dict, goal_lines, chart_ok: bool, threads: int) -> str:
+    lines = [
+        "## HTTP/2: Loop HTTP2Server vs swift-nio-http2, nghttpd, h2o",
+        "",
+        f"h2c (prior knowledge) over 127.0.0.1, load from `h2load` ({info.get('h2load', 'nghttp2')}). Each server is "
+        f"started fresh for each run with {threads} threads (the core count): Loop "
+        "`HTTP2Server --threads N --max-streams 1000`, swift-nio-http2 `NIOHTTP2Server --threads N --max-streams 1000` "
+        "(Benchmarks/Sources/NIOHTTP2Server: NIOHTTP2Handler with its inline stream multiplexer, one "
+        "HTTP2StreamChannel per stream with an HTTP2FramePayload handler, MultiThreadedEventLoopGroup), "
+        "`nghttpd --no-tls -n N -m 1000` serving a 13-byte file `hello`, and `h2o` (cleartext listener, "
+        "`num-threads: N`, `http2-max-concurrent-requests-per-connection: 1000`, `file.dir` with the same file). "
+        "One run per server per scenario, servers interleaved, each after an untimed warm-up run "
+        "(5 % of the requests, at least c × m). Server CPU per request = utime+stime of the server process "
+        "(/proc/PID/stat, all threads, 10 ms ticks) across the timed h2load run ÷ requests that succeeded. "
+        "h2load shares the 2 cores with the server and saturates before the C servers do, so req/s is "
+        "client-bound for them; CPU per request is the stable figure. The machine is shared and noisy.",
+        "",
+        f"Loop at `{info.get('loop_commit', 'unknown')}`. "
+        f"Load average before / after the HTTP/2 load runs: {info.get('h2_load_before', 'n/a')} / "
+        f"{info.get('h2_load_after', 'n/a')}.",
+        "",
+        "h2o 2.2.5 advertises SETTINGS_MAX_CONCURRENT_STREAMS = 100 whatever "
+        "`http2-max-concurrent-requests-per-connection` says (the value is built in), so in S3 h2load keeps at "
+        "most 100 streams open per connection to h2o; the other three advertise 1000.",
+        "",
+        "### Load (S1–S3)",
+        "",
+        load_table(results, specs),
+        "",
+        ratio_table(results),
+        "",
+    ]
+    if chart_ok:
+        lines += ["![HTTP/2 results](http2.png)", ""]
+    lines += [
+        "### S4: memory with many streams open",
+        "",
+        f"`{describe(specs['S4'])}`: every request waits {specs['S4']['path'].rsplit('/', 1)[1]} ms on the server, so "
+        f"all {specs['S4']['n']:,} streams ({specs['S4']['c']} connections × {specs['S4']['m']}) are open at once. "
+        "VmRSS (/proc/PID/status) is read just before h2load starts and every 50 ms while it runs; RSS per open "
+        "stream = (peak − before) ÷ streams (the connections' own buffers are included). nghttpd and h2o have no "
+        "slow route: n/a.",
+        "",
+        rss_table(results, specs),
+        "",
+        "### Goals",
+        "",
+    ]
+    lines += [f"- {'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}: {text}" for ok, text in goal_lines]
+    lines += [""]
+    if allocs:
+        low, high = args.h2_counts
+        lines += [
+            "### Allocations and instructions per request (callgrind)",
+            "",
+            f"`valgrind --tool=callgrind` on `strip --strip-debug` copies of the release servers, `--threads 1`, "
+            f"under `h2load -n N -c 1 -m 10 /hello` with N = {low:,} and {high:,}: (count({high:,}) − count({low:,})) "
+            f"÷ {high - low:,}, so start-up and connection set-up cancel. malloc counts every heap allocation "
+            "(swift_allocObject allocates through it).",
+            "",
+            alloc_table(allocs, args.h2_counts),
+            "",
+        ]
+        for name in SWIFT_SERVERS:
+            a = allocs[name]
+            lines += [f"#### {LABELS[name]}: top exclusive functions per request (Ir)", "", "```"]
+            lines += [f"{v:>10,.1f}  {n}" for n, v in a["top"]]
+            lines += ["```", "", f"malloc calls per request by allocation site ({LABELS[name]}; first caller outside "
+                      "the Swift runtime, standard library and malloc, then the helpers it went through; "
+                      "calls through a shared helper split in proportion to its callers):", "", "```"]
+            lines += [f"{v:>8.2f}  {n}" for n, v in a["malloc_sites"]]
+            lines += ["```", ""]
+    if micro_out:
+        lines += [
+            "### Micro benchmarks: LoopHTTP2 vs swift-nio-http2 (package-benchmark)",
+            "",
+            "`cd Benchmarks && swift package --disable-sandbox benchmark --target LoopHTTP2Benchmarks --target "
+            "NIOHTTP2Benchmarks`; p50 per op (scalingFactor .kilo, 1,000 ops per sample; the malloc gate runs one op "
+            "per sample). Header blocks are in steady state (both dynamic tables already hold the fields). gRPC request "
+            "head: 9 fields (:method POST, :scheme, :path, :authority, content-type, te, grpc-timeout, "
+            "grpc-accept-encoding, user-agent); response head: 3 fields. What each side measures:",
+            "",
+            "- **Loop**: the public codec: `HTTP2FrameDecoder.nextFrame()` over a pre-built buffer of frames "
+            "(HEADERS decode includes HPACK decoding into `[HPACKHeader]`), `HTTP2FrameEncoder.writeHeaders` / "
+            "`writeData` into a buffer; `HPACKEncoder.encode` / `HPACKDecoder.decode`.",
+            "- **swift-nio-http2**: its frame codec is internal, so frames go through the public path: a frame-level "
+            "server `NIOHTTP2Handler` (no multiplexer) on an `EmbeddedChannel`, fed bytes made by a client "
+            "`NIOHTTP2Handler`: decode = bytes in → parse + connection/stream state machines + flow control → an "
+            "`HTTP2Frame` read at the tail; encode = an `HTTP2Frame` written → state machines → bytes out. So NIO's "
+            "frame rows include work Loop's rows leave out (Loop does it in HTTP2Connection): compare those rows "
+            "with that in mind. HPACK rows are like for like (NIOHPACK `HPACKEncoder.encode(headers:to:)` / "
+            "`HPACKDecoder.decodeHeaders(from:)`).",
+            "- **Server request GET /hello** is like for like: one request's HEADERS in, response HEADERS + DATA out, "
+            "through Loop's `HTTP2ConnectionHandler` + stream delegate vs `NIOHTTP2Handler` + inline multiplexer + "
+            "stream channel, each on its library's `EmbeddedChannel`.",
+            "",
+            micro_table(micro_rows),
+            "",
+            "<details><summary>Full package-benchmark output</summary>",
+            "",
+            "```",
+            micro_out.rstrip(),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
+    broken = [(k, v) for k, v in results.items() if v.get("broken")]
+    if broken or any(v.get("errors") for v in results.values()):
+        lines += ["### h2load output of runs with errors", ""]
+        for (scenario, name), v in results.items():
+            if v.get("errors"):
+                lines += [f"{scenario} {LABELS[name]}: {'; '.join(v['errors'])}", "", "```",
+                          v.get("h2load_tail", "").rstrip(), v.get("server_output", "").rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def run_all(args, info: dict) -> tuple[str, list, str, bool]:
+    """Runs the HTTP/2 part. Returns (report section, goal lines, console summary, something broke)."""
+    threads = os.cpu_count() or 1
+    log("== HTTP/2: building")
+    binaries = build(args.skip_build)
+    commit = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=bench.ROOT, text=True, capture_output=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "Sources", "Package.swift"], cwd=bench.ROOT, text=True,
+                           capture_output=True).stdout.strip()
+    info["loop_commit"] = (commit[:100] or "unknown") + (" (plus uncommitted changes in Sources/)" if dirty else "")
+    version = subprocess.run(["h2load", "--version"], text=True, capture_output=True).stdout.strip()
+    info["h2load"] = version or "h2load"
+    specs = scenarios(args.quick)
+    with tempfile.TemporaryDirectory(prefix="bench-h2-") as tmp:
+        peers = Peers(Path(tmp))
+        log(f"== HTTP/2 load (h2load; Loop, NIO, nghttpd, h2o interleaved; {threads} server threads)")
+        info["h2_load_before"] = bench.load_average()
+        results = load_runs(binaries, args.quick, threads, peers)
+        info["h2_load_after"] = bench.load_average()
+        allocs = None
+        if not args.skip_callgrind:
+            log(f"== HTTP/2 allocations per request (callgrind, {args.h2_counts[0]} and {args.h2_counts[1]} requests)")
+            allocs = allocations(binaries, args.h2_counts, Path(tmp))
+    log("== HTTP/2 micro benchmarks (package-benchmark)")
+    micro_out = micro(args.skip_micro)
+    micro_rows = parse_micro(micro_out)
+    bench.RESULTS.mkdir(parents=True, exist_ok=True)
+    chart_ok = chart(results, bench.RESULTS / "http2.png")
+    goal_lines = goals(results, allocs, micro_rows)
+    text = section(args, info, results, specs, allocs, micro_out, micro_rows, goal_lines, chart_ok, threads)
+    console = [load_table(results, specs), "", ratio_table(results), "", rss_table(results, specs)]
+    if allocs:
+        console += ["", alloc_table(allocs, args.h2_counts)]
+    if micro_rows:
+        console += ["", micro_table(micro_rows)]
+    broken = any(v.get("broken") for v in results.values())
+    return text, goal_lines, "\n".join(console), broken
