@@ -229,11 +229,12 @@ def stop(server) -> None:
         server.stop(wait=10)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, all its threads (/proc/PID/stat fields 14 and 15)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(utime, stime) of a process in seconds, all its threads (/proc/PID/stat fields 14 and 15)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def rss_kib(pid: int) -> int:
@@ -350,13 +351,16 @@ def one_run(scenario: str, spec: dict, name: str, binaries, peers, threads: int,
             warm = max(spec["c"] * spec["m"], spec["n"] // 20)
             warm -= warm % spec["c"]
             _, _ = h2load(server.port, spec, n=warm, timeout=120)
-            cpu0 = cpu_seconds(server.pid)
+            user0, sys0 = cpu_times(server.pid)
             result, text = h2load(server.port, spec, timeout=300)
-            cpu1 = cpu_seconds(server.pid)
+            user1, sys1 = cpu_times(server.pid)
             record.update(result)
             ok = result.get("succeeded", 0)
-            record["cpu_seconds"] = cpu1 - cpu0
-            record["cpu_us_per_req"] = (cpu1 - cpu0) * 1e6 / ok if ok else float("nan")
+            cpu = (user1 - user0) + (sys1 - sys0)
+            record["cpu_seconds"] = cpu
+            record["cpu_us_per_req"] = cpu * 1e6 / ok if ok else float("nan")
+            record["user_us_per_req"] = (user1 - user0) * 1e6 / ok if ok else float("nan")
+            record["sys_us_per_req"] = (sys1 - sys0) * 1e6 / ok if ok else float("nan")
         else:
             before = rss_kib(server.pid)
             samples = [before]
@@ -521,7 +525,10 @@ def per_request_top(low: dict[str, int], high: dict[str, int], n: int, top: int)
     return [(short(name, 200), v) for name, (v, _) in zip(names, best)]
 
 
-def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Path) -> dict:
+CALLGRIND_SERVERS = ("Loop", "NIO", "nghttpd")
+
+
+def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Path, peers_root: Path) -> dict:
     if not shutil.which("valgrind"):
         raise BenchError("valgrind is not installed")
     low, high = counts
@@ -529,17 +536,23 @@ def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Pat
     stripped = workdir / "stripped"
     stripped.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name in SWIFT_SERVERS:
-        binary = stripped / binaries[name].name
-        shutil.copy2(binaries[name], binary)
-        run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
+    for name in CALLGRIND_SERVERS:
+        if name in SWIFT_SERVERS:
+            binary = stripped / binaries[name].name
+            shutil.copy2(binaries[name], binary)
+            run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
         data = {}
         for count in (low, high):
             out = workdir / f"callgrind.h2.{name}.{count}.out"
-            argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary),
-                    "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
-            env = dict(os.environ, LD_PRELOAD=str(bench.SHIM_LIB))  # see bench.instructions()
-            server = bench.Server(name, argv, 180, env=env)
+            valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+            if name in SWIFT_SERVERS:
+                argv = valgrind + [str(binary), "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
+                env = dict(os.environ, LD_PRELOAD=str(bench.SHIM_LIB))  # see bench.instructions()
+                server = bench.Server(name, argv, 180, env=env)
+            else:  # nghttpd, one worker: the C reference
+                port = free_port()
+                server = PeerServer(name, valgrind + [str(binaries["nghttpd"]), "--no-tls", "-a", "127.0.0.1", "-d",
+                                                      str(peers_root), "-n", "1", "-m", "1000", str(port)], port, 180)
             try:
                 result, text = h2load(server.port, spec, n=count, timeout=600)
                 if result["errors"]:
@@ -675,8 +688,10 @@ def goals(results: dict, allocs: dict | None, micro_rows: dict) -> list[tuple[bo
     if allocs:
         a = allocs["Loop"]["calls_per_req"]["malloc"]
         n = allocs["NIO"]["calls_per_req"]["malloc"]
+        g = allocs["nghttpd"]["calls_per_req"]["malloc"]
         out.append((a <= GOAL_ALLOCS_PER_REQUEST, f"Loop allocations/request <= {GOAL_ALLOCS_PER_REQUEST:g} "
-                                                  f"(malloc calls, callgrind): {a:.2f} (swift-nio-http2: {n:.2f})"))
+                                                  f"(malloc calls, callgrind): {a:.2f} (swift-nio-http2: {n:.2f}, "
+                                                  f"nghttpd: {g:.2f})"))
     else:
         out.append((None, "allocations/request not measured (--skip-callgrind)"))
     gate = micro_rows.get(("LoopHTTP2Benchmarks", "DATA frame decode (48 B), malloc gate"), {}).get("mallocs")
@@ -697,8 +712,8 @@ def goals(results: dict, allocs: dict | None, micro_rows: dict) -> list[tuple[bo
 
 
 def load_table(results: dict, specs: dict) -> str:
-    rows = ["| scenario | server | req/s | server CPU µs/req | CPU vs Loop | mean latency | errors |",
-            "|---|---|---:|---:|---:|---:|---|"]
+    rows = ["| scenario | server | req/s | server CPU µs/req | user + sys µs/req | CPU vs Loop | mean latency | errors |",
+            "|---|---|---:|---:|---:|---:|---:|---|"]
     for scenario in ("S1", "S2", "S3"):
         loop_cpu = get(results, scenario, "Loop", "cpu_us_per_req")
         for name in SERVERS:
@@ -706,7 +721,8 @@ def load_table(results: dict, specs: dict) -> str:
             errors = "; ".join(r.get("errors") or []) or "0"
             cpu = r.get("cpu_us_per_req")
             rows.append(f"| {scenario} `{describe(specs[scenario])}` | {LABELS[name]} | {fmt(r.get('req_per_sec'))} | "
-                        f"{fmt(cpu, '.2f')} | {ratio(cpu, loop_cpu)} | "
+                        f"{fmt(cpu, '.2f')} | {fmt(r.get('user_us_per_req'), '.2f')} + {fmt(r.get('sys_us_per_req'), '.2f')} | "
+                        f"{ratio(cpu, loop_cpu)} | "
                         f"{fmt(r.get('latency_mean_us'), ',.1f')} µs | {errors} |")
     return "\n".join(rows)
 
@@ -742,7 +758,7 @@ def alloc_table(allocs: dict, counts: tuple[int, int]) -> str:
     rows = [f"| server | Ir, {low:,} req | Ir, {high:,} req | Ir / request | malloc / request | "
             "swift_allocObject / request | swift_retain / request | swift_release / request |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name in SWIFT_SERVERS:
+    for name in CALLGRIND_SERVERS:
         a = allocs[name]
         c = a["calls_per_req"]
         rows.append(f"| {LABELS[name]} | {a['ir'][low]:,} | {a['ir'][high]:,} | {a['ir_per_req']:,.0f} | "
@@ -892,7 +908,8 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
             f"`valgrind --tool=callgrind` on `strip --strip-debug` copies of the release servers, `--threads 1`, "
             f"under `h2load -n N -c 1 -m 10 /hello` with N = {low:,} and {high:,}: (count({high:,}) − count({low:,})) "
             f"÷ {high - low:,}, so start-up and connection set-up cancel. malloc counts every heap allocation "
-            "(swift_allocObject allocates through it).",
+            "(swift_allocObject allocates through it). nghttpd (`-n 1`, its own build with symbols as Debian ships "
+            "it) is the C reference for the instruction count.",
             "",
             alloc_table(allocs, args.h2_counts),
             "",
@@ -972,7 +989,7 @@ def run_all(args, info: dict) -> tuple[str, list, str, bool]:
         allocs = None
         if not args.skip_callgrind:
             log(f"== HTTP/2 allocations per request (callgrind, {args.h2_counts[0]} and {args.h2_counts[1]} requests)")
-            allocs = allocations(binaries, args.h2_counts, Path(tmp))
+            allocs = allocations(binaries, args.h2_counts, Path(tmp), peers.root)
     log("== HTTP/2 micro benchmarks (package-benchmark)")
     micro_out = micro(args.skip_micro)
     micro_rows = parse_micro(micro_out)
