@@ -620,6 +620,8 @@ def main() -> int:
     parser.add_argument("--only", choices=("echo", "http2"), help="run one part (default: both)")
     parser.add_argument("--h2-counts", type=int, nargs=2, metavar=("N", "2N"),
                         help="HTTP/2 callgrind request counts (default 5000 10000, quick 1000 2000)")
+    parser.add_argument("--h2-rounds", type=int, default=1,
+                        help="HTTP/2 load: rounds per scenario, medians reported (default 1: one run, as the issue asks)")
     args = parser.parse_args()
     env_quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     args.quick = args.quick or env_quick

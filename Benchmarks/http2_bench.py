@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
@@ -323,19 +324,51 @@ def h2load_tail(text: str) -> str:
 # Load scenarios
 
 
-def load_runs(binaries: dict[str, Path], quick: bool, threads: int, peers: Peers) -> dict:
-    """{(scenario, server): result}; servers interleaved within each scenario."""
+MEDIAN_KEYS = ("req_per_sec", "seconds", "cpu_us_per_req", "user_us_per_req", "sys_us_per_req", "latency_mean_us",
+               "rss_before_kib", "rss_peak_kib", "rss_per_stream_bytes")
+
+
+def load_runs(binaries: dict[str, Path], quick: bool, threads: int, peers: Peers, rounds: int = 1) -> dict:
+    """{(scenario, server): result}; servers interleaved within each scenario (and round);
+    with several rounds, the median of each figure."""
     specs = scenarios(quick)
     results: dict = {}
     for scenario in ("S1", "S2", "S3", "S4"):
         spec = specs[scenario]
         log(f"  {scenario}: {describe(spec)}")
+        runs: dict[str, list[dict]] = {}
+        for rnd in range(rounds):
+            for name in SERVERS:
+                if scenario == "S4" and name not in SWIFT_SERVERS:
+                    continue
+                if rounds > 1:
+                    if name == SERVERS[0]:
+                        log(f"    round {rnd + 1}/{rounds}")
+                runs.setdefault(name, []).append(one_run(scenario, spec, name, binaries, peers, threads, quick))
         for name in SERVERS:
-            if scenario == "S4" and name not in SWIFT_SERVERS:
+            if name not in runs:
                 results[(scenario, name)] = {"na": "no slow route"}
-                continue
-            results[(scenario, name)] = one_run(scenario, spec, name, binaries, peers, threads, quick)
+            else:
+                results[(scenario, name)] = combine(runs[name])
     return results
+
+
+def combine(runs: list[dict]) -> dict:
+    if len(runs) == 1:
+        return runs[0]
+    out = dict(runs[-1])
+    for key in MEDIAN_KEYS:
+        values = [r[key] for r in runs if valid(r.get(key))]
+        if values:
+            out[key] = statistics.median(values)
+            out[key + "_all"] = values
+    out["errors"] = [e for r in runs for e in (r.get("errors") or [])]
+    out["broken"] = any(r.get("broken") for r in runs)
+    for key in ("succeeded", "failed", "errored", "timeout"):
+        if all(key in r for r in runs):
+            out[key] = sum(r[key] for r in runs)
+    out["rounds"] = len(runs)
+    return out
 
 
 def one_run(scenario: str, spec: dict, name: str, binaries, peers, threads: int, quick: bool) -> dict:
@@ -861,7 +894,8 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
         "HTTP2StreamChannel per stream with an HTTP2FramePayload handler, MultiThreadedEventLoopGroup), "
         "`nghttpd --no-tls -n N -m 1000` serving a 13-byte file `hello`, and `h2o` (cleartext listener, "
         "`num-threads: N`, `http2-max-concurrent-requests-per-connection: 1000`, `file.dir` with the same file). "
-        "One run per server per scenario, servers interleaved, each after an untimed warm-up run "
+        f"{'One run' if args.h2_rounds == 1 else f'{args.h2_rounds} rounds (medians shown)'} per server per scenario, "
+        "servers interleaved, each after an untimed warm-up run "
         "(5 % of the requests, at least c × m). Server CPU per request = utime+stime of the server process "
         "(/proc/PID/stat, all threads, 10 ms ticks) across the timed h2load run ÷ requests that succeeded. "
         "h2load shares the 2 cores with the server and saturates before the C servers do, so req/s is "
@@ -879,6 +913,12 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
         "",
         load_table(results, specs),
         "",
+    ]
+    if args.h2_rounds > 1:
+        per_round = [f"{scenario} {LABELS[name]}: " + ", ".join(f"{v:.2f}" for v in r["cpu_us_per_req_all"])
+                     for (scenario, name), r in results.items() if r.get("cpu_us_per_req_all")]
+        lines += ["Server CPU µs/request per round: " + "; ".join(per_round) + ".", ""]
+    lines += [
         ratio_table(results),
         "",
     ]
@@ -984,7 +1024,7 @@ def run_all(args, info: dict) -> tuple[str, list, str, bool]:
         peers = Peers(Path(tmp))
         log(f"== HTTP/2 load (h2load; Loop, NIO, nghttpd, h2o interleaved; {threads} server threads)")
         info["h2_load_before"] = bench.load_average()
-        results = load_runs(binaries, args.quick, threads, peers)
+        results = load_runs(binaries, args.quick, threads, peers, args.h2_rounds)
         info["h2_load_after"] = bench.load_average()
         allocs = None
         if not args.skip_callgrind:
