@@ -580,9 +580,13 @@ def compose_report(echo: str | None, http2: str | None, info: dict, args) -> Pat
         start, end = old.index(HTTP2_BEGIN), old.index(HTTP2_END) + len(HTTP2_END)
         old_http2 = old[start + len(HTTP2_BEGIN):end - len(HTTP2_END)].strip("\n")
         old_echo = (old[:start] + old[end:]).rstrip() + "\n"
+    echo_note = "_(echo section above: from an earlier run, not this one)_"
+    http2_note = "_(HTTP/2 section above: from an earlier run, not this one)_"
+    old_echo = old_echo.replace(echo_note, "").rstrip() + "\n"
+    old_http2 = old_http2.replace(http2_note, "").rstrip()
     if echo is None:
         if "## Echo" in old_echo:
-            echo = old_echo.rstrip() + "\n\n_(echo section above: from an earlier run, not this one)_\n"
+            echo = old_echo.rstrip() + "\n\n" + echo_note + "\n"
         else:
             echo = "\n".join([
                 "# Loop benchmarks", "",
@@ -591,8 +595,7 @@ def compose_report(echo: str | None, http2: str | None, info: dict, args) -> Pat
                 f"- nproc: {info['nproc']}", f"- CPU: {info['cpu']}", f"- kernel: {info['kernel']}",
                 f"- swift: {info['swift']}", f"- date: {info['date']}", ""])
     if http2 is None:
-        http2 = (old_http2 + "\n\n_(HTTP/2 section above: from an earlier run, not this one)_"
-                 if old_http2 else "")
+        http2 = old_http2 + "\n\n" + http2_note if old_http2 else ""
     else:
         http2 = f"Generated {info['date']} by `python3 Benchmarks/bench.py" + \
             (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "") + "`.\n\n" + http2

@@ -559,24 +559,27 @@ def per_request_top(low: dict[str, int], high: dict[str, int], n: int, top: int)
 
 
 CALLGRIND_SERVERS = ("Loop", "NIO", "nghttpd")
+# (key, server, streams per connection): the table rows, plus Loop at S3's concurrency.
+CALLGRIND_RUNS = (("Loop", "Loop", 10), ("NIO", "NIO", 10), ("nghttpd", "nghttpd", 10), ("Loop m1000", "Loop", 1000))
 
 
 def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Path, peers_root: Path) -> dict:
     if not shutil.which("valgrind"):
         raise BenchError("valgrind is not installed")
-    low, high = counts
-    spec = {"c": 1, "m": 10, "path": "/hello"}
     stripped = workdir / "stripped"
     stripped.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name in CALLGRIND_SERVERS:
-        if name in SWIFT_SERVERS:
-            binary = stripped / binaries[name].name
+    for key, name, streams in CALLGRIND_RUNS:
+        spec = {"c": 1, "m": streams, "path": "/hello"}
+        # At 1000 streams a run needs more requests than batches: at least 4 full windows.
+        low, high = counts if streams <= 10 else (max(counts[0], 4 * streams), 2 * max(counts[0], 4 * streams))
+        binary = stripped / binaries[name].name
+        if name in SWIFT_SERVERS and not binary.exists():
             shutil.copy2(binaries[name], binary)
             run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
         data = {}
         for count in (low, high):
-            out = workdir / f"callgrind.h2.{name}.{count}.out"
+            out = workdir / f"callgrind.h2.{name}.{streams}.{count}.out"
             valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
             if name in SWIFT_SERVERS:
                 argv = valgrind + [str(binary), "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
@@ -601,18 +604,20 @@ def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Pat
             totals = call_totals(edges)
             data[count] = {"ir": bench.callgrind_total(out), "calls": totals,
                            "sites": allocation_sites(edges), "exclusive": exclusive_costs(out)}
-            log(f"  callgrind {name:<4} {count:>6} requests: {data[count]['ir']:>14,} Ir, "
+            log(f"  callgrind {name:<7} -m {streams:<4} {count:>6} requests: {data[count]['ir']:>14,} Ir, "
                 f"{totals['malloc']:,} malloc calls")
         d = high - low
         entry = {
+            "counts": (low, high),
+            "streams": streams,
             "ir": {c: data[c]["ir"] for c in (low, high)},
             "ir_per_req": (data[high]["ir"] - data[low]["ir"]) / d,
             "calls_per_req": {f: (data[high]["calls"][f] - data[low]["calls"][f]) / d for f in CALL_TARGETS},
             "top": per_request_top(data[low]["exclusive"], data[high]["exclusive"], d, 20),
             "malloc_sites": per_request_top(data[low]["sites"], data[high]["sites"], d, 15),
         }
-        results[name] = entry
-        log(f"  {name}: {entry['ir_per_req']:,.0f} Ir/request, " +
+        results[key] = entry
+        log(f"  {key}: {entry['ir_per_req']:,.0f} Ir/request, " +
             ", ".join(f"{f} {v:.2f}" for f, v in entry["calls_per_req"].items()) + " per request")
     return results
 
@@ -787,14 +792,15 @@ def rss_table(results: dict, specs: dict) -> str:
 
 
 def alloc_table(allocs: dict, counts: tuple[int, int]) -> str:
-    low, high = counts
-    rows = [f"| server | Ir, {low:,} req | Ir, {high:,} req | Ir / request | malloc / request | "
+    rows = ["| server | h2load | Ir, N req | Ir, 2N req | Ir / request | malloc / request | "
             "swift_allocObject / request | swift_retain / request | swift_release / request |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name in CALLGRIND_SERVERS:
-        a = allocs[name]
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, name, streams in CALLGRIND_RUNS:
+        a = allocs[key]
         c = a["calls_per_req"]
-        rows.append(f"| {LABELS[name]} | {a['ir'][low]:,} | {a['ir'][high]:,} | {a['ir_per_req']:,.0f} | "
+        low, high = a["counts"]
+        rows.append(f"| {LABELS[name]} | `-n {low:,}/{high:,} -c 1 -m {streams}` | {a['ir'][low]:,} | {a['ir'][high]:,} | "
+                    f"{a['ir_per_req']:,.0f} | "
                     f"{c['malloc']:.2f} | {c['swift_allocObject']:.2f} | {c['swift_retain']:.2f} | {c['swift_release']:.2f} |")
     return "\n".join(rows)
 
@@ -870,7 +876,10 @@ def chart(results: dict, path: Path) -> bool:
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
         if key == "cpu_us_per_req":
+            from matplotlib.ticker import FuncFormatter
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "1235" else ""))
         if key != "cpu_us_per_req":
             ax.margins(y=0.12)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colors[n]) for n in SERVERS]
@@ -901,7 +910,7 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
         "h2load shares the 2 cores with the server and saturates before the C servers do, so req/s is "
         "client-bound for them; CPU per request is the stable figure. The machine is shared and noisy.",
         "",
-        f"Loop at `{info.get('loop_commit', 'unknown')}`. "
+        f"Loop sources at `{info.get('loop_commit', 'unknown')}`. "
         f"Load average before / after the HTTP/2 load runs: {info.get('h2_load_before', 'n/a')} / "
         f"{info.get('h2_load_after', 'n/a')}.",
         "",
@@ -947,18 +956,22 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
             "",
             f"`valgrind --tool=callgrind` on `strip --strip-debug` copies of the release servers, `--threads 1`, "
             f"under `h2load -n N -c 1 -m 10 /hello` with N = {low:,} and {high:,}: (count({high:,}) − count({low:,})) "
-            f"÷ {high - low:,}, so start-up and connection set-up cancel. malloc counts every heap allocation "
+            f"÷ {high - low:,}, so start-up and connection set-up cancel (Loop is also profiled at S3's 1000 streams per "
+            "connection, with N = 4 windows of 1000 at least). malloc counts every heap allocation "
             "(swift_allocObject allocates through it). nghttpd (`-n 1`, its own build with symbols as Debian ships "
             "it) is the C reference for the instruction count.",
             "",
             alloc_table(allocs, args.h2_counts),
             "",
         ]
-        for name in SWIFT_SERVERS:
-            a = allocs[name]
-            lines += [f"#### {LABELS[name]}: top exclusive functions per request (Ir)", "", "```"]
+        for key, name, streams in CALLGRIND_RUNS:
+            if name not in SWIFT_SERVERS:
+                continue
+            a = allocs[key]
+            lines += [f"#### {LABELS[name]}, {streams} streams per connection: top exclusive functions per request (Ir)",
+                      "", "```"]
             lines += [f"{v:>10,.1f}  {n}" for n, v in a["top"]]
-            lines += ["```", "", f"malloc calls per request by allocation site ({LABELS[name]}; first caller outside "
+            lines += ["```", "", f"malloc calls per request by allocation site ({LABELS[name]}, -m {streams}; first caller outside "
                       "the Swift runtime, standard library and malloc, then the helpers it went through; "
                       "calls through a shared helper split in proportion to its callers):", "", "```"]
             lines += [f"{v:>8.2f}  {n}" for n, v in a["malloc_sites"]]
@@ -1013,7 +1026,8 @@ def run_all(args, info: dict) -> tuple[str, list, str, bool]:
     threads = os.cpu_count() or 1
     log("== HTTP/2: building")
     binaries = build(args.skip_build)
-    commit = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=bench.ROOT, text=True, capture_output=True).stdout.strip()
+    commit = subprocess.run(["git", "log", "-1", "--format=%h %s", "--", "Sources", "Package.swift"], cwd=bench.ROOT,
+                            text=True, capture_output=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "Sources", "Package.swift"], cwd=bench.ROOT, text=True,
                            capture_output=True).stdout.strip()
     info["loop_commit"] = (commit[:100] or "unknown") + (" (plus uncommitted changes in Sources/)" if dirty else "")
