@@ -522,15 +522,16 @@ public struct HTTP2Connection: Sendable {
     /// Queues DATA; it goes out as flow control allows, fairly across streams.
     public mutating func sendData(streamID: UInt32, _ data: ByteBuffer, endStream: Bool) throws(HTTP2StreamError) {
         guard state != .closed else { throw .connectionClosed }
-        guard var stream = streams[streamID], stream.localOpen, !stream.pendingEnd, stream.headersSent else {
-            throw .streamClosed(streamID)
+        let accepted = streams.modify(streamID) { stream -> Bool in
+            guard stream.localOpen, !stream.pendingEnd, stream.headersSent else { return false }
+            if data.readableBytes > 0 {
+                stream.pendingData.append(data)
+                stream.pendingBytes += data.readableBytes
+            }
+            if endStream { stream.pendingEnd = true }
+            return true
         }
-        if data.readableBytes > 0 {
-            stream.pendingData.append(data)
-            stream.pendingBytes += data.readableBytes
-        }
-        if endStream { stream.pendingEnd = true }
-        streams[streamID] = stream
+        guard accepted == true else { throw .streamClosed(streamID) }
         enqueueIfSendable(streamID)
         scheduleWrites()
     }
@@ -647,17 +648,19 @@ public struct HTTP2Connection: Sendable {
     // MARK: Stream lifecycle
 
     private mutating func remoteEnded(_ streamID: UInt32) {
-        guard var stream = streams[streamID] else { return }
-        stream.remoteOpen = false
-        streams[streamID] = stream
-        if !stream.localOpen { finishStream(streamID) }
+        let localOpen = streams.modify(streamID) { stream -> Bool in
+            stream.remoteOpen = false
+            return stream.localOpen
+        }
+        if localOpen == false { finishStream(streamID) }
     }
 
     private mutating func localEnded(_ streamID: UInt32) {
-        guard var stream = streams[streamID] else { return }
-        stream.localOpen = false
-        streams[streamID] = stream
-        if !stream.remoteOpen {
+        guard let remoteOpen = streams.modify(streamID, { stream -> Bool in
+            stream.localOpen = false
+            return stream.remoteOpen
+        }) else { return }
+        if !remoteOpen {
             finishStream(streamID)
         } else if role == .server {
             // DESIGN.md's stream-end rule: the response is complete before the request;
@@ -686,70 +689,108 @@ public struct HTTP2Connection: Sendable {
 
     // MARK: Scheduling DATA
 
-    private mutating func enqueueIfSendable(_ streamID: UInt32) {
-        guard var stream = streams[streamID], !stream.isQueued, stream.hasPendingOutput,
-              stream.sendWindow.size > 0 || stream.pendingBytes == 0 else { return }
-        stream.isQueued = true
-        streams[streamID] = stream
-        ready.push(streamID)
+    /// Puts the stream in the send queue if it has output it may send; true if it did.
+    @discardableResult
+    private mutating func enqueueIfSendable(_ streamID: UInt32) -> Bool {
+        let queue = streams.modify(streamID) { stream -> Bool in
+            guard !stream.isQueued, stream.hasPendingOutput,
+                  stream.sendWindow.size > 0 || stream.pendingBytes == 0 else { return false }
+            stream.isQueued = true
+            return true
+        }
+        if queue == true { ready.push(streamID) }
+        return queue == true
+    }
+
+    /// What one turn of the scheduler does for one stream.
+    private enum WriteStep {
+        case data(ByteBuffer, endStream: Bool)
+        case trailers([HPACKHeader])
+        case end
+        case waitForConnectionCredit
+        case waitForStreamCredit
+        case nothing
     }
 
     /// Writes queued DATA (and trailers after it), one frame per stream per turn, within
-    /// the stream and connection windows.
+    /// the stream and connection windows. Each stream's state is changed in place.
     private mutating func scheduleWrites() {
         guard !isOutputPaused else { return }
         var turns = ready.count
         while turns > 0, let streamID = ready.pop() {
             turns -= 1
-            guard var stream = streams[streamID] else { continue }
-            stream.isQueued = false
-            var endedStream = false
-            if let first = stream.pendingData.first {
-                let allowed = min(stream.sendWindow.size, connectionSendWindow.size, encoder.maxFrameSize)
-                if allowed <= 0 {
-                    if connectionSendWindow.size <= 0 && stream.sendWindow.size > 0 {
-                        // Waiting for connection credit: keep its place in line.
-                        stream.isQueued = true
-                        streams[streamID] = stream
-                        ready.pushFront(streamID)
-                        break
+            let connectionWindow = connectionSendWindow.size
+            let maxFrameSize = encoder.maxFrameSize
+            guard let (step, writable) = streams.modify(streamID, { stream -> (WriteStep, Bool) in
+                stream.isQueued = false
+                let step: WriteStep
+                if let first = stream.pendingData.first {
+                    let allowed = min(stream.sendWindow.size, connectionWindow, maxFrameSize)
+                    if allowed <= 0 {
+                        if connectionWindow <= 0 && stream.sendWindow.size > 0 {
+                            stream.isQueued = true
+                            return (.waitForConnectionCredit, false)
+                        }
+                        return (.waitForStreamCredit, false)
                     }
-                    // Waiting for stream credit: a WINDOW_UPDATE queues it again.
-                    streams[streamID] = stream
-                    continue
-                }
-                var chunk = first
-                let length = min(allowed, chunk.readableBytes)
-                let payload = chunk.readSlice(length: length)!
-                if chunk.readableBytes == 0 {
-                    stream.pendingData.removeFirst()
+                    var chunk = first
+                    let length = min(allowed, chunk.readableBytes)
+                    let payload = chunk.readSlice(length: length)!
+                    if chunk.readableBytes == 0 {
+                        stream.pendingData.removeFirst()
+                    } else {
+                        stream.pendingData.replaceFirst(chunk)
+                    }
+                    stream.pendingBytes -= length
+                    stream.sendWindow.consume(length)
+                    let ended = stream.pendingData.isEmpty && stream.pendingEnd && stream.pendingTrailers == nil
+                    step = .data(payload, endStream: ended)
+                } else if let trailers = stream.pendingTrailers {
+                    stream.pendingTrailers = nil
+                    step = .trailers(trailers)
+                } else if stream.pendingEnd {
+                    step = .end
                 } else {
-                    stream.pendingData[0] = chunk
+                    step = .nothing
                 }
-                stream.pendingBytes -= length
-                stream.sendWindow.consume(length)
-                connectionSendWindow.consume(length)
-                endedStream = stream.pendingData.isEmpty && stream.pendingEnd && stream.pendingTrailers == nil
-                output.appendData(streamID: streamID, payload, endStream: endedStream)
-            } else if let trailers = stream.pendingTrailers {
-                stream.pendingTrailers = nil
+                var writable = false
+                if let threshold = stream.writableThreshold, stream.pendingBytes <= threshold {
+                    stream.writableThreshold = nil
+                    writable = true
+                }
+                switch step {
+                case .data(_, endStream: true), .trailers, .end: stream.pendingEnd = false
+                default: break
+                }
+                return (step, writable)
+            }) else { continue }
+
+            var endedStream = false
+            switch step {
+            case .waitForConnectionCredit:
+                // Keeps its place in line until the connection window opens.
+                ready.pushFront(streamID)
+                return
+            case .waitForStreamCredit:
+                continue  // a WINDOW_UPDATE queues it again
+            case .data(let payload, let endStream):
+                connectionSendWindow.consume(payload.readableBytes)
+                output.appendData(streamID: streamID, payload, endStream: endStream)
+                endedStream = endStream
+            case .trailers(let trailers):
                 encoder.writeHeaders(streamID: streamID, headers: trailers, endStream: true, into: &output.control)
                 endedStream = true
-            } else if stream.pendingEnd {
+            case .end:
                 HTTP2FrameEncoder.writeDataHeader(streamID: streamID, length: 0, endStream: true, into: &output.control)
                 endedStream = true
+            case .nothing:
+                break
             }
-            if let threshold = stream.writableThreshold, stream.pendingBytes <= threshold {
-                stream.writableThreshold = nil
-                events.append(.writable(streamID: streamID))
-            }
-            streams[streamID] = stream
+            if writable { events.append(.writable(streamID: streamID)) }
             if endedStream {
-                streams[streamID]!.pendingEnd = false
                 localEnded(streamID)
             } else {
-                enqueueIfSendable(streamID)
-                if streams[streamID]?.isQueued == true { turns += 1 }
+                if enqueueIfSendable(streamID) { turns += 1 }
             }
         }
     }

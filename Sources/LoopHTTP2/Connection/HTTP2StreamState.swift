@@ -17,7 +17,7 @@ struct HTTP2StreamState {
     /// DATA bytes delivered to the application and not yet consumed.
     var unconsumed = 0
     /// Outbound DATA waiting for flow-control credit, then trailers or END_STREAM.
-    var pendingData: [ByteBuffer] = []
+    var pendingData = PendingData()
     var pendingBytes = 0
     var pendingTrailers: [HPACKHeader]?
     var pendingEnd = false
@@ -35,4 +35,25 @@ struct HTTP2StreamState {
     }
 
     var hasPendingOutput: Bool { !pendingData.isEmpty || pendingTrailers != nil || pendingEnd }
+}
+
+/// A stream's queued DATA buffers. Most streams queue one buffer at a time: it is held
+/// inline, and an array is only made for more.
+struct PendingData {
+    private var head: ByteBuffer?
+    private var rest: [ByteBuffer] = []
+
+    var isEmpty: Bool { head == nil }
+    var first: ByteBuffer? { head }
+
+    mutating func append(_ buffer: ByteBuffer) {
+        if head == nil { head = buffer } else { rest.append(buffer) }
+    }
+
+    /// Replaces the first buffer (what is left of it after a partial send).
+    mutating func replaceFirst(_ buffer: ByteBuffer) { head = buffer }
+
+    mutating func removeFirst() {
+        head = rest.isEmpty ? nil : rest.removeFirst()
+    }
 }

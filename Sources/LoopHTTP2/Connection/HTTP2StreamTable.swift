@@ -1,7 +1,7 @@
 /// The open streams of a connection by id: open addressing with linear probing in a
 /// power-of-two table. Stream ids of one side are sequential odd (or even) numbers, so
 /// `id >> 1` spreads them without a hash function — a `Dictionary` spends more on hashing
-/// the id than the rest of a lookup costs. Entries are modified in place.
+/// the id than the rest of a lookup costs. Hot paths change entries in place with `modify`.
 struct HTTP2StreamTable {
     private var keys: [UInt32]          // 0: empty slot (stream 0 is never a stream)
     private var values: [HTTP2StreamState?]
@@ -48,21 +48,18 @@ struct HTTP2StreamTable {
                 remove(at: index)
             }
         }
-        _modify {
-            if let index = slot(of: id) {
-                // Moved out so its arrays stay uniquely referenced while the caller mutates.
-                var value = values[index].take()
-                defer {
-                    if let value { values[index] = value } else { remove(at: index) }
-                }
-                yield &value
-            } else {
-                var value: HTTP2StreamState?
-                defer { if let value { insert(id, value) } }
-                yield &value
-            }
-        }
     }
+
+    /// Calls `body` with the stream's state to change in place (no copy of the state, no
+    /// coroutine frame); nil when there is no such stream.
+    @inline(__always)
+    mutating func modify<R>(_ id: UInt32, _ body: (inout HTTP2StreamState) throws -> R) rethrows -> R? {
+        guard let index = slot(of: id) else { return nil }
+        return try body(&values[index]!)
+    }
+
+    /// Whether `id` is an open stream.
+    func contains(_ id: UInt32) -> Bool { slot(of: id) != nil }
 
     @discardableResult
     mutating func removeValue(forKey id: UInt32) -> HTTP2StreamState? {

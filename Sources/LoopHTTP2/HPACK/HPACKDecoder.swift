@@ -40,6 +40,8 @@ public struct HPACKDecoder: Sendable {
     public mutating func decode(_ block: ByteBuffer) throws -> [HPACKHeader] {
         var buffer = block
         var headers: [HPACKHeader] = []
+        // Typical blocks hold 4–12 fields: one allocation instead of growing 1, 2, 4, 8.
+        headers.reserveCapacity(12)
         var listSize = 0
         var sawField = false
         while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) {
@@ -106,12 +108,13 @@ public struct HPACKDecoder: Sendable {
         guard first & 0x80 != 0 else {
             return bytes.withUnsafeReadableBytes { String(decoding: $0, as: UTF8.self) }
         }
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(length * 8 / 5 + 1)
-        try bytes.withUnsafeReadableBytes { try HuffmanCoding.decode($0, into: &decoded) }
-        guard decoded.count <= maximumStringLength else {
-            throw HPACKError.stringTooLong(length: decoded.count, maximum: maximumStringLength)
+        // Decoded into scratch space (on the stack when small), not a heap array: the
+        // shortest code is 5 bits, so the output is at most length * 8 / 5 bytes.
+        let limit = maximumStringLength
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length * 8 / 5 + 1) { scratch in
+            let count = try bytes.withUnsafeReadableBytes { try HuffmanCoding.decode($0, writingTo: scratch.baseAddress!) }
+            guard count <= limit else { throw HPACKError.stringTooLong(length: count, maximum: limit) }
+            return String(decoding: UnsafeBufferPointer(rebasing: scratch[..<count]), as: UTF8.self)
         }
-        return String(decoding: decoded, as: UTF8.self)
     }
 }

@@ -38,21 +38,39 @@ enum HuffmanCoding {
     ///   `HPACKError.invalidHuffmanPadding` when the last bits are not a valid padding
     ///   (longer than 7 bits, or not all ones) — both decoding errors per RFC 7541 §5.2.
     static func decode(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
-        let machine = HuffmanDecodingMachine.shared
+        let capacity = input.count * 8 / 5 + 1
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { scratch.deallocate() }
+        let count = try HuffmanCoding.decode(input, writingTo: scratch)
+        output.append(contentsOf: UnsafeBufferPointer(start: scratch, count: count))
+    }
+
+    /// Decodes `input` into `output`, which must have room for `input.count * 8 / 5 + 1`
+    /// bytes; returns how many were written. Throws as the array form does.
+    /// (A different label from the array form on purpose: `&array` converts implicitly to a
+    /// pointer argument, and would silently pick this one.)
+    static func decode(_ input: UnsafeRawBufferPointer, writingTo output: UnsafeMutablePointer<UInt8>) throws -> Int {
+        let transitions = HuffmanDecodingMachine.shared.transitions
         var state = 0
         var accepting = true
-        func step(_ nibble: UInt8) throws {
-            let transition = machine.transitions[state &* 16 &+ Int(nibble)]
-            if transition.flags & HuffmanDecodingMachine.failed != 0 { throw HPACKError.huffmanEOS }
-            if transition.flags & HuffmanDecodingMachine.emits != 0 { output.append(transition.symbol) }
-            state = Int(transition.nextState)
-            accepting = transition.flags & HuffmanDecodingMachine.accepting != 0
-        }
+        var written = 0
         for byte in input {
-            try step(byte >> 4)
-            try step(byte & 0x0F)
+            var shift: UInt8 = 4
+            while true {
+                let transition = transitions[state &* 16 &+ Int((byte >> shift) & 0x0F)]
+                if transition.flags & HuffmanDecodingMachine.failed != 0 { throw HPACKError.huffmanEOS }
+                if transition.flags & HuffmanDecodingMachine.emits != 0 {
+                    output[written] = transition.symbol
+                    written += 1
+                }
+                state = Int(transition.nextState)
+                accepting = transition.flags & HuffmanDecodingMachine.accepting != 0
+                if shift == 0 { break }
+                shift = 0
+            }
         }
         guard accepting else { throw HPACKError.invalidHuffmanPadding }
+        return written
     }
 }
 
