@@ -57,7 +57,12 @@ public final class HTTP2Client: Sendable {
         } catch {
             timeout.cancel()
             channel.close()
+            // The handler's handshake timer (SETTINGS_TIMEOUT) or the backstop closing the
+            // channel: either way the server never completed the handshake in time.
             if case HTTP2ConnectionError.closedBeforeReady = error {
+                throw HTTP2ConnectionError.handshakeTimeout(fixed.handshakeTimeout)
+            }
+            if let protocolError = error as? HTTP2ProtocolError, protocolError.code == .settingsTimeout {
                 throw HTTP2ConnectionError.handshakeTimeout(fixed.handshakeTimeout)
             }
             throw error
