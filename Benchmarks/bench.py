@@ -85,12 +85,28 @@ def run(cmd: list[str], cwd: Path, what: str, capture: bool = False) -> str:
 # Builds
 
 
+def swift_build(args: list[str], cwd: Path, what: str, attempts: int = 3) -> None:
+    """`swift build`, again when a source file changed under it (others edit Sources/ while
+    this runs: "input file ... was modified during the build")."""
+    for attempt in range(1, attempts + 1):
+        log(f"$ (cd {cwd} && {' '.join(args)})")
+        result = subprocess.run(args, cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if result.returncode == 0:
+            return
+        if "was modified during the build" in result.stdout and attempt < attempts:
+            log(f"  (a source file changed during the build: building again, attempt {attempt + 1}/{attempts})")
+            time.sleep(5)
+            continue
+        log(result.stdout[-4000:])
+        raise BenchError(f"{what} failed (exit {result.returncode})")
+
+
 def build(skip: bool) -> dict[str, Path]:
     loop_args = ["swift", "build", "-c", "release", "--product", "EchoServer", "--scratch-path", str(LOOP_SCRATCH)]
     nio_args = ["swift", "build", "-c", "release", "--product", "NIOEchoServer"]
     if not skip:
-        run(loop_args, ROOT, "building Loop's EchoServer")
-        run(nio_args, BENCH_DIR, "building NIOEchoServer")
+        swift_build(loop_args, ROOT, "building Loop's EchoServer")
+        swift_build(nio_args, BENCH_DIR, "building NIOEchoServer")
     loop_bin = Path(run(loop_args + ["--show-bin-path"], ROOT, "locating Loop's build", capture=True).strip().splitlines()[-1])
     nio_bin = Path(run(nio_args + ["--show-bin-path"], BENCH_DIR, "locating NIO's build", capture=True).strip().splitlines()[-1])
     servers = {"Loop": loop_bin / "EchoServer", "NIO": nio_bin / "NIOEchoServer"}
