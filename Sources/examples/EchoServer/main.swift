@@ -10,16 +10,20 @@ let threads = Int(arguments.value("--threads") ?? "") ?? EventLoopGroup.coreCoun
 
 let group = EventLoopGroup(numberOfThreads: threads)
 do {
-    let listeners = try await ServerBootstrap(group: group)
+    // One listener; accepted connections go to the loops in turn, so every loop carries the
+    // same share (SO_REUSEPORT listeners, `bindOnEveryLoop`, leave the split to the kernel's
+    // hash of the client ports, which is uneven for a few connections).
+    let server = try await ServerBootstrap(group: group)
         .serverOption(.backlog(1024))
         .childChannelInitializer { channel in
             try channel.pipeline.addHandler(EchoHandler())
         }
-        .bindOnEveryLoop(host: host, port: port)
-    let address = listeners[0].localAddress!
+        .bind(host: host, port: port)
+        .get()
+    let address = server.localAddress!
     print("EchoServer listening on \(address) with \(threads) event loop(s)")
     print("Try it: swift run -c release EchoClient --host \(address.ipAddress) --port \(address.port) --message hello")
-    for listener in listeners { try await listener.closeFuture.get() }
+    try await server.closeFuture.get()
 } catch {
     print("EchoServer: \(error)")
     try? await group.shutdownGracefully()
