@@ -2,14 +2,22 @@
 /// power-of-two table. Stream ids of one side are sequential odd (or even) numbers, so
 /// `id >> 1` spreads them without a hash function — a `Dictionary` spends more on hashing
 /// the id than the rest of a lookup costs. Hot paths change entries in place with `modify`.
+///
+/// Removal leaves a tombstone instead of shifting the rest of the probe run back: with
+/// sequential ids the open streams form one long run, and shifting would make every removal
+/// cost as much as the number of open streams. Tombstones are reused by inserts and cleared
+/// when the table is rebuilt.
 struct HTTP2StreamTable {
-    private var keys: [UInt32]          // 0: empty slot (stream 0 is never a stream)
+    private static let empty: UInt32 = 0          // stream 0 is never a stream
+    private static let tombstone: UInt32 = .max   // stream ids stop at 2^31-1
+    private var keys: [UInt32]
     private var values: [HTTP2StreamState?]
     private(set) var count = 0
+    private var tombstones = 0
     private var mask: Int
 
     init() {
-        keys = [UInt32](repeating: 0, count: 16)
+        keys = [UInt32](repeating: HTTP2StreamTable.empty, count: 16)
         values = [HTTP2StreamState?](repeating: nil, count: 16)
         mask = 15
     }
@@ -20,7 +28,7 @@ struct HTTP2StreamTable {
     var ids: [UInt32] {
         var ids: [UInt32] = []
         ids.reserveCapacity(count)
-        for key in keys where key != 0 { ids.append(key) }
+        for key in keys where key != HTTP2StreamTable.empty && key != HTTP2StreamTable.tombstone { ids.append(key) }
         return ids
     }
 
@@ -31,7 +39,7 @@ struct HTTP2StreamTable {
         while true {
             let key = keys[index]
             if key == id { return index }
-            if key == 0 { return nil }
+            if key == HTTP2StreamTable.empty { return nil }
             index = (index + 1) & mask
         }
     }
@@ -70,45 +78,41 @@ struct HTTP2StreamTable {
     }
 
     private mutating func insert(_ id: UInt32, _ value: HTTP2StreamState) {
-        if (count + 1) * 2 > keys.count { grow() }
+        // Rebuild when live entries and tombstones fill half the table: probes stay short.
+        if (count + tombstones + 1) * 2 > keys.count {
+            rebuild(capacity: (count + 1) * 4 > keys.count ? keys.count * 2 : keys.count)
+        }
         var index = home(id)
-        while keys[index] != 0 { index = (index + 1) & mask }
+        while keys[index] != HTTP2StreamTable.empty && keys[index] != HTTP2StreamTable.tombstone {
+            index = (index + 1) & mask
+        }
+        if keys[index] == HTTP2StreamTable.tombstone { tombstones -= 1 }
         keys[index] = id
         values[index] = value
         count += 1
     }
 
-    /// Removes the entry at `index`, shifting later entries of its probe run back so every
-    /// remaining entry stays reachable from its home slot.
     private mutating func remove(at index: Int) {
-        var hole = index
-        keys[hole] = 0
-        values[hole] = nil
+        values[index] = nil
         count -= 1
-        var next = (hole + 1) & mask
-        while keys[next] != 0 {
-            let wanted = home(keys[next])
-            // Move the entry back if its home is not within (hole, next] cyclically.
-            let between = hole <= next ? (wanted > hole && wanted <= next) : (wanted > hole || wanted <= next)
-            if !between {
-                keys[hole] = keys[next]
-                values[hole] = values[next].take()
-                keys[next] = 0
-                hole = next
-            }
-            next = (next + 1) & mask
+        // The end of a probe run needs no tombstone: nothing probes past an empty slot.
+        if keys[(index + 1) & mask] == HTTP2StreamTable.empty {
+            keys[index] = HTTP2StreamTable.empty
+        } else {
+            keys[index] = HTTP2StreamTable.tombstone
+            tombstones += 1
         }
     }
 
-    private mutating func grow() {
+    private mutating func rebuild(capacity: Int) {
         let oldKeys = keys
         var oldValues = values
-        let capacity = keys.count * 2
-        keys = [UInt32](repeating: 0, count: capacity)
+        keys = [UInt32](repeating: HTTP2StreamTable.empty, count: capacity)
         values = [HTTP2StreamState?](repeating: nil, count: capacity)
         mask = capacity - 1
         count = 0
-        for index in oldKeys.indices where oldKeys[index] != 0 {
+        tombstones = 0
+        for index in oldKeys.indices where oldKeys[index] != HTTP2StreamTable.empty && oldKeys[index] != HTTP2StreamTable.tombstone {
             insert(oldKeys[index], oldValues[index].take()!)
         }
     }
