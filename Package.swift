@@ -21,24 +21,29 @@ let package = Package(
             name: "LoopHTTP2",
             dependencies: ["Loop"]
         ),
+        // Command-line parsing shared by the example programs.
+        .target(
+            name: "ExampleSupport",
+            path: "Sources/examples/ExampleSupport"
+        ),
         .executableTarget(
             name: "EchoServer",
-            dependencies: ["Loop"],
+            dependencies: ["Loop", "ExampleSupport"],
             path: "Sources/examples/EchoServer"
         ),
         .executableTarget(
             name: "HTTP2Server",
-            dependencies: ["Loop", "LoopHTTP2"],
+            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport"],
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
             name: "HTTP2Client",
-            dependencies: ["Loop", "LoopHTTP2"],
+            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport"],
             path: "Sources/examples/HTTP2Client"
         ),
         .executableTarget(
             name: "EchoClient",
-            dependencies: ["Loop"],
+            dependencies: ["Loop", "ExampleSupport"],
             path: "Sources/examples/EchoClient"
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Glibc
+import ExampleSupport
 import Loop
 
 // Sends a message to an echo server and prints the reply.

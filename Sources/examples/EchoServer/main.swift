@@ -1,4 +1,5 @@
 import Glibc
+import ExampleSupport
 import Loop
 
 // Echoes every byte back. Usage: EchoServer [--host 127.0.0.1] [--port 9999] [--threads N]

@@ -1,4 +1,5 @@
 import Glibc
+import ExampleSupport
 import Loop
 import LoopHTTP2
 
@@ -9,7 +10,7 @@ let host = flags.value("--host") ?? "127.0.0.1"
 let port = Int(flags.value("--port") ?? "8080") ?? 8080
 let method = flags.value("--method") ?? (flags.value("--data") == nil ? "GET" : "POST")
 let body = flags.value("--data").map { ByteBuffer(string: $0) }
-let verbose = CommandLine.arguments.contains("--verbose")
+let verbose = flags.has("--verbose")
 let valued: Set<String> = ["--host", "--port", "--method", "--data"]
 var paths: [String] = []
 var skipNext = false

@@ -1,4 +1,5 @@
 import Glibc
+import ExampleSupport
 import Loop
 import LoopHTTP2
 
