@@ -30,7 +30,6 @@ struct PendingWrites {
         entries.deallocate()
     }
 
-    var hasFlushed: Bool { flushedCount > 0 }
     var isEmpty: Bool { count == 0 }
 
     mutating func append(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {

@@ -71,6 +71,12 @@ final class HTTP2BodyStorage: @unchecked Sendable {
         }
     }
 
+    /// Takes a DATA frame's payload and END_STREAM flag.
+    func receive(_ data: ByteBuffer, endStream: Bool) {
+        if data.readableBytes > 0 { append(data) }
+        if endStream { finish(trailers: nil) }
+    }
+
     func finish(trailers: [HPACKHeader]?) {
         ended = true
         self.trailers = trailers

@@ -45,8 +45,7 @@ final class HTTP2ClientStreams: HTTP2StreamDelegate {
             stream.consumed(data.readableBytes)
             return
         }
-        if data.readableBytes > 0 { call.body.append(data) }
-        if endStream { call.body.finish(trailers: nil) }
+        call.body.receive(data, endStream: endStream)
     }
 
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {

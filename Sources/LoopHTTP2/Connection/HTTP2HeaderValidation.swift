@@ -50,11 +50,6 @@ enum HTTP2HeaderValidation {
         return nil
     }
 
-    /// Trailers of a request (no pseudo-headers allowed).
-    static func requestTrailersProblem(_ headers: [HPACKHeader]) -> String? {
-        responseProblem(headers, isTrailers: true)
-    }
-
     /// The content-length of a head, nil when absent; differing or invalid values make the
     /// message malformed (RFC 9110 §8.6, RFC 9113 §8.1.1).
     static func contentLength(_ headers: [HPACKHeader], streamID: UInt32) throws(HTTP2ProtocolError) -> Int? {

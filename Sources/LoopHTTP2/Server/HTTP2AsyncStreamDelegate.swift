@@ -59,8 +59,7 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
             stream.consumed(data.readableBytes)
             return
         }
-        if data.readableBytes > 0 { record.body.append(data) }
-        if endStream { record.body.finish(trailers: nil) }
+        record.body.receive(data, endStream: endStream)
     }
 
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
