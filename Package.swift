@@ -6,6 +6,11 @@ let package = Package(
     products: [
         .library(name: "Loop", targets: ["Loop"]),
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
+        .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
+        .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -20,6 +25,26 @@ let package = Package(
         .target(
             name: "LoopHTTP2",
             dependencies: ["Loop"]
+        ),
+        // C shim over <zlib.h> (Debian zlib1g-dev) for gRPC's gzip and deflate encodings.
+        .target(
+            name: "CZlib",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
+        .target(
+            name: "LoopGRPC",
+            dependencies: ["Loop", "LoopHTTP2", "CZlib"]
+        ),
+        // The protobuf codec, grpc.health.v1 and generated-code support: kept apart so
+        // LoopGRPC's core does not force SwiftProtobuf on users of other codecs.
+        .target(
+            name: "LoopGRPCProtobuf",
+            dependencies: ["LoopGRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // Turns a description of services into Swift source; the protoc plugin in Codegen/
+        // feeds it from .proto files.
+        .target(
+            name: "LoopGRPCCodeGenerator"
         ),
         // Command-line parsing shared by the example programs.
         .target(
@@ -49,6 +74,15 @@ let package = Package(
         .testTarget(
             name: "LoopTests",
             dependencies: ["Loop"]
+        ),
+        .testTarget(
+            name: "LoopGRPCTests",
+            dependencies: ["LoopGRPC", "LoopGRPCProtobuf"],
+            exclude: ["Interop/Scripts", "Interop/Go"]
+        ),
+        .testTarget(
+            name: "LoopGRPCCodeGeneratorTests",
+            dependencies: ["LoopGRPCCodeGenerator"]
         ),
         .testTarget(
             name: "LoopHTTP2Tests",

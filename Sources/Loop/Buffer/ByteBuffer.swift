@@ -192,6 +192,14 @@ public struct ByteBuffer: Sendable {
         try body(UnsafeRawBufferPointer(start: _storage.bytes + Int(_base) + Int(_reader), count: readableBytes))
     }
 
+    /// Calls `body` with the readable bytes to change them in place (the storage is made
+    /// unique first, so no other buffer sees the change).
+    @inlinable
+    public mutating func withUnsafeMutableReadableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        reserveCapacity(minimumWritableBytes: 0)
+        return try body(UnsafeMutableRawBufferPointer(start: _storage.bytes + Int(_base) + Int(_reader), count: readableBytes))
+    }
+
     /// Calls `body` with the writable bytes; move the writer index afterwards by what was written.
     @inlinable
     public mutating func withUnsafeMutableWritableBytes<R>(

@@ -154,13 +154,13 @@ final class HTTP2BodyStorage: @unchecked Sendable {
 
 /// Moves a value across a `@Sendable` boundary when the code guarantees it is used on one
 /// loop only.
-struct UncheckedTransfer<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+package struct UncheckedTransfer<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
 }
 
 /// Runs `body` on `loop`: directly when already there, else with one hop.
-func onLoop<T>(_ loop: EventLoop, _ body: @escaping () -> T) async -> T {
+package func onLoop<T>(_ loop: EventLoop, _ body: @escaping () -> T) async -> T {
     if loop.inEventLoop { return body() }
     let transfer = UncheckedTransfer(body)
     return await withCheckedContinuation { (continuation: CheckedContinuation<UncheckedTransfer<T>, Never>) in
@@ -169,7 +169,7 @@ func onLoop<T>(_ loop: EventLoop, _ body: @escaping () -> T) async -> T {
 }
 
 /// Runs a throwing `body` on `loop`: directly when already there, else with one hop.
-func onLoopThrowing<T>(_ loop: EventLoop, _ body: @escaping () throws -> T) async throws -> T {
+package func onLoopThrowing<T>(_ loop: EventLoop, _ body: @escaping () throws -> T) async throws -> T {
     if loop.inEventLoop { return try body() }
     let transfer = UncheckedTransfer(body)
     return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UncheckedTransfer<T>, any Error>) in

@@ -1,0 +1,2 @@
+// The shim is header-only; SwiftPM needs one source file for a C target.
+#include "CZlib.h"

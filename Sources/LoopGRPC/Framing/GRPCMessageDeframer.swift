@@ -1,0 +1,62 @@
+import Loop
+
+/// Reads length-prefixed messages out of DATA payloads, which may split or join them
+/// anywhere. I/O-free: bytes in, messages (or the exact status to end the call with) out.
+///
+/// ```swift
+/// var deframer = GRPCMessageDeframer(maxMessageSize: 4 << 20, compression: nil)
+/// deframer.append(payload)
+/// while let message = try deframer.next() { handle(message) }
+/// ```
+public struct GRPCMessageDeframer {
+    /// The largest message accepted, after decompression.
+    public var maxMessageSize: Int
+    /// The peer's `grpc-encoding`; nil when it sent none (a compressed message is then an error).
+    public var compression: GRPCCompression?
+    private var buffer = ByteBuffer(capacity: 0)
+
+    public init(maxMessageSize: Int, compression: GRPCCompression?) {
+        self.maxMessageSize = maxMessageSize
+        self.compression = compression
+    }
+
+    /// Whether bytes of an incomplete message are buffered (an error at end of stream).
+    public var hasPartialMessage: Bool { buffer.readableBytes > 0 }
+
+    public mutating func append(_ bytes: ByteBuffer) {
+        if buffer.readableBytes == 0 {
+            buffer = bytes  // Share the payload's storage; messages become slices of it.
+        } else {
+            buffer.writeImmutableBuffer(bytes)
+        }
+    }
+
+    /// The next complete message, or nil until more bytes arrive.
+    public mutating func next() throws(GRPCStatus) -> ByteBuffer? {
+        guard buffer.readableBytes >= GRPCMessageFramer.prefixLength else { return nil }
+        let start = buffer.readerIndex
+        let flag = buffer.getInteger(at: start, as: UInt8.self)!
+        let length = Int(buffer.getInteger(at: start + 1, as: UInt32.self)!)
+        guard flag <= 1 else {
+            throw GRPCStatus(.internal, "invalid compressed flag \(flag) in a message prefix (only 0 and 1 are allowed)")
+        }
+        guard length <= maxMessageSize else {
+            throw GRPCStatus(.resourceExhausted, "received message of \(length) bytes exceeds the limit of \(maxMessageSize) bytes")
+        }
+        guard buffer.readableBytes >= GRPCMessageFramer.prefixLength + length else { return nil }
+        buffer.moveReaderIndex(forwardBy: GRPCMessageFramer.prefixLength)
+        let payload = buffer.readSlice(length: length)!
+        if buffer.readableBytes == 0 { buffer = ByteBuffer(capacity: 0) }
+        guard flag == 1 else { return payload }
+        guard let compression, compression != .identity else {
+            throw GRPCStatus(.internal, "received a compressed message but the stream declared no grpc-encoding")
+        }
+        do {
+            return try Zlib.decompress(payload, compression, limit: maxMessageSize)
+        } catch is Zlib.LimitExceeded {
+            throw GRPCStatus(.resourceExhausted, "decompressed message exceeds the limit of \(maxMessageSize) bytes")
+        } catch {
+            throw GRPCStatus(.internal, "decompressing a \(compression.rawValue) message failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Loop
+
+/// A gRPC service: registers its methods with a router. Generated service protocols
+/// (`protoc-gen-loop-grpc`) implement this for you.
+public protocol GRPCService: Sendable {
+    func register(with router: inout GRPCRouter)
+}
+
+/// The methods a server serves, by path (`/package.Service/Method`).
+///
+/// ```swift
+/// var router = GRPCRouter()
+/// router.registerUnary("/echo.Echo/Get", deserializer: ByteBufferCodec(), serializer: ByteBufferCodec()) { request, _ in
+///     request
+/// }
+/// ```
+public struct GRPCRouter: Sendable {
+    /// One method, its types erased: runs a whole call.
+    struct Method: Sendable {
+        let run: @Sendable (GRPCServerCall, [any GRPCServerInterceptor]) async -> Void
+    }
+
+    private(set) var methods: [String: Method] = [:]
+    /// Service names with at least one method, for "unknown method" versus "unknown service".
+    private(set) var services: Set<Substring> = []
+
+    public init() {}
+
+    /// Registers every method of `service`.
+    public mutating func register(_ service: some GRPCService) {
+        service.register(with: &self)
+    }
+
+    /// The paths registered, sorted.
+    public var paths: [String] { methods.keys.sorted() }
+
+    private mutating func add(_ path: String, _ method: Method) {
+        precondition(path.hasPrefix("/") && path.dropFirst().contains("/"), "a gRPC path looks like /package.Service/Method, not \(path)")
+        methods[path] = method
+        services.insert(path.dropFirst().prefix { $0 != "/" })
+    }
+
+    func method(for path: String) -> Method? { methods[path] }
+
+    /// A unary method: one request, one response.
+    public mutating func registerUnary<D: GRPCDeserializer, S: GRPCSerializer>(
+        _ path: String, deserializer: D, serializer: S,
+        handler: @escaping @Sendable (D.Message, GRPCServerContext) async throws -> S.Message
+    ) {
+        add(path, Method { call, interceptors in
+            do {
+                let request = try Self.decode(try await call.singleMessage(), deserializer)
+                let context = call.context
+                let response = interceptors.isEmpty
+                    ? try await handler(request, context)
+                    : try await interceptors.run(context: context) { try await handler(request, context) }
+                let framed = try GRPCMessageFramer.frame(response, serializer: serializer, compression: call.responseCompression,
+                                                         maxMessageSize: call.maxSendMessageSize)
+                await call.finishUnary(framed)
+            } catch {
+                await call.finish(error: error)
+            }
+        })
+    }
+
+    /// A client-streaming method: a stream of requests, one response.
+    public mutating func registerClientStreaming<D: GRPCDeserializer, S: GRPCSerializer>(
+        _ path: String, deserializer: D, serializer: S,
+        handler: @escaping @Sendable (GRPCRequestStream<D.Message>, GRPCServerContext) async throws -> S.Message
+    ) {
+        add(path, Method { call, interceptors in
+            do {
+                let requests = GRPCRequestStream(call: call) { try Self.decode($0, deserializer) }
+                let context = call.context
+                let response = interceptors.isEmpty
+                    ? try await handler(requests, context)
+                    : try await interceptors.run(context: context) { try await handler(requests, context) }
+                let framed = try GRPCMessageFramer.frame(response, serializer: serializer, compression: call.responseCompression,
+                                                         maxMessageSize: call.maxSendMessageSize)
+                await call.finishUnary(framed)
+            } catch {
+                await call.finish(error: error)
+            }
+        })
+    }
+
+    /// A server-streaming method: one request, a stream of responses.
+    public mutating func registerServerStreaming<D: GRPCDeserializer, S: GRPCSerializer>(
+        _ path: String, deserializer: D, serializer: S,
+        handler: @escaping @Sendable (D.Message, GRPCResponseWriter<S.Message>, GRPCServerContext) async throws -> Void
+    ) {
+        add(path, Method { call, interceptors in
+            do {
+                let request = try Self.decode(try await call.singleMessage(), deserializer)
+                let writer = Self.writer(call, serializer)
+                let context = call.context
+                if interceptors.isEmpty {
+                    try await handler(request, writer, context)
+                } else {
+                    try await interceptors.run(context: context) { try await handler(request, writer, context) }
+                }
+                await call.finish(error: GRPCStatus.ok)
+            } catch {
+                await call.finish(error: error)
+            }
+        })
+    }
+
+    /// A bidirectional-streaming method: requests and responses as independent streams.
+    public mutating func registerBidirectionalStreaming<D: GRPCDeserializer, S: GRPCSerializer>(
+        _ path: String, deserializer: D, serializer: S,
+        handler: @escaping @Sendable (GRPCRequestStream<D.Message>, GRPCResponseWriter<S.Message>, GRPCServerContext) async throws -> Void
+    ) {
+        add(path, Method { call, interceptors in
+            do {
+                let requests = GRPCRequestStream(call: call) { try Self.decode($0, deserializer) }
+                let writer = Self.writer(call, serializer)
+                let context = call.context
+                if interceptors.isEmpty {
+                    try await handler(requests, writer, context)
+                } else {
+                    try await interceptors.run(context: context) { try await handler(requests, writer, context) }
+                }
+                await call.finish(error: GRPCStatus.ok)
+            } catch {
+                await call.finish(error: error)
+            }
+        })
+    }
+
+    private static func decode<D: GRPCDeserializer>(_ bytes: ByteBuffer, _ deserializer: D) throws(GRPCStatus) -> D.Message {
+        do {
+            return try deserializer.deserialize(bytes)
+        } catch {
+            throw GRPCStatus(.internal, "could not parse the request message: \(error)")
+        }
+    }
+
+    private static func writer<S: GRPCSerializer>(_ call: GRPCServerCall, _ serializer: S) -> GRPCResponseWriter<S.Message> {
+        let compression = call.responseCompression
+        let limit = call.maxSendMessageSize
+        return GRPCResponseWriter(call: call) { (message: S.Message) throws(GRPCStatus) -> ByteBuffer in
+            try GRPCMessageFramer.frame(message, serializer: serializer, compression: compression, maxMessageSize: limit)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Loop
+import LoopHTTP2
+
+/// A gRPC server over cleartext HTTP/2 (h2c), as grpc-go, grpcio and grpc-swift clients
+/// speak it without TLS. It sends its SETTINGS as soon as a connection is accepted
+/// (DESIGN.md's handshake rule), so clients that wait for them never stall.
+///
+/// ```swift
+/// let group = EventLoopGroup()
+/// let server = try await GRPCServer.bind(host: "127.0.0.1", port: 50051, group: group, services: [Greeter()])
+/// print("listening on \(server.port)")
+/// try await server.closeFuture.get()
+/// ```
+public final class GRPCServer: Sendable {
+    /// The listening channel.
+    public let channel: any Channel
+    /// The paths served.
+    public let paths: [String]
+
+    private init(channel: any Channel, paths: [String]) {
+        self.channel = channel
+        self.paths = paths
+    }
+
+    /// The port the server listens on (useful after binding port 0).
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// Completes when the server's listening channel has closed.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Binds and starts serving `services`.
+    public static func bind(
+        host: String, port: Int, group: EventLoopGroup, services: [any GRPCService],
+        configuration: GRPCServerConfiguration = GRPCServerConfiguration()
+    ) async throws -> GRPCServer {
+        var router = GRPCRouter()
+        for service in services { service.register(with: &router) }
+        return try await bind(host: host, port: port, group: group, router: router, configuration: configuration)
+    }
+
+    /// Binds and starts serving the methods of `router`.
+    public static func bind(
+        host: String, port: Int, group: EventLoopGroup, router: GRPCRouter,
+        configuration: GRPCServerConfiguration = GRPCServerConfiguration()
+    ) async throws -> GRPCServer {
+        let fixed = configuration
+        let channel = try await HTTP2Server.bind(host: host, port: port, group: group, configuration: configuration.http2) { channel in
+            GRPCServerConnection(router: router, configuration: fixed, loop: channel.eventLoop)
+        }
+        return GRPCServer(channel: channel, paths: router.paths)
+    }
+
+    /// Stops listening. Connections already open are served until they close.
+    public func close() async throws {
+        try await channel.close().get()
+    }
+}

@@ -1,0 +1,343 @@
+import Loop
+import LoopHTTP2
+
+/// One call on the server: the loop-bound state between its HTTP/2 stream and the handler
+/// task. The delegate feeds it on the loop; the handler's task (which runs on the same loop
+/// by executor preference) reads messages and answers through it.
+final class GRPCServerCall: @unchecked Sendable {
+    let stream: HTTP2StreamHandle
+    let loop: EventLoop
+    let context: GRPCServerContext
+    /// The encoding responses are compressed with (nil: identity).
+    let responseCompression: GRPCCompression?
+    let maxSendMessageSize: Int
+    var task: Task<Void, Never>?
+    var deadlineTimer: ScheduledCallback?
+
+    // Inbound.
+    private var deframer: GRPCMessageDeframer
+    private var messages: [ByteBuffer] = []
+    private var firstMessage = 0
+    private var queuedBytes = 0
+    /// Flow-control credit held back while too much is queued (principle 5).
+    private var heldCredit = 0
+    private var requestEnded = false
+    private var failure: GRPCStatus?
+    private var messageWaiter: CheckedContinuation<ByteBuffer?, any Error>?
+    /// Credit is returned at once while less than this is queued.
+    static let queueHighWaterMark = 1 << 20
+
+    // Outbound.
+    private(set) var headSent = false
+    private(set) var finished = false
+    private var writeWaiter: CheckedContinuation<Void, any Error>?
+    static let writeHighWaterMark = 256 * 1024
+    static let writeLowWaterMark = 64 * 1024
+
+    init(stream: HTTP2StreamHandle, loop: EventLoop, context: GRPCServerContext, requestCompression: GRPCCompression?,
+         responseCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int) {
+        self.stream = stream
+        self.loop = loop
+        self.context = context
+        self.responseCompression = responseCompression
+        self.maxSendMessageSize = maxSendMessageSize
+        self.deframer = GRPCMessageDeframer(maxMessageSize: maxReceiveMessageSize, compression: requestCompression)
+    }
+
+    // MARK: From the stream (on the loop)
+
+    func receive(_ data: ByteBuffer, endStream: Bool) {
+        guard failure == nil, !finished else {
+            stream.consumed(data.readableBytes)
+            return
+        }
+        let bytes = data.readableBytes
+        if bytes > 0 {
+            deframer.append(data)
+            do {
+                while let message = try deframer.next() {
+                    queuedBytes += message.readableBytes
+                    messages.append(message)
+                }
+            } catch {
+                stream.consumed(bytes)
+                fail(with: error)
+                return
+            }
+            if queuedBytes <= Self.queueHighWaterMark {
+                stream.consumed(bytes + heldCredit)
+                heldCredit = 0
+            } else {
+                heldCredit += bytes
+            }
+        }
+        if endStream { endRequest() }
+        wakeReader()
+    }
+
+    func endRequest() {
+        guard !requestEnded else { return }
+        requestEnded = true
+        if deframer.hasPartialMessage {
+            fail(with: GRPCStatus(.internal, "the request stream ended inside a message"))
+        }
+        wakeReader()
+    }
+
+    /// The client reset the stream: the call is cancelled.
+    func cancelledByPeer(_ code: HTTP2ErrorCode) {
+        finished = true
+        deadlineTimer?.cancel()
+        context.markCancelled()
+        let status = GRPCStatus(.cancelled, "the client cancelled the call (RST_STREAM \(code))")
+        failInbound(status)
+        failWriter(status)
+        task?.cancel()
+    }
+
+    /// The deadline passed: answer DEADLINE_EXCEEDED and cancel the handler.
+    func deadlineExceeded() {
+        deadlineTimer = nil
+        guard !finished else { return }
+        context.markCancelled()
+        let status = GRPCStatus(.deadlineExceeded, "the deadline passed before the call completed")
+        finish(status)
+        failInbound(status)
+        task?.cancel()
+    }
+
+    /// The stream was closed (normally, or the connection went away).
+    func streamClosed() {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        if !finished {
+            finished = true
+            context.markCancelled()
+            let status = GRPCStatus(.unavailable, "the connection closed before the call completed")
+            failInbound(status)
+            failWriter(status)
+            task?.cancel()
+        } else {
+            failWriter(GRPCStatus(.cancelled, "the call already ended"))
+        }
+    }
+
+    /// A request problem: answer with `status`, stop reading, cancel the handler.
+    private func fail(with status: GRPCStatus) {
+        failInbound(status)
+        finish(status)
+        task?.cancel()
+    }
+
+    private func failInbound(_ status: GRPCStatus) {
+        guard failure == nil else { return }
+        failure = status
+        wakeReader()
+    }
+
+    private func wakeReader() {
+        guard let waiter = messageWaiter else { return }
+        do {
+            if let ready = try takeAvailable() {
+                messageWaiter = nil
+                waiter.resume(returning: ready)
+            }
+        } catch {
+            messageWaiter = nil
+            waiter.resume(throwing: error)
+        }
+    }
+
+    // MARK: For the handler
+
+    /// The next request message, nil at the end of the request stream.
+    func nextMessage() async throws -> ByteBuffer? {
+        if loop.inEventLoop, let ready = try takeAvailable() { return ready }
+        return try await withCheckedThrowingContinuation { continuation in
+            let transfer = UncheckedTransfer(continuation)
+            let work = UncheckedTransfer { [self] in
+                do {
+                    if let ready = try takeAvailable() {
+                        transfer.value.resume(returning: ready)
+                    } else {
+                        messageWaiter = transfer.value
+                    }
+                } catch {
+                    transfer.value.resume(throwing: error)
+                }
+            }
+            if loop.inEventLoop { work.value() } else { loop.execute { work.value() } }
+        }
+    }
+
+    /// A message, the end (`.some(nil)`), or nil when the caller must wait.
+    private func takeAvailable() throws -> ByteBuffer?? {
+        if let failure { throw failure }
+        if firstMessage < messages.count {
+            let message = messages[firstMessage]
+            firstMessage += 1
+            if firstMessage == messages.count {
+                messages.removeAll(keepingCapacity: true)
+                firstMessage = 0
+            }
+            queuedBytes -= message.readableBytes
+            if heldCredit > 0, queuedBytes <= Self.queueHighWaterMark {
+                stream.consumed(heldCredit)
+                heldCredit = 0
+            }
+            return .some(message)
+        }
+        if requestEnded { return .some(nil) }
+        return nil
+    }
+
+    /// The single request of a unary or server-streaming call.
+    func singleMessage() async throws -> ByteBuffer {
+        guard let message = try await nextMessage() else {
+            throw GRPCStatus(.internal, "the request ended without a message; this method takes exactly one")
+        }
+        guard try await nextMessage() == nil else {
+            throw GRPCStatus(.internal, "the request has more than one message; this method takes exactly one")
+        }
+        return message
+    }
+
+    /// The response headers: status, content type, encodings, initial metadata.
+    private func responseHead(extra trailers: [HPACKHeader]? = nil) -> [HPACKHeader] {
+        let metadata = context.takeInitialMetadata()
+        if metadata.isEmpty, trailers == nil {
+            return responseCompression == nil ? Self.plainHead : responseCompression == .gzip ? Self.gzipHead : Self.deflateHead
+        }
+        var head = responseCompression == nil ? Self.plainHead : responseCompression == .gzip ? Self.gzipHead : Self.deflateHead
+        metadata.appendHeaders(to: &head)
+        if let trailers { head.append(contentsOf: trailers) }
+        return head
+    }
+
+    private static let plainHead = [HPACKHeader(":status", "200"), HPACKHeader("content-type", "application/grpc"),
+                                    HPACKHeader("grpc-accept-encoding", GRPCCompression.acceptEncodingHeader)]
+    private static let gzipHead = plainHead + [HPACKHeader("grpc-encoding", "gzip")]
+    private static let deflateHead = plainHead + [HPACKHeader("grpc-encoding", "deflate")]
+    private static let okTrailers = [HPACKHeader("grpc-status", "0")]
+
+    private func trailers(for status: GRPCStatus) -> [HPACKHeader] {
+        var metadata = context.trailingMetadata
+        metadata.merge(status.trailingMetadata)
+        if status.code == .ok, status.message.isEmpty, metadata.isEmpty { return Self.okTrailers }
+        var list = [HPACKHeader("grpc-status", String(status.code.rawValue))]
+        if !status.message.isEmpty { list.append(HPACKHeader("grpc-message", GRPCStatusMessage.encode(status.message))) }
+        metadata.appendHeaders(to: &list)
+        return list
+    }
+
+    /// Sends the response headers now, if not sent yet.
+    func sendHeadIfNeeded() throws {
+        guard !headSent else { return }
+        if finished { throw failure ?? GRPCStatus(.cancelled, "the call already ended") }
+        headSent = true
+        try stream.sendHeaders(responseHead(), endStream: false)
+    }
+
+    /// Sends one framed message; waits while too much is queued on the stream.
+    func send(_ framed: ByteBuffer) async throws {
+        if !loop.inEventLoop {
+            try await onLoopThrowing(loop) { try self.sendOnLoop(framed) }
+        } else {
+            try sendOnLoop(framed)
+        }
+        guard stream.bufferedBytes > Self.writeHighWaterMark else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let transfer = UncheckedTransfer(continuation)
+            let wait = UncheckedTransfer { [self] in
+                if finished {
+                    transfer.value.resume(throwing: failure ?? GRPCStatus(.cancelled, "the call already ended"))
+                } else if stream.bufferedBytes <= Self.writeLowWaterMark {
+                    transfer.value.resume()
+                } else {
+                    writeWaiter = transfer.value
+                    stream.notifyWhenBuffered(atMost: Self.writeLowWaterMark)
+                }
+            }
+            if loop.inEventLoop { wait.value() } else { loop.execute { wait.value() } }
+        }
+    }
+
+    private func sendOnLoop(_ framed: ByteBuffer) throws {
+        if finished { throw failure ?? GRPCStatus(.cancelled, "the call already ended") }
+        try sendHeadIfNeeded()
+        try stream.sendData(framed, endStream: false)
+    }
+
+    /// Sends head, the one response message and the OK trailers in one go.
+    func finishUnary(_ framed: ByteBuffer) async {
+        if loop.inEventLoop {
+            finishUnaryOnLoop(framed)
+        } else {
+            await onLoop(loop) { self.finishUnaryOnLoop(framed) }
+        }
+    }
+
+    private func finishUnaryOnLoop(_ framed: ByteBuffer) {
+        guard !finished else { return }
+        do {
+            try sendHeadIfNeeded()
+            try stream.sendData(framed, endStream: false)
+        } catch {
+            finished = true
+            return
+        }
+        finish(.ok)
+    }
+
+    /// Ends the call with `status` (trailers, or a trailers-only response if no head was sent).
+    func finish(_ status: GRPCStatus) {
+        guard !finished else { return }
+        finished = true
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        if headSent {
+            try? stream.sendTrailers(trailers(for: status))
+        } else {
+            headSent = true
+            try? stream.sendHeaders(responseHead(extra: trailers(for: status)), endStream: true)
+        }
+    }
+
+    /// Ends the call with the status `error` stands for.
+    func finish(error: any Error) async {
+        let status = Self.status(for: error, context: context)
+        if loop.inEventLoop {
+            finish(status)
+        } else {
+            await onLoop(loop) { self.finish(status) }
+        }
+    }
+
+    /// A thrown error's status: its own if it is one, CANCELLED for cancellation, else UNKNOWN.
+    static func status(for error: any Error, context: GRPCServerContext) -> GRPCStatus {
+        if let status = error as? GRPCStatus { return status }
+        if let convertible = error as? any GRPCStatusConvertible { return convertible.grpcStatus }
+        if error is CancellationError || context.isCancelled { return GRPCStatus(.cancelled, "the call was cancelled") }
+        return GRPCStatus(.unknown, "\(error)")
+    }
+
+    // MARK: Writer wake-ups
+
+    func writable() {
+        guard let waiter = writeWaiter else { return }
+        writeWaiter = nil
+        waiter.resume()
+    }
+
+    private func failWriter(_ status: GRPCStatus) {
+        guard let waiter = writeWaiter else { return }
+        writeWaiter = nil
+        waiter.resume(throwing: status)
+    }
+}
+
+/// An error that knows which gRPC status it stands for; a handler throwing one ends the
+/// call with that status.
+public protocol GRPCStatusConvertible: Error {
+    var grpcStatus: GRPCStatus { get }
+}

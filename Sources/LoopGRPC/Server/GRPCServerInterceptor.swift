@@ -1,0 +1,31 @@
+/// Runs around every call a server handles: to check credentials, log, time or enrich
+/// calls. Throw a `GRPCStatus` to refuse a call before its handler runs.
+///
+/// ```swift
+/// struct RequireToken: GRPCServerInterceptor {
+///     func intercept<Result: Sendable>(context: GRPCServerContext, next: @Sendable () async throws -> Result) async throws -> Result {
+///         guard context.requestMetadata["authorization"] == "Bearer secret" else {
+///             throw GRPCStatus(.unauthenticated, "missing or wrong token")
+///         }
+///         return try await next()
+///     }
+/// }
+/// ```
+public protocol GRPCServerInterceptor: Sendable {
+    func intercept<Result: Sendable>(
+        context: GRPCServerContext, next: @Sendable () async throws -> Result
+    ) async throws -> Result
+}
+
+extension Array where Element == any GRPCServerInterceptor {
+    /// Runs `handler` inside the interceptors, the first one outermost.
+    func run<Result: Sendable>(
+        context: GRPCServerContext, from index: Int = 0, _ handler: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        guard index < count else { return try await handler() }
+        let rest = self
+        return try await self[index].intercept(context: context) {
+            try await rest.run(context: context, from: index + 1, handler)
+        }
+    }
+}
