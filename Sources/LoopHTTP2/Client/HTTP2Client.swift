@@ -30,6 +30,26 @@ public final class HTTP2Client: Sendable {
         connectTimeout: Duration = .seconds(10),
         frameLogger: (@Sendable (String) -> Void)? = nil
     ) async throws -> HTTP2Client {
+        let connected = try await connectHandler(host: host, port: port, group: group, configuration: configuration,
+                                                 connectTimeout: connectTimeout, frameLogger: frameLogger) { channel in
+            HTTP2ClientStreams(loop: channel.eventLoop)
+        }
+        return HTTP2Client(channel: connected.channel, handler: connected.handler,
+                           streams: connected.handler.delegate as! HTTP2ClientStreams)
+    }
+
+    /// Connects with a connection handler driving the delegate `makeDelegate` returns, and
+    /// returns once the server's SETTINGS arrived: the building block for clients of
+    /// protocols over HTTP/2 (LoopGRPC's channel uses it).
+    /// - Throws: `HTTP2ConnectionError.handshakeTimeout` when the SETTINGS do not arrive in
+    ///   time, or the connect error.
+    public static func connectHandler(
+        host: String, port: Int, group: EventLoopGroup,
+        configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
+        connectTimeout: Duration = .seconds(10),
+        frameLogger: (@Sendable (String) -> Void)? = nil,
+        makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
+    ) async throws -> HTTP2ConnectedHandler {
         var configuration = configuration
         configuration.role = .client
         let fixed = configuration
@@ -37,17 +57,15 @@ public final class HTTP2Client: Sendable {
             .channelOption(.connectTimeout(connectTimeout))
             .channelInitializer { channel in
                 if let frameLogger { try channel.pipeline.addHandler(FrameLogger(role: .client, log: frameLogger)) }
-                let streams = HTTP2ClientStreams(loop: channel.eventLoop)
-                try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: streams), name: "http2")
+                try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel)), name: "http2")
             }
             .connect(host: host, port: port)
             .get()
         let loop = channel.eventLoop
-        let parts = try await onLoopThrowing(loop) { () throws -> UncheckedTransfer<(HTTP2ConnectionHandler, HTTP2ClientStreams)> in
-            let handler = try channel.pipeline.context(name: "http2").handler as! HTTP2ConnectionHandler
-            return UncheckedTransfer((handler, handler.delegate as! HTTP2ClientStreams))
+        let handler = try await onLoopThrowing(loop) { () throws -> UncheckedTransfer<HTTP2ConnectionHandler> in
+            UncheckedTransfer(try channel.pipeline.context(name: "http2").handler as! HTTP2ConnectionHandler)
         }.value
-        let ready = try await onLoopThrowing(loop) { UncheckedTransfer(parts.0.whenReady()) }.value
+        let ready = try await onLoopThrowing(loop) { UncheckedTransfer(handler.whenReady()) }.value
         let timeout = loop.scheduleTask(in: fixed.handshakeTimeout) {
             channel.close()
         }
@@ -67,7 +85,7 @@ public final class HTTP2Client: Sendable {
             }
             throw error
         }
-        return HTTP2Client(channel: channel, handler: parts.0, streams: parts.1)
+        return HTTP2ConnectedHandler(channel: channel, handler: handler)
     }
 
     /// Sends a request with an optional body and returns once the response head arrived.
@@ -134,6 +152,13 @@ public final class HTTP2Client: Sendable {
         await onLoop(channel.eventLoop) { handler.value.beginGracefulShutdown() }
         try await channel.closeFuture.get()
     }
+}
+
+/// A connected, ready HTTP/2 connection: its channel and its handler (use the handler on
+/// the channel's loop only).
+public struct HTTP2ConnectedHandler: @unchecked Sendable {
+    public let channel: any Channel
+    public let handler: HTTP2ConnectionHandler
 }
 
 /// A response: head, then the body (and trailers) as they arrive.

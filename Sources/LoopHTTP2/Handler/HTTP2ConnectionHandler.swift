@@ -212,6 +212,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         return promise.futureResult
     }
 
+    /// Opens a stream with its request headers (client side).
+    /// - Throws: `HTTP2StreamError` when the connection is going away or the peer's
+    ///   SETTINGS_MAX_CONCURRENT_STREAMS is reached.
+    public func openStream(_ headers: [HPACKHeader], endStream: Bool) throws(HTTP2StreamError) -> HTTP2StreamHandle {
+        let id = try sendHeaders(streamID: nil, headers, endStream: endStream)
+        return HTTP2StreamHandle(id: id, connection: self)
+    }
+
     // MARK: Sending (used through HTTP2StreamHandle)
 
     @discardableResult

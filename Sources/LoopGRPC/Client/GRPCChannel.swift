@@ -1,0 +1,228 @@
+import Loop
+import LoopHTTP2
+import Synchronization
+
+/// A client's channel to one gRPC server (`host:port`, cleartext HTTP/2). It connects on
+/// the first call, counts a connection ready only once the server's SETTINGS arrived (the
+/// readiness grpc-go relies on), reconnects with exponential backoff and jitter after a
+/// failure, and opens another connection when the server's SETTINGS_MAX_CONCURRENT_STREAMS
+/// is reached. Calls are methods in an extension (`unary`, `serverStreaming`, ...) that
+/// generated clients wrap.
+///
+/// ```swift
+/// let channel = GRPCChannel(host: "127.0.0.1", port: 50051, group: group)
+/// let greeter = Helloworld_GreeterClient(channel: channel)
+/// let reply = try await greeter.sayHello(.with { $0.name = "Loop" })
+/// print(reply.message.message)
+/// await channel.close()
+/// ```
+public final class GRPCChannel: Sendable {
+    public let host: String
+    public let port: Int
+    public let configuration: GRPCChannelConfiguration
+    let group: EventLoopGroup
+    private let pool: Mutex<Pool>
+
+    private struct Entry {
+        let connection: GRPCClientConnection
+        let channel: any Channel
+        var activeCalls = 0
+        var maxStreams: Int
+        var usable = true
+    }
+
+    private struct Pool: @unchecked Sendable {
+        var state: GRPCConnectivityState = .idle
+        var entries: [Entry] = []
+        var connecting: EventLoopPromise<Void>?
+        var failedAttempts = 0
+        var retryAt: ContinuousClock.Instant?
+        var lastError = ""
+        var retryScheduled = false
+    }
+
+    public init(host: String, port: Int, group: EventLoopGroup, configuration: GRPCChannelConfiguration = GRPCChannelConfiguration()) {
+        self.host = host
+        self.port = port
+        self.group = group
+        self.configuration = configuration
+        self.pool = Mutex(Pool())
+    }
+
+    /// The channel's connectivity now.
+    public var connectivityState: GRPCConnectivityState { pool.withLock { $0.state } }
+
+    /// Connections open now (for tests and diagnostics).
+    public var connectionCount: Int { pool.withLock { $0.entries.count } }
+
+    private func setState(_ state: GRPCConnectivityState, in pool: inout Pool) -> GRPCConnectivityState? {
+        guard pool.state != state, pool.state != .shutdown else { return nil }
+        pool.state = state
+        return state
+    }
+
+    private func notify(_ state: GRPCConnectivityState?) {
+        if let state, let callback = configuration.onStateChange { callback(state) }
+    }
+
+    /// Connects now instead of on the first call; returns when ready or throws UNAVAILABLE.
+    public func connect() async throws {
+        let connection = try await acquire(waitForReady: false)
+        release(connection)
+    }
+
+    // MARK: Connections
+
+    private enum Step {
+        case use(GRPCClientConnection)
+        case wait(EventLoopFuture<Void>)
+        case connect(EventLoopPromise<Void>)
+        case sleep(Duration)
+        case fail(GRPCStatus)
+    }
+
+    /// A connection with a free stream slot, reserved for one call.
+    func acquire(waitForReady: Bool) async throws -> GRPCClientConnection {
+        while true {
+            var changed: GRPCConnectivityState?
+            let step = pool.withLock { pool -> Step in
+                if pool.state == .shutdown { return .fail(GRPCStatus(.unavailable, "the channel was closed")) }
+                if let index = pool.entries.firstIndex(where: { $0.usable && $0.activeCalls < $0.maxStreams }) {
+                    pool.entries[index].activeCalls += 1
+                    return .use(pool.entries[index].connection)
+                }
+                if let connecting = pool.connecting { return .wait(connecting.futureResult) }
+                if pool.state == .transientFailure, let retryAt = pool.retryAt, ContinuousClock.now < retryAt {
+                    guard waitForReady else {
+                        return .fail(GRPCStatus(.unavailable, "cannot connect to \(host):\(port): \(pool.lastError)"))
+                    }
+                    return .sleep(retryAt - ContinuousClock.now)
+                }
+                let promise = group.next().makePromise(of: Void.self)
+                pool.connecting = promise
+                if pool.entries.allSatisfy({ !$0.usable }) { changed = setState(.connecting, in: &pool) }
+                return .connect(promise)
+            }
+            notify(changed)
+            switch step {
+            case .use(let connection):
+                return connection
+            case .wait(let future):
+                try? await future.get()
+            case .connect(let promise):
+                await establish()
+                promise.succeed(())
+            case .sleep(let delay):
+                try await Task.sleep(for: delay)
+            case .fail(let status):
+                throw status
+            }
+        }
+    }
+
+    /// Frees the slot a call held.
+    func release(_ connection: GRPCClientConnection) {
+        pool.withLock { pool in
+            if let index = pool.entries.firstIndex(where: { $0.connection === connection }) {
+                pool.entries[index].activeCalls -= 1
+            }
+        }
+    }
+
+    /// One connection attempt; records the outcome in the pool.
+    private func establish() async {
+        do {
+            let connected = try await HTTP2Client.connectHandler(
+                host: host, port: port, group: group, configuration: configuration.http2,
+                connectTimeout: configuration.connectTimeout
+            ) { channel in
+                GRPCClientConnection(loop: channel.eventLoop)
+            }
+            let connection = connected.handler.delegate as! GRPCClientConnection
+            let handler = UncheckedTransfer(connected.handler)
+            let maxStreams = await onLoop(connection.loop) { () -> Int in
+                connection.attach(handler.value)
+                connection.onGoingAway = { [weak self] in self?.retire(connection, closed: false) }
+                return connection.maxConcurrentStreams
+            }
+            connected.channel.closeFuture.whenComplete { [weak self] _ in self?.retire(connection, closed: true) }
+            var changed: GRPCConnectivityState?
+            pool.withLock { pool in
+                pool.connecting = nil
+                pool.failedAttempts = 0
+                pool.retryAt = nil
+                if pool.state == .shutdown {
+                    connected.channel.close()
+                    return
+                }
+                pool.entries.append(Entry(connection: connection, channel: connected.channel, maxStreams: max(1, maxStreams)))
+                changed = setState(.ready, in: &pool)
+            }
+            notify(changed)
+        } catch {
+            var changed: GRPCConnectivityState?
+            var retryDelay: Duration?
+            pool.withLock { pool in
+                pool.connecting = nil
+                let delay = configuration.backoff.delay(attempt: pool.failedAttempts, random: Double.random(in: 0..<1))
+                pool.failedAttempts += 1
+                pool.retryAt = ContinuousClock.now + delay
+                pool.lastError = "\(error)"
+                if pool.entries.allSatisfy({ !$0.usable }) {
+                    changed = setState(.transientFailure, in: &pool)
+                    if !pool.retryScheduled {
+                        pool.retryScheduled = true
+                        retryDelay = delay
+                    }
+                }
+            }
+            notify(changed)
+            if let retryDelay { scheduleReconnect(after: retryDelay) }
+        }
+    }
+
+    /// Reconnects in the background after `delay`, as gRPC channels do in transient failure.
+    private func scheduleReconnect(after delay: Duration) {
+        group.next().scheduleTask(in: delay) { [weak self] in
+            guard let self else { return }
+            Task {
+                let attempt = self.pool.withLock { pool -> Bool in
+                    pool.retryScheduled = false
+                    return pool.state == .transientFailure && pool.connecting == nil
+                }
+                guard attempt else { return }
+                if let connection = try? await self.acquire(waitForReady: true) { self.release(connection) }
+            }
+        }
+    }
+
+    /// A connection stopped taking calls (GOAWAY) or closed.
+    private func retire(_ connection: GRPCClientConnection, closed: Bool) {
+        var changed: GRPCConnectivityState?
+        pool.withLock { pool in
+            guard let index = pool.entries.firstIndex(where: { $0.connection === connection }) else { return }
+            if closed { pool.entries.remove(at: index) } else { pool.entries[index].usable = false }
+            if pool.state == .ready, pool.entries.allSatisfy({ !$0.usable }) {
+                changed = setState(.idle, in: &pool)
+            }
+        }
+        notify(changed)
+    }
+
+    /// Closes the channel: new calls fail with UNAVAILABLE; open connections shut down
+    /// gracefully (calls in flight finish).
+    public func close() async {
+        var changed: GRPCConnectivityState?
+        let entries = pool.withLock { pool -> [Entry] in
+            changed = setState(.shutdown, in: &pool)
+            pool.state = .shutdown
+            return pool.entries
+        }
+        notify(changed)
+        for entry in entries {
+            let connection = entry.connection
+            await onLoop(connection.loop) { connection.handler?.beginGracefulShutdown() }
+            try? await entry.channel.closeFuture.get()
+        }
+    }
+}

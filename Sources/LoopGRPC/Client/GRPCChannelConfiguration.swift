@@ -1,0 +1,55 @@
+import LoopHTTP2
+
+/// Settings of a `GRPCChannel`.
+public struct GRPCChannelConfiguration: Sendable {
+    /// The HTTP/2 settings of each connection.
+    public var http2 = HTTP2Configuration(role: .client)
+    /// How long a TCP connect may take.
+    public var connectTimeout: Duration = .seconds(20)
+    /// Reconnect delays after a failed attempt.
+    public var backoff = GRPCBackoff()
+    /// Options used by calls that pass none.
+    public var defaultCallOptions = GRPCCallOptions()
+    /// Interceptors run around every call, the first outermost.
+    public var interceptors: [any GRPCClientInterceptor] = []
+    /// The `user-agent` sent with every call.
+    public var userAgent = "grpc-swift-loop/1.0"
+    /// The `:authority` sent; `host:port` when nil.
+    public var authority: String?
+    /// Called on every connectivity change (on a loop thread; keep it short).
+    public var onStateChange: (@Sendable (GRPCConnectivityState) -> Void)?
+
+    public init() {}
+}
+
+/// Runs around every call a client makes: to add credentials, log, time or retry.
+///
+/// ```swift
+/// struct AddToken: GRPCClientInterceptor {
+///     func intercept<Result: Sendable>(path: String, options: GRPCCallOptions,
+///                                      next: @Sendable (GRPCCallOptions) async throws -> Result) async throws -> Result {
+///         var options = options
+///         options.metadata.add("authorization", "Bearer secret")
+///         return try await next(options)
+///     }
+/// }
+/// ```
+public protocol GRPCClientInterceptor: Sendable {
+    func intercept<Result: Sendable>(
+        path: String, options: GRPCCallOptions, next: @Sendable (GRPCCallOptions) async throws -> Result
+    ) async throws -> Result
+}
+
+extension Array where Element == any GRPCClientInterceptor {
+    /// Runs `call` inside the interceptors, the first one outermost.
+    func run<Result: Sendable>(
+        path: String, options: GRPCCallOptions, from index: Int = 0,
+        _ call: @escaping @Sendable (GRPCCallOptions) async throws -> Result
+    ) async throws -> Result {
+        guard index < count else { return try await call(options) }
+        let rest = self
+        return try await self[index].intercept(path: path, options: options) { options in
+            try await rest.run(path: path, options: options, from: index + 1, call)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Loop
+import LoopHTTP2
+
+/// One HTTP/2 connection of a channel: routes stream events to its calls. Loop-bound.
+final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
+    let loop: EventLoop
+    private(set) var handler: HTTP2ConnectionHandler?
+    private var calls: [UInt32: GRPCClientCall] = [:]
+    /// Set when the server sent GOAWAY or the connection failed: no new calls here.
+    private(set) var goingAway = false
+    /// Called (on the loop) when the connection stops taking new calls.
+    var onGoingAway: (() -> Void)?
+
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    func attach(_ handler: HTTP2ConnectionHandler) {
+        self.handler = handler
+    }
+
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited when it sent none).
+    var maxConcurrentStreams: Int {
+        handler?.connection.peerSettings.maxConcurrentStreams.map(Int.init) ?? Int.max
+    }
+
+    /// Opens a stream for `call` with `headers` (on the loop).
+    func open(_ call: GRPCClientCall, headers: [HPACKHeader]) throws {
+        guard let handler, !goingAway else {
+            throw GRPCStatus(.unavailable, "the connection is going away")
+        }
+        do {
+            let stream = try handler.openStream(headers, endStream: false)
+            call.attach(stream)
+            calls[stream.id] = call
+        } catch {
+            throw GRPCStatus(.unavailable, "could not open a stream: \(error)")
+        }
+    }
+
+    func streamHeaders(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], endStream: Bool) {
+        calls[stream.id]?.receiveHeaders(headers, endStream: endStream)
+    }
+
+    func streamData(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {
+        guard let call = calls[stream.id] else {
+            stream.consumed(data.readableBytes)
+            return
+        }
+        call.receiveData(data, endStream: endStream)
+    }
+
+    func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
+        calls[stream.id]?.receiveReset(code)
+    }
+
+    func streamClosed(_ stream: HTTP2StreamHandle) {
+        calls.removeValue(forKey: stream.id)?.streamClosed()
+    }
+
+    func streamWritable(_ stream: HTTP2StreamHandle) {
+        calls[stream.id]?.writable()
+    }
+
+    func connectionGoingAway(_ connection: HTTP2ConnectionHandler, lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: String) {
+        markGoingAway()
+    }
+
+    func connectionFailed(_ connection: HTTP2ConnectionHandler, error: HTTP2ProtocolError) {
+        markGoingAway()
+    }
+
+    func markGoingAway() {
+        guard !goingAway else { return }
+        goingAway = true
+        let callback = onGoingAway
+        onGoingAway = nil
+        callback?()
+    }
+}
