@@ -4,7 +4,7 @@ SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: all deps test-deps build run test bench clean
+.PHONY: all deps test-deps peers build run test bench clean
 
 all: build
 
@@ -19,6 +19,15 @@ test-deps:
 	@scripts/install-deps.sh $(TEST_PEERS)
 	@scripts/install-python-deps.sh $(PYTHON_PEERS)
 
+# Real gRPC peers for the gRPC interop tests: grpc-go 1.33 (Debian) interop client and server,
+# compression_peer and the shared .proto files, built into $LOOP_PEERS_DIR (~/.cache/loop-peers)
+# (see scripts/install-grpc-peers.sh for the layout); grpcio for grpcio_peer.py.
+GRPC_PYTHON_PEERS := grpc:grpcio grpc_tools:grpcio-tools
+
+peers:
+	@scripts/install-grpc-peers.sh
+	@scripts/install-python-deps.sh $(GRPC_PYTHON_PEERS)
+
 build: deps
 	$(SWIFT) build -c release
 
@@ -30,7 +39,7 @@ run: build
 	@exec .build/release/HTTP2Server --host $(HOST) --port $(PORT)
 
 # Builds and runs every test (unit, sockets, and interop with real peers).
-test: test-deps
+test: test-deps peers
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
