@@ -155,8 +155,11 @@ final class GRPCClientCall: @unchecked Sendable {
     /// Ends the call locally with `status` and resets the stream if it is still open.
     func cancel(_ status: GRPCStatus) {
         guard self.status == nil else { return }
-        stream?.reset(.cancel)
+        // The status first: resetting closes the stream at once, and a close without a
+        // status would read as UNAVAILABLE.
+        sendingFinished = true
         fail(status)
+        stream?.reset(.cancel)
     }
 
     private func fail(_ failure: GRPCStatus) {
