@@ -49,5 +49,11 @@ bench: deps
 	@scripts/install-deps.sh valgrind binutils
 	python3 Benchmarks/bench.py $(BENCH_ARGS)
 
+# Regenerates the committed Swift code of the .proto files (messages with protoc-gen-swift,
+# services with protoc-gen-loop-grpc, both built from Codegen/): Health, InteropSupport, Greeter.
+.PHONY: generate
+generate:
+	@SWIFT=$(SWIFT) scripts/generate-grpc.sh
+
 clean:
 	rm -rf .build Benchmarks/.build
