@@ -66,6 +66,28 @@ let package = Package(
             dependencies: ["Loop", "LoopHTTP2", "ExampleSupport"],
             path: "Sources/examples/HTTP2Client"
         ),
+        // grpc.testing.TestService (generated messages and stubs, the service, the client's
+        // test cases), shared by InteropServer, InteropClient and the tests.
+        .target(
+            name: "InteropSupport",
+            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/examples/InteropSupport"
+        ),
+        .executableTarget(
+            name: "InteropServer",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "ExampleSupport"],
+            path: "Sources/examples/InteropServer"
+        ),
+        .executableTarget(
+            name: "InteropClient",
+            dependencies: ["Loop", "LoopGRPC", "InteropSupport", "ExampleSupport"],
+            path: "Sources/examples/InteropClient"
+        ),
+        .executableTarget(
+            name: "Greeter",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "ExampleSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/examples/Greeter"
+        ),
         .executableTarget(
             name: "EchoClient",
             dependencies: ["Loop", "ExampleSupport"],
@@ -77,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoopGRPCTests",
-            dependencies: ["LoopGRPC", "LoopGRPCProtobuf"],
+            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "InteropSupport"],
             exclude: ["Interop/Scripts", "Interop/Go"]
         ),
         .testTarget(

@@ -155,8 +155,13 @@ extension GRPCChannel {
             } catch {
                 // A failure from the call itself carries its status; anything else (the
                 // caller's own error) cancels the call.
-                let status = await onLoop(call.loop) { call.isFinished }
-                if !status { await call.cancelFromCaller(GRPCStatus(.cancelled, "the caller failed: \(error)")) }
+                let finished = await onLoop(call.loop) { call.isFinished }
+                let cancelled = error is CancellationError || Task.isCancelled
+                if !finished {
+                    await call.cancelFromCaller(GRPCStatus(.cancelled, cancelled ? "the caller's task was cancelled" : "the caller failed: \(error)"))
+                }
+                // Cancellation surfaces as the call's status (CANCELLED), as gRPC users expect.
+                if cancelled { throw await call.finalStatus() }
                 throw error
             }
         } onCancel: {

@@ -8,8 +8,6 @@ public struct GRPCChannelConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(20)
     /// Reconnect delays after a failed attempt.
     public var backoff = GRPCBackoff()
-    /// Options used by calls that pass none.
-    public var defaultCallOptions = GRPCCallOptions()
     /// Interceptors run around every call, the first outermost.
     public var interceptors: [any GRPCClientInterceptor] = []
     /// The `user-agent` sent with every call.
