@@ -93,13 +93,19 @@ let package = Package(
             dependencies: ["Loop", "ExampleSupport"],
             path: "Sources/examples/EchoClient"
         ),
+        // Helpers of the interop tests (peers, processes under hard timeouts, ports), shared by
+        // LoopHTTP2Tests and LoopGRPCTests.
+        .target(
+            name: "InteropTestSupport",
+            path: "Tests/InteropTestSupport"
+        ),
         .testTarget(
             name: "LoopTests",
             dependencies: ["Loop"]
         ),
         .testTarget(
             name: "LoopGRPCTests",
-            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "InteropSupport"],
+            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "InteropTestSupport"],
             exclude: ["Interop/Scripts", "Interop/Go"]
         ),
         .testTarget(
@@ -108,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoopHTTP2Tests",
-            dependencies: ["LoopHTTP2"],
+            dependencies: ["LoopHTTP2", "InteropTestSupport"],
             // The raw-frame driver is run by the interop tests with python3, from the source tree.
             exclude: ["Interop/Scripts"]
         ),

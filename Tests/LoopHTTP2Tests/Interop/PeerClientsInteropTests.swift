@@ -1,4 +1,5 @@
 import Foundation
+import InteropTestSupport
 import Testing
 
 extension InteropTests {

@@ -1,4 +1,5 @@
 import Foundation
+import InteropTestSupport
 import LoopHTTP2
 import Testing
 
