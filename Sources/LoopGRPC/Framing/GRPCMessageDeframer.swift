@@ -13,7 +13,9 @@ public struct GRPCMessageDeframer {
     public var maxMessageSize: Int
     /// The peer's `grpc-encoding`; nil when it sent none (a compressed message is then an error).
     public var compression: GRPCCompression?
-    private var buffer = ByteBuffer(capacity: 0)
+    /// Bytes of the message being received; nil between messages (no storage is kept, so
+    /// a call that sees one whole message per DATA frame allocates nothing here).
+    private var buffer: ByteBuffer?
 
     public init(maxMessageSize: Int, compression: GRPCCompression?) {
         self.maxMessageSize = maxMessageSize
@@ -21,19 +23,20 @@ public struct GRPCMessageDeframer {
     }
 
     /// Whether bytes of an incomplete message are buffered (an error at end of stream).
-    public var hasPartialMessage: Bool { buffer.readableBytes > 0 }
+    public var hasPartialMessage: Bool { (buffer?.readableBytes ?? 0) > 0 }
 
     public mutating func append(_ bytes: ByteBuffer) {
-        if buffer.readableBytes == 0 {
+        guard bytes.readableBytes > 0 else { return }
+        if buffer == nil || buffer!.readableBytes == 0 {
             buffer = bytes  // Share the payload's storage; messages become slices of it.
         } else {
-            buffer.writeImmutableBuffer(bytes)
+            buffer!.writeImmutableBuffer(bytes)
         }
     }
 
     /// The next complete message, or nil until more bytes arrive.
     public mutating func next() throws(GRPCStatus) -> ByteBuffer? {
-        guard buffer.readableBytes >= GRPCMessageFramer.prefixLength else { return nil }
+        guard var buffer, buffer.readableBytes >= GRPCMessageFramer.prefixLength else { return nil }
         let start = buffer.readerIndex
         let flag = buffer.getInteger(at: start, as: UInt8.self)!
         let length = Int(buffer.getInteger(at: start + 1, as: UInt32.self)!)
@@ -44,9 +47,10 @@ public struct GRPCMessageDeframer {
             throw GRPCStatus(.resourceExhausted, "received message of \(length) bytes exceeds the limit of \(maxMessageSize) bytes")
         }
         guard buffer.readableBytes >= GRPCMessageFramer.prefixLength + length else { return nil }
+        self.buffer = nil  // Keep the storage uniquely referenced by the local copy.
         buffer.moveReaderIndex(forwardBy: GRPCMessageFramer.prefixLength)
         let payload = buffer.readSlice(length: length)!
-        if buffer.readableBytes == 0 { buffer = ByteBuffer(capacity: 0) }
+        if buffer.readableBytes > 0 { self.buffer = buffer }
         guard flag == 1 else { return payload }
         guard let compression, compression != .identity else {
             throw GRPCStatus(.internal, "received a compressed message but the stream declared no grpc-encoding")

@@ -12,10 +12,9 @@ public enum GRPCMessageFramer {
     public static func frame<S: GRPCSerializer>(
         _ message: S.Message, serializer: S, compression: GRPCCompression?, maxMessageSize: Int = .max
     ) throws(GRPCStatus) -> ByteBuffer {
-        var buffer = ByteBuffer(capacity: 64)
-        buffer.writeRepeatingByte(0, count: prefixLength)
+        var buffer: ByteBuffer
         do {
-            try serializer.serialize(message, into: &buffer)
+            buffer = try serializer.serializeWithPrefix(message, prefixLength: prefixLength)
         } catch {
             throw GRPCStatus(.internal, "serializing the message failed: \(error)")
         }

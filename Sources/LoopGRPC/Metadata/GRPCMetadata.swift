@@ -45,7 +45,7 @@ public struct GRPCMetadata: Sendable, Equatable, Sequence {
 
     /// Adds a text value. The key is lower-cased.
     public mutating func add(_ key: String, _ value: String) {
-        let key = key.lowercased()
+        let key = Self.normalized(key)
         if key.hasSuffix("-bin") {
             entries.append(Entry(key: key, value: .binary(Array(value.utf8))))
         } else {
@@ -56,7 +56,7 @@ public struct GRPCMetadata: Sendable, Equatable, Sequence {
     /// Adds a binary value; `key` must end in `-bin`.
     public mutating func add(binary key: String, _ bytes: [UInt8]) {
         precondition(key.hasSuffix("-bin"), "binary metadata keys end in -bin")
-        entries.append(Entry(key: key.lowercased(), value: .binary(bytes)))
+        entries.append(Entry(key: Self.normalized(key), value: .binary(bytes)))
     }
 
     /// Replaces every value of `key` with one.
@@ -66,11 +66,16 @@ public struct GRPCMetadata: Sendable, Equatable, Sequence {
     }
 
     public mutating func removeAll(_ key: String) {
-        let key = key.lowercased()
+        let key = Self.normalized(key)
         entries.removeAll { $0.key == key }
     }
 
     public mutating func merge(_ other: GRPCMetadata) {
+        guard !other.isEmpty else { return }
+        if entries.isEmpty {
+            entries = other.entries
+            return
+        }
         entries.append(contentsOf: other.entries)
     }
 
@@ -85,13 +90,13 @@ public struct GRPCMetadata: Sendable, Equatable, Sequence {
 
     /// The first value of `key`.
     public func first(_ key: String) -> Value? {
-        let key = key.lowercased()
+        let key = Self.normalized(key)
         return entries.first { $0.key == key }?.value
     }
 
     /// Every value of `key`, in order.
     public func values(_ key: String) -> [Value] {
-        let key = key.lowercased()
+        let key = Self.normalized(key)
         return entries.filter { $0.key == key }.map(\.value)
     }
 
@@ -99,6 +104,11 @@ public struct GRPCMetadata: Sendable, Equatable, Sequence {
     public func binary(_ key: String) -> [UInt8]? {
         guard case .binary(let bytes)? = first(key) else { return nil }
         return bytes
+    }
+
+    /// `key` in lower case; the same string (no copy) when it already is.
+    static func normalized(_ key: String) -> String {
+        key.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? key.lowercased() : key
     }
 
     // MARK: Wire form

@@ -7,6 +7,20 @@ public protocol GRPCSerializer<Message>: Sendable {
     /// Appends the encoded message to `buffer` (after the 5-byte gRPC prefix the caller
     /// reserved, so no second copy is needed).
     func serialize(_ message: Message, into buffer: inout ByteBuffer) throws
+
+    /// The encoded message after `prefixLength` bytes left for the caller (the gRPC
+    /// message prefix), in one buffer. The default calls `serialize(_:into:)`; a codec that
+    /// sizes its output first can allocate exactly once.
+    func serializeWithPrefix(_ message: Message, prefixLength: Int) throws -> ByteBuffer
+}
+
+extension GRPCSerializer {
+    public func serializeWithPrefix(_ message: Message, prefixLength: Int) throws -> ByteBuffer {
+        var buffer = ByteBuffer(capacity: prefixLength + 64)
+        buffer.writeRepeatingByte(0, count: prefixLength)
+        try serialize(message, into: &buffer)
+        return buffer
+    }
 }
 
 /// Turns bytes into messages. A thrown error ends the call with INTERNAL, the code gRPC

@@ -56,7 +56,7 @@ public struct GRPCRouter: Sendable {
                     : try await interceptors.run(context: context) { try await handler(request, context) }
                 let framed = try GRPCMessageFramer.frame(response, serializer: serializer, compression: call.responseCompression,
                                                          maxMessageSize: call.maxSendMessageSize)
-                await call.finishUnary(framed)
+                if call.loop.inEventLoop { call.finishUnaryOnLoop(framed) } else { await call.finishUnary(framed) }
             } catch {
                 await call.finish(error: error)
             }
@@ -77,7 +77,7 @@ public struct GRPCRouter: Sendable {
                     : try await interceptors.run(context: context) { try await handler(requests, context) }
                 let framed = try GRPCMessageFramer.frame(response, serializer: serializer, compression: call.responseCompression,
                                                          maxMessageSize: call.maxSendMessageSize)
-                await call.finishUnary(framed)
+                if call.loop.inEventLoop { call.finishUnaryOnLoop(framed) } else { await call.finishUnary(framed) }
             } catch {
                 await call.finish(error: error)
             }

@@ -13,9 +13,14 @@ final class GRPCServerCall: @unchecked Sendable {
     let maxSendMessageSize: Int
     var task: Task<Void, Never>?
     var deadlineTimer: ScheduledCallback?
+    /// What the task runs (kept here so the task's closure captures only the call).
+    var method: GRPCRouter.Method?
+    var interceptors: [any GRPCServerInterceptor] = []
 
     // Inbound.
     private var deframer: GRPCMessageDeframer
+    /// The oldest queued message; most calls never need `messages` (no array allocated).
+    private var firstQueued: ByteBuffer?
     private var messages: [ByteBuffer] = []
     private var firstMessage = 0
     private var queuedBytes = 0
@@ -57,7 +62,11 @@ final class GRPCServerCall: @unchecked Sendable {
             do {
                 while let message = try deframer.next() {
                     queuedBytes += message.readableBytes
-                    messages.append(message)
+                    if firstQueued == nil && firstMessage == messages.count {
+                        firstQueued = message
+                    } else {
+                        messages.append(message)
+                    }
                 }
             } catch {
                 stream.consumed(bytes)
@@ -173,6 +182,11 @@ final class GRPCServerCall: @unchecked Sendable {
     /// A message, the end (`.some(nil)`), or nil when the caller must wait.
     private func takeAvailable() throws -> ByteBuffer?? {
         if let failure { throw failure }
+        if let message = firstQueued {
+            firstQueued = nil
+            dequeued(message)
+            return .some(message)
+        }
         if firstMessage < messages.count {
             let message = messages[firstMessage]
             firstMessage += 1
@@ -180,19 +194,36 @@ final class GRPCServerCall: @unchecked Sendable {
                 messages.removeAll(keepingCapacity: true)
                 firstMessage = 0
             }
-            queuedBytes -= message.readableBytes
-            if heldCredit > 0, queuedBytes <= Self.queueHighWaterMark {
-                stream.consumed(heldCredit)
-                heldCredit = 0
-            }
+            dequeued(message)
             return .some(message)
         }
         if requestEnded { return .some(nil) }
         return nil
     }
 
+    private func dequeued(_ message: ByteBuffer) {
+        queuedBytes -= message.readableBytes
+        if heldCredit > 0, queuedBytes <= Self.queueHighWaterMark {
+            stream.consumed(heldCredit)
+            heldCredit = 0
+        }
+    }
+
+    /// Runs the method's handler (the task's body).
+    func run() async {
+        await method!.run(self, interceptors)
+    }
+
     /// The single request of a unary or server-streaming call.
     func singleMessage() async throws -> ByteBuffer {
+        // The usual case: HEADERS and DATA with END_STREAM arrived in one read, before the
+        // task ran; answer without suspending.
+        if loop.inEventLoop, failure == nil, requestEnded, firstQueued != nil, firstMessage == messages.count {
+            let message = firstQueued!
+            firstQueued = nil
+            dequeued(message)
+            return message
+        }
         guard let message = try await nextMessage() else {
             throw GRPCStatus(.internal, "the request ended without a message; this method takes exactly one")
         }
@@ -270,14 +301,10 @@ final class GRPCServerCall: @unchecked Sendable {
 
     /// Sends head, the one response message and the OK trailers in one go.
     func finishUnary(_ framed: ByteBuffer) async {
-        if loop.inEventLoop {
-            finishUnaryOnLoop(framed)
-        } else {
-            await onLoop(loop) { self.finishUnaryOnLoop(framed) }
-        }
+        await onLoop(loop) { self.finishUnaryOnLoop(framed) }
     }
 
-    private func finishUnaryOnLoop(_ framed: ByteBuffer) {
+    func finishUnaryOnLoop(_ framed: ByteBuffer) {
         guard !finished else { return }
         do {
             try sendHeadIfNeeded()
@@ -306,11 +333,7 @@ final class GRPCServerCall: @unchecked Sendable {
     /// Ends the call with the status `error` stands for.
     func finish(error: any Error) async {
         let status = Self.status(for: error, context: context)
-        if loop.inEventLoop {
-            finish(status)
-        } else {
-            await onLoop(loop) { self.finish(status) }
-        }
+        await onLoop(loop) { self.finish(status) }
     }
 
     /// A thrown error's status: its own if it is one, CANCELLED for cancellation, else UNKNOWN.

@@ -89,10 +89,9 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
         if let timeoutDuration {
             call.deadlineTimer = loop.scheduleCallback(in: timeoutDuration) { [weak call] in call?.deadlineExceeded() }
         }
-        let interceptors = configuration.interceptors
-        call.task = Task(executorPreference: loop) {
-            await handler.run(call, interceptors)
-        }
+        call.method = handler
+        call.interceptors = configuration.interceptors
+        call.task = Task(executorPreference: loop) { await call.run() }
     }
 
     private func unknownMethodStatus(_ path: String) -> GRPCStatus {

@@ -55,6 +55,16 @@ enum HTTP2HeaderValidation {
     static func contentLength(_ headers: [HPACKHeader], streamID: UInt32) throws(HTTP2ProtocolError) -> Int? {
         var length: Int?
         for header in headers where header.name.utf8.count == 14 && header.name == "content-length" {
+            // The usual single value, without splitting (which allocates an array).
+            if !header.value.utf8.contains(UInt8(ascii: ",")) {
+                let value = header.value[...].trimmingSpaces
+                guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                      let number = Int(value), length == nil || length == number else {
+                    throw .stream(streamID, .protocolError, "invalid content-length \"\(header.value)\" (RFC 9113 §8.1.1)")
+                }
+                length = number
+                continue
+            }
             for part in header.value.split(separator: ",", omittingEmptySubsequences: false) {
                 let text = part.trimmingSpaces
                 guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),

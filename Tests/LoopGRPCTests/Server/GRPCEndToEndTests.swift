@@ -271,12 +271,17 @@ func text(_ buffer: ByteBuffer) -> String { String(decoding: buffer.readableByte
                 for _ in 0..<4 {
                     group.addTask {
                         var options = GRPCCallOptions()
-                        options.timeout = .milliseconds(300)
+                        options.timeout = .seconds(5)
                         _ = try? await channel.unary(path: EchoService.sleep, request: ByteBuffer(), serializer: codec, deserializer: codec, options: options)
                     }
                 }
-                try await Task.sleep(for: .milliseconds(150))
+                // Four slow calls, two streams per connection: a second connection opens.
+                let deadline = ContinuousClock.now + .seconds(4)
+                while channel.connectionCount < 2 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 #expect(channel.connectionCount == 2)
+                group.cancelAll()
                 try await group.waitForAll()
             }
         }
