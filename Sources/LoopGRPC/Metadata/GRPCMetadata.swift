@@ -108,14 +108,18 @@ public struct GRPCMetadata: Sendable, Equatable, Sequence {
 
     /// `key` in lower case; the same string (no copy) when it already is.
     static func normalized(_ key: String) -> String {
-        key.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? key.lowercased() : key
+        for byte in key.utf8 where byte >= 0x41 && byte <= 0x5A { return key.lowercased() }
+        return key
     }
 
     // MARK: Wire form
 
     /// Whether gRPC keeps `name` for itself (never user metadata).
     public static func isReserved(_ name: String) -> Bool {
-        if name.hasPrefix(":") || name.hasPrefix("grpc-") { return true }
+        // grpc-status-details-bin (google.rpc.Status) belongs to the application: it passes
+        // through as metadata.
+        if name.hasPrefix("grpc-") { return name != "grpc-status-details-bin" }
+        if name.hasPrefix(":") { return true }
         switch name {
         case "content-type", "te", "user-agent", "content-length", "connection", "host",
              "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
