@@ -39,6 +39,8 @@ final class GRPCClientCall: @unchecked Sendable {
     }
 
     var isFinished: Bool { status != nil }
+    /// The final status if known (on the loop).
+    var currentStatus: GRPCStatus? { status }
 
     /// Attaches the opened stream (on the loop).
     func attach(_ stream: HTTP2StreamHandle) {
