@@ -18,6 +18,7 @@ struct Greeter: Helloworld_GreeterProvider {
     }
 }
 
+lineBufferStandardOutput()
 let flags = CommandLineFlags(CommandLine.arguments)
 let host = flags.value("--host") ?? "127.0.0.1"
 let port = Int(flags.value("--port") ?? "50051") ?? 50051

@@ -7,6 +7,7 @@ import Loop
 import LoopGRPC
 import LoopGRPCProtobuf
 
+lineBufferStandardOutput()
 let flags = CommandLineFlags(CommandLine.arguments)
 let host = flags.value("--host") ?? "127.0.0.1"
 let port = Int(flags.value("--port") ?? "10000") ?? 10000
