@@ -1,0 +1,146 @@
+import Testing
+import Synchronization
+import Loop
+import LoopHTTP2
+@testable import LoopGRPC
+import LoopGRPCProtobuf
+
+/// Cancellation, early ends, health and reconnection across a real connection.
+@Suite struct GRPCCallLifecycleTests {
+    let codec = ByteBufferCodec()
+
+    /// Records what a handler saw, shared between the server's handler and the test.
+    final class Observed: Sendable {
+        let state = Mutex<(started: Bool, cancelled: Bool)>((false, false))
+    }
+
+    struct Probe: GRPCService {
+        let observed: Observed
+        func register(with router: inout GRPCRouter) {
+            let codec = ByteBufferCodec()
+            router.registerUnary("/probe.P/Wait", deserializer: codec, serializer: codec) { request, context in
+                observed.state.withLock { $0.started = true }
+                do {
+                    try await Task.sleep(for: .seconds(20))
+                } catch {
+                    observed.state.withLock { $0.cancelled = context.isCancelled && Task.isCancelled }
+                    throw error
+                }
+                return request
+            }
+            // Answers after the first request message, while the client is still sending.
+            router.registerClientStreaming("/probe.P/First", deserializer: codec, serializer: codec) { requests, _ in
+                for try await request in requests { return request }
+                return ByteBuffer()
+            }
+        }
+    }
+
+    func withProbe(_ body: (GRPCChannel, Observed) async throws -> Void) async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let observed = Observed()
+        let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [Probe(observed: observed)])
+        let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
+        try await body(channel, observed)
+        await channel.close()
+        try await server.close()
+        try await group.shutdownGracefully()
+    }
+
+    /// RST_STREAM(CANCEL) from the client cancels the handler's task and its context.
+    @Test func clientCancellationReachesTheHandler() async throws {
+        try await withProbe { channel, observed in
+            let codec = self.codec
+            let call = Task {
+                try await channel.unary(path: "/probe.P/Wait", request: ByteBuffer(), serializer: codec, deserializer: codec, options: GRPCCallOptions())
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !observed.state.withLock({ $0.started }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            call.cancel()
+            await #expect(throws: GRPCStatus.self) { _ = try await call.value }
+            while !observed.state.withLock({ $0.cancelled }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(observed.state.withLock { $0.cancelled })
+        }
+    }
+
+    /// DESIGN.md's stream-end rule, server side: the response completes before the request
+    /// does; the server resets with NO_ERROR and the client keeps the OK status.
+    @Test func serverEndsBeforeTheClientFinishedSending() async throws {
+        try await withProbe { channel, _ in
+            let response = try await channel.clientStreaming(path: "/probe.P/First", serializer: codec, deserializer: codec,
+                                                             options: GRPCCallOptions()) { requests in
+                try await requests.send(ByteBuffer(string: "first"))
+                // Keep sending until the server's end stops us.
+                for _ in 0..<10_000 {
+                    try await requests.send(ByteBuffer(bytes: [UInt8](repeating: 7, count: 1024)))
+                }
+            }
+            #expect(text(response.message) == "first")
+        }
+    }
+
+    @Test func healthCheckAndWatch() async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let health = GRPCHealthService()
+        health.setStatus(.serving, for: "svc")
+        let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [health])
+        let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
+        let client = Grpc_Health_V1_HealthClient(channel: channel)
+
+        #expect(try await client.check(.with { $0.service = "" }).message.status == .serving)
+        #expect(try await client.check(.with { $0.service = "svc" }).message.status == .serving)
+        await #expect(throws: GRPCStatus(.notFound, "unknown service \"other\"")) {
+            _ = try await client.check(.with { $0.service = "other" })
+        }
+
+        let seen = try await client.watch(.with { $0.service = "svc" }) { responses in
+            var seen: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+            for try await response in responses {
+                seen.append(response.status)
+                if seen.count == 1 { health.setStatus(.notServing, for: "svc") }
+                if seen.count == 2 { health.clearStatus(for: "svc") }
+                if seen.count == 3 { break }
+            }
+            return seen
+        }
+        #expect(seen == [.serving, .notServing, .serviceUnknown])
+
+        await channel.close()
+        try await server.close()
+        try await group.shutdownGracefully()
+    }
+
+    /// TRANSIENT_FAILURE, then the server appears: the channel reconnects after its backoff.
+    @Test func reconnectsWithBackoffOnceTheServerIsUp() async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let probe = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [])
+        let port = probe.port
+        try await probe.close()
+
+        var configuration = GRPCChannelConfiguration()
+        configuration.backoff.initial = .milliseconds(50)
+        configuration.backoff.maximum = .milliseconds(200)
+        let states = Mutex<[GRPCConnectivityState]>([])
+        configuration.onStateChange = { state in states.withLock { $0.append(state) } }
+        let channel = GRPCChannel(host: "127.0.0.1", port: port, group: group, configuration: configuration)
+        await #expect(throws: GRPCStatus.self) {
+            _ = try await channel.unary(path: EchoService.unary, request: ByteBuffer(), serializer: codec, deserializer: codec, options: GRPCCallOptions())
+        }
+        #expect(channel.connectivityState == .transientFailure)
+
+        let server = try await GRPCServer.bind(host: "127.0.0.1", port: port, group: group, services: [EchoService()])
+        let deadline = ContinuousClock.now + .seconds(5)
+        while channel.connectivityState != .ready && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(channel.connectivityState == .ready)
+        var options = GRPCCallOptions()
+        options.waitForReady = true
+        let response = try await channel.unary(path: EchoService.unary, request: ByteBuffer(string: "back"), serializer: codec, deserializer: codec, options: options)
+        #expect(text(response.message) == "back")
+        #expect(states.withLock { $0 }.starts(with: [.connecting, .transientFailure]))
+        #expect(states.withLock { $0 }.contains(.ready))
+
+        await channel.close()
+        try await server.close()
+        try await group.shutdownGracefully()
+    }
+}
