@@ -17,6 +17,11 @@ final class GRPCClientCall: @unchecked Sendable {
     // Inbound.
     private var deframer: GRPCMessageDeframer
     private var messages: [ByteBuffer] = []
+    private var queuedBytes = 0
+    /// Flow-control credit held back while the caller is behind (principle 5): the server
+    /// can only send a window ahead of what the caller has read.
+    private var heldCredit = 0
+    static let queueHighWaterMark = 1 << 20
     private var firstMessage = 0
     private var initialMetadata: GRPCMetadata?
     private var status: GRPCStatus?
@@ -113,16 +118,26 @@ final class GRPCClientCall: @unchecked Sendable {
     }
 
     func receiveData(_ data: ByteBuffer, endStream: Bool) {
-        stream?.consumed(data.readableBytes)
-        guard status == nil else { return }
-        guard initialMetadata != nil else {
-            return fail(GRPCStatus(.internal, "the server sent a message before its headers"))
+        guard status == nil, initialMetadata != nil else {
+            stream?.consumed(data.readableBytes)
+            if status == nil { fail(GRPCStatus(.internal, "the server sent a message before its headers")) }
+            return
         }
         deframer.append(data)
         do {
-            while let message = try deframer.next() { messages.append(message) }
+            while let message = try deframer.next() {
+                queuedBytes += message.readableBytes
+                messages.append(message)
+            }
         } catch {
+            stream?.consumed(data.readableBytes)
             return fail(error)
+        }
+        if queuedBytes <= Self.queueHighWaterMark {
+            stream?.consumed(data.readableBytes + heldCredit)
+            heldCredit = 0
+        } else {
+            heldCredit += data.readableBytes
         }
         if endStream {
             fail(GRPCStatus(.internal, "the response ended without trailers"))
@@ -211,6 +226,11 @@ final class GRPCClientCall: @unchecked Sendable {
             if firstMessage == messages.count {
                 messages.removeAll(keepingCapacity: true)
                 firstMessage = 0
+            }
+            queuedBytes -= message.readableBytes
+            if heldCredit > 0, queuedBytes <= Self.queueHighWaterMark {
+                stream?.consumed(heldCredit)
+                heldCredit = 0
             }
             return .some(message)
         }

@@ -235,14 +235,28 @@ final class GRPCServerCall: @unchecked Sendable {
 
     /// The response headers: status, content type, encodings, initial metadata.
     private func responseHead(extra trailers: [HPACKHeader]? = nil) -> [HPACKHeader] {
-        let metadata = context.takeInitialMetadata()
-        if metadata.isEmpty, trailers == nil {
-            return responseCompression == nil ? Self.plainHead : responseCompression == .gzip ? Self.gzipHead : Self.deflateHead
+        var metadata = context.takeInitialMetadata()
+        var trailers = trailers
+        if !metadata.isEmpty, let problem = Self.problem(in: metadata) {
+            // Never put reserved or malformed fields on the wire: the call ends with INTERNAL.
+            metadata = GRPCMetadata()
+            if trailers == nil {
+                metadataProblem = problem
+                return []
+            }
+            trailers = Self.problemTrailers(problem)
         }
-        var head = responseCompression == nil ? Self.plainHead : responseCompression == .gzip ? Self.gzipHead : Self.deflateHead
+        let base = responseCompression == nil ? Self.plainHead : responseCompression == .gzip ? Self.gzipHead : Self.deflateHead
+        if metadata.isEmpty, trailers == nil { return base }
+        var head = base
         metadata.appendHeaders(to: &head)
         if let trailers { head.append(contentsOf: trailers) }
         return head
+    }
+
+    private static func problemTrailers(_ problem: GRPCStatus) -> [HPACKHeader] {
+        [HPACKHeader("grpc-status", String(GRPCStatus.Code.internal.rawValue)),
+         HPACKHeader("grpc-message", GRPCStatusMessage.encode(problem.message))]
     }
 
     private static let plainHead = [HPACKHeader(":status", "200"), HPACKHeader("content-type", "application/grpc"),
@@ -254,6 +268,7 @@ final class GRPCServerCall: @unchecked Sendable {
     private func trailers(for status: GRPCStatus) -> [HPACKHeader] {
         var metadata = context.trailingMetadata
         metadata.merge(status.trailingMetadata)
+        if !metadata.isEmpty, let problem = Self.problem(in: metadata) { return Self.problemTrailers(problem) }
         if status.code == .ok, status.message.isEmpty, metadata.isEmpty { return Self.okTrailers }
         var list = [HPACKHeader("grpc-status", String(status.code.rawValue))]
         if !status.message.isEmpty { list.append(HPACKHeader("grpc-message", GRPCStatusMessage.encode(status.message))) }
@@ -261,12 +276,30 @@ final class GRPCServerCall: @unchecked Sendable {
         return list
     }
 
+    private static func problem(in metadata: GRPCMetadata) -> GRPCStatus? {
+        do {
+            try metadata.validateForSending()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Set when the handler's initial metadata cannot be sent: the call ends with INTERNAL.
+    private var metadataProblem: GRPCStatus?
+
     /// Sends the response headers now, if not sent yet.
     func sendHeadIfNeeded() throws {
         guard !headSent else { return }
         if finished { throw failure ?? GRPCStatus(.cancelled, "the call already ended") }
+        let head = responseHead()
+        if let problem = metadataProblem {
+            finish(problem)
+            task?.cancel()
+            throw problem
+        }
         headSent = true
-        try stream.sendHeaders(responseHead(), endStream: false)
+        try stream.sendHeaders(head, endStream: false)
     }
 
     /// Sends one framed message; waits while too much is queued on the stream.

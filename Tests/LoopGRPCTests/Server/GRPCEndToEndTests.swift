@@ -340,3 +340,63 @@ func text(_ buffer: ByteBuffer) -> String { String(decoding: buffer.readableByte
         }
     }
 }
+
+/// Reserved or malformed metadata from a handler never reaches the wire.
+@Suite struct GRPCServerMetadataTests {
+    struct BadMetadata: GRPCService {
+        func register(with router: inout GRPCRouter) {
+            let codec = ByteBufferCodec()
+            router.registerUnary("/bad.M/Initial", deserializer: codec, serializer: codec) { request, context in
+                context.addInitialMetadata("grpc-status", "0")
+                return request
+            }
+            router.registerUnary("/bad.M/Trailing", deserializer: codec, serializer: codec) { request, context in
+                context.addTrailingMetadata("content-type", "text/plain")
+                return request
+            }
+            router.registerServerStreaming("/bad.M/Stream", deserializer: codec, serializer: codec) { request, response, context in
+                context.addInitialMetadata("Bad Key", "x")
+                try await response.send(request)
+            }
+            router.registerUnary("/bad.M/Details", deserializer: codec, serializer: codec) { _, _ -> ByteBuffer in
+                var details = GRPCMetadata()
+                details.add(binary: "grpc-status-details-bin", [8, 5])
+                throw GRPCStatus(.notFound, "with details", trailingMetadata: details)
+            }
+        }
+    }
+
+    @Test func reservedKeysEndTheCallWithInternal() async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [BadMetadata()])
+        let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
+        let codec = ByteBufferCodec()
+        for path in ["/bad.M/Initial", "/bad.M/Trailing"] {
+            await #expect(throws: GRPCStatus(.internal, path.hasSuffix("Initial") ? "metadata key \"grpc-status\" is reserved by gRPC"
+                                                                                  : "metadata key \"content-type\" is reserved by gRPC")) {
+                _ = try await channel.unary(path: path, request: ByteBuffer(string: "x"), serializer: codec, deserializer: codec, options: GRPCCallOptions())
+            }
+        }
+        do {
+            try await channel.serverStreaming(path: "/bad.M/Stream", request: ByteBuffer(string: "x"), serializer: codec, deserializer: codec,
+                                              options: GRPCCallOptions()) { responses in
+                for try await _ in responses {}
+            }
+            Issue.record("expected INTERNAL")
+        } catch let status as GRPCStatus {
+            #expect(status.code == .internal)
+            #expect(status.message.hasPrefix("invalid metadata key \"bad key\""))
+        }
+        // grpc-status-details-bin is the application's and passes through.
+        do {
+            _ = try await channel.unary(path: "/bad.M/Details", request: ByteBuffer(), serializer: codec, deserializer: codec, options: GRPCCallOptions())
+            Issue.record("expected NOT_FOUND")
+        } catch let status as GRPCStatus {
+            #expect(status == GRPCStatus(.notFound, "with details"))
+            #expect(status.trailingMetadata.binary("grpc-status-details-bin") == [8, 5])
+        }
+        await channel.close()
+        try await server.close()
+        try await group.shutdownGracefully()
+    }
+}
