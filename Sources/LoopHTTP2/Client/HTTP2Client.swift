@@ -93,7 +93,12 @@ public final class HTTP2Client: Sendable {
         let hasBody = body.map { $0.readableBytes > 0 } ?? false
         let started = try await start(head, endStream: !hasBody)
         if let body, hasBody {
-            try await onLoopThrowing(channel.eventLoop) { try started.writer.stream.sendData(body, endStream: true) }
+            do {
+                try await onLoopThrowing(channel.eventLoop) { try started.writer.stream.sendData(body, endStream: true) }
+            } catch is HTTP2StreamError {
+                // The server answered (or reset) before the body left: DESIGN.md's stream-end
+                // rule; its response, or the reset, is the outcome.
+            }
             await onLoop(channel.eventLoop) { started.writer.markHeadSent(finished: true) }
         }
         return try await started.head.get()
