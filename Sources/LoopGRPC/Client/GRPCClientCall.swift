@@ -16,13 +16,7 @@ final class GRPCClientCall: @unchecked Sendable {
 
     // Inbound.
     private var deframer: GRPCMessageDeframer
-    private var messages: [ByteBuffer] = []
-    private var queuedBytes = 0
-    /// Flow-control credit held back while the caller is behind (principle 5): the server
-    /// can only send a window ahead of what the caller has read.
-    private var heldCredit = 0
-    static let queueHighWaterMark = 1 << 20
-    private var firstMessage = 0
+    private var inbound = GRPCInboundMessages()
     private var initialMetadata: GRPCMetadata?
     private var status: GRPCStatus?
     private var messageWaiter: CheckedContinuation<ByteBuffer?, Never>?
@@ -125,20 +119,13 @@ final class GRPCClientCall: @unchecked Sendable {
         }
         deframer.append(data)
         do {
-            while let message = try deframer.next() {
-                queuedBytes += message.readableBytes
-                messages.append(message)
-            }
+            while let message = try deframer.next() { inbound.append(message) }
         } catch {
             stream?.consumed(data.readableBytes)
             return fail(error)
         }
-        if queuedBytes <= Self.queueHighWaterMark {
-            stream?.consumed(data.readableBytes + heldCredit)
-            heldCredit = 0
-        } else {
-            heldCredit += data.readableBytes
-        }
+        let credit = inbound.received(data.readableBytes)
+        if credit > 0 { stream?.consumed(credit) }
         if endStream {
             fail(GRPCStatus(.internal, "the response ended without trailers"))
         }
@@ -220,18 +207,8 @@ final class GRPCClientCall: @unchecked Sendable {
 
     /// A message, the end (`.some(nil)`: read `status`), or nil when the caller must wait.
     private func takeAvailable() -> ByteBuffer?? {
-        if firstMessage < messages.count {
-            let message = messages[firstMessage]
-            firstMessage += 1
-            if firstMessage == messages.count {
-                messages.removeAll(keepingCapacity: true)
-                firstMessage = 0
-            }
-            queuedBytes -= message.readableBytes
-            if heldCredit > 0, queuedBytes <= Self.queueHighWaterMark {
-                stream?.consumed(heldCredit)
-                heldCredit = 0
-            }
+        if let (message, credit) = inbound.take() {
+            if credit > 0 { stream?.consumed(credit) }
             return .some(message)
         }
         if status != nil { return .some(nil) }

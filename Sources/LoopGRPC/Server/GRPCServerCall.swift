@@ -19,18 +19,10 @@ final class GRPCServerCall: @unchecked Sendable {
 
     // Inbound.
     private var deframer: GRPCMessageDeframer
-    /// The oldest queued message; most calls never need `messages` (no array allocated).
-    private var firstQueued: ByteBuffer?
-    private var messages: [ByteBuffer] = []
-    private var firstMessage = 0
-    private var queuedBytes = 0
-    /// Flow-control credit held back while too much is queued (principle 5).
-    private var heldCredit = 0
+    private var inbound = GRPCInboundMessages()
     private var requestEnded = false
     private var failure: GRPCStatus?
     private var messageWaiter: CheckedContinuation<ByteBuffer?, any Error>?
-    /// Credit is returned at once while less than this is queued.
-    static let queueHighWaterMark = 1 << 20
 
     // Outbound.
     private(set) var headSent = false
@@ -60,25 +52,14 @@ final class GRPCServerCall: @unchecked Sendable {
         if bytes > 0 {
             deframer.append(data)
             do {
-                while let message = try deframer.next() {
-                    queuedBytes += message.readableBytes
-                    if firstQueued == nil && firstMessage == messages.count {
-                        firstQueued = message
-                    } else {
-                        messages.append(message)
-                    }
-                }
+                while let message = try deframer.next() { inbound.append(message) }
             } catch {
                 stream.consumed(bytes)
                 fail(with: error)
                 return
             }
-            if queuedBytes <= Self.queueHighWaterMark {
-                stream.consumed(bytes + heldCredit)
-                heldCredit = 0
-            } else {
-                heldCredit += bytes
-            }
+            let credit = inbound.received(bytes)
+            if credit > 0 { stream.consumed(credit) }
         }
         if endStream { endRequest() }
         wakeReader()
@@ -182,31 +163,12 @@ final class GRPCServerCall: @unchecked Sendable {
     /// A message, the end (`.some(nil)`), or nil when the caller must wait.
     private func takeAvailable() throws -> ByteBuffer?? {
         if let failure { throw failure }
-        if let message = firstQueued {
-            firstQueued = nil
-            dequeued(message)
-            return .some(message)
-        }
-        if firstMessage < messages.count {
-            let message = messages[firstMessage]
-            firstMessage += 1
-            if firstMessage == messages.count {
-                messages.removeAll(keepingCapacity: true)
-                firstMessage = 0
-            }
-            dequeued(message)
+        if let (message, credit) = inbound.take() {
+            if credit > 0 { stream.consumed(credit) }
             return .some(message)
         }
         if requestEnded { return .some(nil) }
         return nil
-    }
-
-    private func dequeued(_ message: ByteBuffer) {
-        queuedBytes -= message.readableBytes
-        if heldCredit > 0, queuedBytes <= Self.queueHighWaterMark {
-            stream.consumed(heldCredit)
-            heldCredit = 0
-        }
     }
 
     /// Runs the method's handler (the task's body).
@@ -218,10 +180,8 @@ final class GRPCServerCall: @unchecked Sendable {
     func singleMessage() async throws -> ByteBuffer {
         // The usual case: HEADERS and DATA with END_STREAM arrived in one read, before the
         // task ran; answer without suspending.
-        if loop.inEventLoop, failure == nil, requestEnded, firstQueued != nil, firstMessage == messages.count {
-            let message = firstQueued!
-            firstQueued = nil
-            dequeued(message)
+        if loop.inEventLoop, failure == nil, requestEnded, inbound.hasSingleMessage, let (message, credit) = inbound.take() {
+            if credit > 0 { stream.consumed(credit) }
             return message
         }
         guard let message = try await nextMessage() else {
