@@ -144,3 +144,36 @@ import LoopGRPCProtobuf
         try await group.shutdownGracefully()
     }
 }
+
+/// grpc-go's readiness rule: a connection counts only once the server's SETTINGS arrived.
+@Suite struct GRPCChannelReadinessTests {
+    /// Accepts TCP and never speaks HTTP/2.
+    final class Silent: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {}
+    }
+
+    @Test func serverWithoutSettingsIsUnavailableNotAHang() async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { try $0.pipeline.addHandler(Silent()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var configuration = GRPCChannelConfiguration()
+        configuration.http2.handshakeTimeout = .milliseconds(200)
+        let channel = GRPCChannel(host: "127.0.0.1", port: silent.localAddress!.port, group: group, configuration: configuration)
+        let start = ContinuousClock.now
+        do {
+            _ = try await channel.unary(path: EchoService.unary, request: ByteBuffer(), serializer: ByteBufferCodec(),
+                                        deserializer: ByteBufferCodec(), options: GRPCCallOptions())
+            Issue.record("the call should fail")
+        } catch let status as GRPCStatus {
+            #expect(status.code == .unavailable)
+            #expect(status.message.contains("no SETTINGS from the server within"))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(channel.connectivityState == .transientFailure)
+        await channel.close()
+        try await silent.close().get()
+        try await group.shutdownGracefully()
+    }
+}
