@@ -14,6 +14,11 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // grpc-swift-2 and its HTTP/2 transport: the peer of Loop's gRPC server (GRPCSwift2Server).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // SwiftNIO's counterpart of Loop's Sources/examples/EchoServer (same flags, same output).
@@ -33,6 +38,30 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
+        // grpc-swift-2's counterpart of Loop's Sources/examples/InteropServer for the gRPC load
+        // benchmarks: EmptyCall, UnaryCall, StreamingOutputCall of grpc.testing.TestService, registered
+        // by hand on GRPCCore's RPCRouter, served by the plaintext HTTP/2 transport (NIO Posix). The
+        // messages are the main repository's generated ones (symlinks in Generated/).
+        .executableTarget(
+            name: "GRPCSwift2Server",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // A unary gRPC load client on Loop's GRPCChannel (pre-encoded requests, C connections,
+        // N concurrent calls, fixed count; calls/s and p50/p99 latency).
+        .executableTarget(
+            name: "GRPCLoadClient",
+            dependencies: [
+                .product(name: "Loop", package: "Loop"),
+                .product(name: "LoopGRPC", package: "Loop"),
             ]
         ),
         // package-benchmark suites: Benchmarks/<Name>/<Name>.swift.

@@ -1,0 +1,1 @@
+../../../../Sources/examples/InteropSupport/Generated/messages.pb.swift
