@@ -43,10 +43,11 @@ test: test-deps peers
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-# Release benchmarks: micro (package-benchmark) and load (Loop vs SwiftNIO, interleaved).
-# Writes Benchmarks/results/report.md and a PNG chart.
-bench: deps
-	@scripts/install-deps.sh valgrind binutils
+# Release benchmarks: micro (package-benchmark) and load (echo: Loop vs SwiftNIO; HTTP/2: vs
+# swift-nio-http2, nghttpd, h2o; gRPC: vs grpc-swift-2, grpc-go, grpcio), interleaved.
+# Writes Benchmarks/results/report.md and PNG charts. BENCH_ARGS="--only grpc --quick", for example.
+bench: deps peers
+	@scripts/install-deps.sh valgrind binutils nghttp2-client nghttp2-server h2o
 	python3 Benchmarks/bench.py $(BENCH_ARGS)
 
 # Regenerates the committed Swift code of the .proto files (messages with protoc-gen-swift,

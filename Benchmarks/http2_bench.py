@@ -479,7 +479,7 @@ def call_totals(edges: dict[tuple[str, str], int]) -> dict[str, int]:
 def runtime_frame(name: str) -> bool:
     """Allocation plumbing to look through: the Swift runtime and standard library (also its
     specialisations inside a module, which keep the $ss prefix), glibc's malloc family."""
-    return (name.startswith(("$ss", "swift_", "_swift", "$sSa", "$sSS", "$sSD", "$sSh", "$sSz")) or
+    return (name.startswith(("$ss", "swift_", "_swift", "swift::", "$sSa", "$sSS", "$sSD", "$sSh", "$sSz")) or
             name in ("malloc", "_int_malloc", "realloc", "calloc") or "malloc.c:" in name)
 
 

@@ -1,0 +1,880 @@
+#!/usr/bin/env python3
+"""gRPC benchmarks: Loop's InteropServer vs grpc-swift-2, grpc-go 1.33 and grpcio TestService servers.
+
+Run by bench.py (`python3 Benchmarks/bench.py`, or `--only grpc`), or alone:
+
+    python3 Benchmarks/grpc_bench.py            # 3 rounds of 5 s runs, callgrind over 20,000 calls
+    python3 Benchmarks/grpc_bench.py --quick    # smoke test: 1 round of 1.5 s runs, callgrind 2,000 calls
+
+Either way it writes the gRPC section of results/report.md (other sections kept) and results/grpc.png.
+
+  1. builds Loop's InteropServer (release, scratch path .build-bench) and this package's
+     GRPCSwift2Server and GRPCLoadClient (release); grpc-go's interop_server and grpcio_peer.py
+     come from `make peers` ($LOOP_PEERS_DIR, default ~/.cache/loop-peers);
+  2. workloads, every server started fresh for each run, interleaved (each round runs every
+     workload on every server, the server order rotating from round to round); medians of the rounds:
+       unary 11 B    h2load -c 8 -m 100 POST /grpc.testing.TestService/UnaryCall, an 11-byte
+                     SimpleRequest (response_size 7: the 11-byte SimpleResponse)
+       unary 4 KiB   the same with a 4 KiB payload each way (response_size 4096)
+       streaming     h2load -c 8 -m 100 POST .../StreamingOutputCall asking for 100 responses of
+                     11 bytes each (7-byte payloads); messages/s = calls x 100 / time
+       load client   GRPCLoadClient (this package: Loop's GRPCChannel, 8 connections, 800 concurrent
+                     calls) with the unary 11 B request: calls/s, p50 / p99 latency
+     Each run: untimed warm-up runs (growing until one lasts 0.4 s), then a timed run sized to last
+     about --duration seconds. Server CPU per call = utime+stime of the server process
+     (/proc/PID/stat, all threads) across the timed run / calls. Errors: h2load's failed, errored,
+     timed-out and non-2xx requests, and the DATA bytes received must equal calls x the expected
+     response (a call that failed with a grpc-status has no message: HTTP 200 alone proves nothing);
+     every run also makes one call of its workload with the grpcio client and checks status OK and
+     the exact response bytes;
+  3. allocations per unary call: valgrind --tool=callgrind on stripped copies of Loop's InteropServer
+     and of GRPCSwift2Server (--threads 1), h2load -c 1 -m 10 unary 11 B for N and N + 20,000 calls:
+     (malloc calls(N + 20,000) - malloc calls(N)) / 20,000, plus the allocation sites;
+  4. returns the report section, goal lines and console summary; draws results/grpc.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+if str(BENCH_DIR) not in sys.path:
+    sys.path.insert(0, str(BENCH_DIR))
+
+import bench  # noqa: E402
+from bench import BenchError, log, run  # noqa: E402
+
+SERVERS = ("Loop", "grpc-swift-2", "grpc-go", "grpcio")
+LABELS = {"Loop": "Loop InteropServer", "grpc-swift-2": "grpc-swift-2 2.4.3", "grpc-go": "grpc-go 1.33",
+          "grpcio": "grpcio (Python)"}
+COLORS = {"Loop": "#2b7bba", "grpc-swift-2": "#e8772e", "grpc-go": "#5aa05a", "grpcio": "#9467bd"}
+CALLGRIND_SERVERS = ("Loop", "grpc-swift-2")
+
+# Goals (issue): server CPU per unary call <= 1.0x grpc-go's and <= 1/5 of grpc-swift-2's;
+# <= 15 allocations per unary call on the server; server-streaming messages/s >= grpc-go's.
+GOAL_CPU_VS_GO = 1.0
+GOAL_CPU_VS_SWIFT = 5.0
+GOAL_ALLOCS = 15.0
+GOAL_STREAM_VS_GO = 1.0
+
+UNARY_PATH = "/grpc.testing.TestService/UnaryCall"
+STREAM_PATH = "/grpc.testing.TestService/StreamingOutputCall"
+STREAM_MESSAGES = 100
+CONNECTIONS = 8
+STREAMS = 100
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def field(number: int, wire_type: int, value: bytes | int) -> bytes:
+    key = varint(number << 3 | wire_type)
+    if wire_type == 0:
+        return key + varint(value)
+    return key + varint(len(value)) + value
+
+
+def payload(size: int) -> bytes:
+    """grpc.testing.Payload {type: COMPRESSABLE (0, not encoded), body: size zero bytes}."""
+    return field(2, 2, bytes(size)) if size else b""
+
+
+def simple_request(response_size: int, payload_size: int) -> bytes:
+    """grpc.testing.SimpleRequest {response_size, payload}."""
+    return field(2, 0, response_size) + field(3, 2, payload(payload_size))
+
+
+def simple_response(size: int) -> bytes:
+    return field(1, 2, payload(size)) if size else b""
+
+
+def streaming_request(count: int, size: int) -> bytes:
+    """grpc.testing.StreamingOutputCallRequest {response_parameters: count x {size}}."""
+    return b"".join(field(2, 2, field(1, 0, size)) for _ in range(count))
+
+
+def frame(message: bytes) -> bytes:
+    """A gRPC length-prefixed message (uncompressed)."""
+    return b"\x00" + len(message).to_bytes(4, "big") + message
+
+
+SMALL_REQUEST = simple_request(7, 5)
+SMALL_RESPONSE = simple_response(7)
+LARGE_REQUEST = simple_request(4096, 4096)
+LARGE_RESPONSE = simple_response(4096)
+STREAM_REQUEST = streaming_request(STREAM_MESSAGES, 7)
+STREAM_RESPONSE = field(1, 2, payload(7))  # StreamingOutputCallResponse {payload}
+assert len(SMALL_REQUEST) == 11 and len(SMALL_RESPONSE) == 11 and len(STREAM_RESPONSE) == 11
+
+# name -> path, request message, expected response messages (one per response), tool
+WORKLOADS = {
+    "unary-11B": {"label": "unary 11 B", "path": UNARY_PATH, "request": SMALL_REQUEST,
+                  "responses": [SMALL_RESPONSE], "tool": "h2load"},
+    "unary-4KiB": {"label": "unary 4 KiB", "path": UNARY_PATH, "request": LARGE_REQUEST,
+                   "responses": [LARGE_RESPONSE], "tool": "h2load"},
+    "stream": {"label": f"streaming {STREAM_MESSAGES} x 11 B", "path": STREAM_PATH, "request": STREAM_REQUEST,
+               "responses": [STREAM_RESPONSE] * STREAM_MESSAGES, "tool": "h2load"},
+    "client-11B": {"label": "unary 11 B, Loop load client", "path": UNARY_PATH, "request": SMALL_REQUEST,
+                   "responses": [SMALL_RESPONSE], "tool": "loadclient"},
+}
+
+
+def peers_dir() -> Path:
+    return Path(os.environ.get("LOOP_PEERS_DIR") or Path.home() / ".cache" / "loop-peers")
+
+
+GRPCIO_PEER = bench.ROOT / "Tests" / "LoopGRPCTests" / "Interop" / "Scripts" / "grpcio_peer.py"
+
+
+# ---------------------------------------------------------------------------------------------
+# Builds
+
+
+def build(skip: bool) -> dict[str, Path]:
+    loop_args = ["swift", "build", "-c", "release", "--product", "InteropServer", "--scratch-path",
+                 str(bench.LOOP_SCRATCH)]
+    swift2_args = ["swift", "build", "-c", "release", "--product", "GRPCSwift2Server"]
+    client_args = ["swift", "build", "-c", "release", "--product", "GRPCLoadClient"]
+    if not skip:
+        bench.swift_build(loop_args, bench.ROOT, "building Loop's InteropServer")
+        bench.swift_build(swift2_args, bench.BENCH_DIR, "building GRPCSwift2Server")
+        bench.swift_build(client_args, bench.BENCH_DIR, "building GRPCLoadClient")
+    loop_bin = Path(run(loop_args + ["--show-bin-path"], bench.ROOT, "locating Loop's build",
+                        capture=True).strip().splitlines()[-1])
+    pkg_bin = Path(run(swift2_args + ["--show-bin-path"], bench.BENCH_DIR, "locating the Benchmarks build",
+                       capture=True).strip().splitlines()[-1])
+    binaries = {
+        "Loop": loop_bin / "InteropServer",
+        "grpc-swift-2": pkg_bin / "GRPCSwift2Server",
+        "loadclient": pkg_bin / "GRPCLoadClient",
+        "grpc-go": peers_dir() / "bin" / "interop_server",
+        "grpcio": GRPCIO_PEER,
+    }
+    h2load = shutil.which("h2load")
+    if h2load is None:
+        raise BenchError("h2load is not installed (apt-get install nghttp2-client)")
+    binaries["h2load"] = Path(h2load)
+    for name, path in binaries.items():
+        if not path.exists():
+            hint = " (run `make peers`)" if name in ("grpc-go", "grpcio") else ""
+            raise BenchError(f"{name} binary missing: {path}{hint}")
+    bench.SHIM_LIB.parent.mkdir(parents=True, exist_ok=True)
+    if not bench.SHIM_LIB.exists() or bench.SHIM_LIB.stat().st_mtime < bench.SHIM_SRC.stat().st_mtime:
+        run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-o", str(bench.SHIM_LIB), str(bench.SHIM_SRC)],
+            bench.BENCH_DIR, "compiling sigsuspend_shim.c")
+    return binaries
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+
+def start(name: str, binaries: dict[str, Path], threads: int):
+    import http2_bench
+    if name == "Loop":
+        return bench.Server(name, [str(binaries["Loop"]), "--host", "127.0.0.1", "--port", "0",
+                                   "--threads", str(threads)], 30)
+    if name == "grpc-swift-2":
+        return bench.Server(name, [str(binaries["grpc-swift-2"]), "--host", "127.0.0.1", "--port", "0",
+                                   "--threads", str(threads)], 30)
+    port = http2_bench.free_port()
+    if name == "grpc-go":
+        return http2_bench.PeerServer(name, [str(binaries["grpc-go"]), f"--port={port}"], port)
+    if name == "grpcio":
+        return http2_bench.PeerServer(name, [sys.executable, str(binaries["grpcio"]), "server", "--host", "127.0.0.1",
+                                             "--port", str(port)], port, startup_timeout=60)
+    raise ValueError(name)
+
+
+def stop(server) -> None:
+    server.stop(wait=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Load: h2load with a gRPC body, and the Loop load client
+
+
+class Bodies:
+    """The request bodies (one length-prefixed message each) as files for h2load -d."""
+
+    def __init__(self, workdir: Path):
+        self.paths = {}
+        for name, w in WORKLOADS.items():
+            path = workdir / f"{name}.grpc"
+            path.write_bytes(frame(w["request"]))
+            self.paths[name] = path
+
+
+def expected_data_bytes(workload: str) -> int:
+    """DATA payload bytes of one call's response: each message with its 5-byte prefix."""
+    return sum(5 + len(m) for m in WORKLOADS[workload]["responses"])
+
+
+def h2load(port: int, workload: str, bodies: Bodies, n: int, c: int = CONNECTIONS, m: int = STREAMS,
+           timeout: float = 300) -> tuple[dict, str]:
+    import http2_bench
+    w = WORKLOADS[workload]
+    argv = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-d", str(bodies.paths[workload]),
+            "-H", "content-type: application/grpc", "-H", "te: trailers", f"http://127.0.0.1:{port}{w['path']}"]
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            proc.kill()
+            proc.wait()
+        out.seek(0)
+        text = out.read()
+    result = http2_bench.parse_h2load(text)
+    import re
+    match = re.search(r"traffic:.*?\((\d+)\) total,.*?\((\d+)\) headers.*?\((\d+)\) data", text)
+    if match:
+        result["data_bytes"] = int(match.group(3))
+    result["exit"] = proc.returncode
+    errors = []
+    if timed_out:
+        errors.append(f"h2load did not finish in {timeout:.0f} s")
+    if "succeeded" not in result:
+        errors.append(f"h2load printed no result (exit {proc.returncode})")
+    else:
+        bad = result["failed"] + result["errored"] + result["timeout"] + result.get("non_2xx", 0)
+        if bad or result["succeeded"] != n:
+            errors.append(f"{result['succeeded']}/{n} succeeded, {result['failed']} failed, {result['errored']} "
+                          f"errored, {result['timeout']} timeout, {result.get('non_2xx', 0)} non-2xx")
+        expected = n * expected_data_bytes(workload)
+        if result.get("data_bytes") != expected:
+            missing = (expected - result.get("data_bytes", 0)) / expected_data_bytes(workload)
+            errors.append(f"DATA received {result.get('data_bytes')} bytes, expected {expected} "
+                          f"({missing:.0f} calls' worth missing: calls that ended without their response)")
+    result["errors"] = errors
+    result["argv"] = " ".join(argv)
+    return result, text
+
+
+def load_client(binary: Path, port: int, workload: str, count: int, warmup: int, server_pid: int = 0,
+                connections: int = CONNECTIONS, concurrency: int = CONNECTIONS * STREAMS,
+                timeout: float = 300) -> dict:
+    w = WORKLOADS[workload]
+    argv = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--path", w["path"],
+            "--request-hex", w["request"].hex(), "--expect-bytes", str(len(w["responses"][0])),
+            "--connections", str(connections), "--concurrency", str(concurrency), "--count", str(count),
+            "--warmup", str(warmup), "--threads", "1"]
+    if server_pid:
+        argv += ["--server-pid", str(server_pid)]
+    try:
+        proc = subprocess.run(argv, text=True, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"errors": [f"load client did not finish in {timeout:.0f} s"], "argv": " ".join(argv)}
+    import re
+    match = re.search(r"^RESULT (.*)$", proc.stdout, re.M)
+    result: dict = {"argv": " ".join(argv), "errors": []}
+    if not match:
+        result["errors"].append(f"load client printed no result (exit {proc.returncode}): "
+                                f"{(proc.stdout + proc.stderr)[-500:]}")
+        return result
+    values = {k: float(v) for k, v in (item.split("=", 1) for item in match.group(1).split())}
+    values["failed_calls"] = values.pop("errors", 0.0)
+    result.update(values)
+    if values["failed_calls"]:
+        first = proc.stderr.strip().splitlines()[-1:] or [""]
+        result["errors"].append(f"{values['failed_calls']:.0f} of {values['calls']:.0f} calls failed; {first[0]}")
+    elif proc.returncode != 0:
+        result["errors"].append(f"load client exit {proc.returncode}: {proc.stderr[-300:]}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification with a real gRPC client (grpcio), in a subprocess so its threads leave with it
+
+
+def verify_main(port: int, workload: str) -> int:
+    try:
+        import grpc
+    except ImportError:
+        print(json.dumps({"ok": False, "detail": "grpcio is not installed (make peers)"}))
+        return 0
+    w = WORKLOADS[workload]
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=10)
+        if w["path"] == UNARY_PATH:
+            response, call = channel.unary_unary(w["path"]).with_call(w["request"], timeout=10)
+            got = [response]
+            code = call.code()
+        else:
+            call = channel.unary_stream(w["path"])(w["request"], timeout=10)
+            got = list(call)
+            code = call.code()
+        ok = code == grpc.StatusCode.OK and got == w["responses"]
+        detail = f"grpcio client: {code.name}, {len(got)} message(s) of {sorted({len(g) for g in got})} bytes" + \
+            ("" if got == w["responses"] else f" (expected {len(w['responses'])} x {len(w['responses'][0])} bytes)")
+    except grpc.RpcError as error:
+        ok, detail = False, f"grpcio client: {error.code().name} {error.details()}"
+    except Exception as error:  # noqa: BLE001
+        ok, detail = False, f"grpcio client: {type(error).__name__}: {error}"
+    finally:
+        channel.close()
+    print(json.dumps({"ok": ok, "detail": detail}))
+    return 0
+
+
+def verify(port: int, workload: str) -> tuple[bool, str]:
+    proc = subprocess.run([sys.executable, __file__, "_verify", str(port), workload], text=True,
+                          capture_output=True, timeout=60)
+    try:
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        return bool(data["ok"]), data["detail"]
+    except (IndexError, ValueError, KeyError):
+        return False, f"verification failed to run (exit {proc.returncode}): {(proc.stdout + proc.stderr)[-300:]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs
+
+
+MEDIAN_KEYS = ("calls_per_sec", "msgs_per_sec", "cpu_us_per_call", "user_us_per_call", "sys_us_per_call",
+               "cpu_us_per_msg", "latency_mean_us", "p50_us", "p99_us", "seconds")
+
+
+def one_run(workload: str, name: str, binaries: dict, bodies: Bodies, threads: int, duration: float) -> dict:
+    from http2_bench import cpu_times
+    try:
+        server = start(name, binaries, threads)
+    except BenchError as error:
+        log(f"    {name:<13} did not start: {error}")
+        return {"errors": [str(error)], "broken": True}
+    record: dict = {}
+    try:
+        ok, detail = verify(server.port, workload)
+        record["verified"] = ok
+        record["verify_detail"] = detail
+        errors = [] if ok else [f"verification: {detail}"]
+        per_call_msgs = len(WORKLOADS[workload]["responses"])
+        cap = 2_000_000
+        if WORKLOADS[workload]["tool"] == "h2load":
+            # Warm-up runs, growing until one lasts 0.4 s; their rate sizes the timed run.
+            n = CONNECTIONS * STREAMS
+            while True:
+                warm, text = h2load(server.port, workload, bodies, n, timeout=120)
+                if warm["errors"]:
+                    errors += [f"warm-up: {e}" for e in warm["errors"]]
+                    record["h2load_tail"] = text[-1500:]
+                    break
+                if warm.get("seconds", 0) >= 0.4 or n >= cap:
+                    break
+                n = min(cap, n * 4)
+            rate = warm.get("req_per_sec") or 1000.0
+            n = int(min(cap, max(CONNECTIONS * STREAMS, rate * duration)))
+            n -= n % CONNECTIONS
+            if not errors:
+                user0, sys0 = cpu_times(server.pid)
+                result, text = h2load(server.port, workload, bodies, n, timeout=max(120, 20 * duration))
+                user1, sys1 = cpu_times(server.pid)
+                errors += result["errors"]
+                ok_calls = result.get("succeeded", 0)
+                record.update({"calls": ok_calls, "seconds": result.get("seconds"), "argv": result["argv"],
+                               "calls_per_sec": result.get("req_per_sec"),
+                               "latency_mean_us": result.get("latency_mean_us"),
+                               "data_bytes": result.get("data_bytes")})
+                cpu = (user1 - user0) + (sys1 - sys0)
+                if ok_calls:
+                    record["cpu_us_per_call"] = cpu * 1e6 / ok_calls
+                    record["user_us_per_call"] = (user1 - user0) * 1e6 / ok_calls
+                    record["sys_us_per_call"] = (sys1 - sys0) * 1e6 / ok_calls
+                    record["cpu_us_per_msg"] = record["cpu_us_per_call"] / per_call_msgs
+                    record["msgs_per_sec"] = (result.get("req_per_sec") or 0) * per_call_msgs
+                if result["errors"]:
+                    record["h2load_tail"] = "\n".join(text.strip().splitlines()[-14:])
+        else:
+            calib = load_client(binaries["loadclient"], server.port, workload, count=CONNECTIONS * STREAMS * 4,
+                                warmup=CONNECTIONS * STREAMS, timeout=120)
+            errors += [f"calibration: {e}" for e in calib["errors"]]
+            if not calib["errors"]:
+                rate = calib.get("calls_per_sec") or 1000.0
+                count = int(min(cap, max(CONNECTIONS * STREAMS, rate * duration)))
+                result = load_client(binaries["loadclient"], server.port, workload, count=count,
+                                     warmup=CONNECTIONS * STREAMS, server_pid=server.pid,
+                                     timeout=max(120, 20 * duration))
+                errors += result["errors"]
+                record.update({k: result.get(k) for k in ("calls", "seconds", "calls_per_sec", "p50_us", "p99_us",
+                                                            "argv")})
+                record["latency_mean_us"] = result.get("mean_us")
+                if result.get("calls") and result.get("server_cpu_sec") is not None:
+                    record["cpu_us_per_call"] = result["server_cpu_sec"] * 1e6 / result["calls"]
+                    record["cpu_us_per_msg"] = record["cpu_us_per_call"]
+                record["msgs_per_sec"] = record.get("calls_per_sec")
+        if not server.alive():
+            errors.append(f"{name} exited during the run (status {server.proc.returncode})")
+            record["broken"] = True
+            record["server_output"] = server.output()[-2000:]
+        record["errors"] = errors
+    finally:
+        stop(server)
+    rate_key = "msgs_per_sec" if workload == "stream" else "calls_per_sec"
+    unit = "msgs/s" if workload == "stream" else "calls/s"
+    extra = ""
+    if record.get("p50_us") is not None:
+        extra = f"  p50 {record['p50_us']:,.0f} us  p99 {record['p99_us']:,.0f} us"
+    log(f"    {name:<13} {fmt(record.get(rate_key)):>10} {unit}  {fmt(record.get('cpu_us_per_call'), '.2f'):>7} us CPU/call"
+        f"  mean latency {fmt(record.get('latency_mean_us'), ',.0f')} us{extra}"
+        + (f"  ERRORS: {'; '.join(record['errors'])}" if record.get("errors") else ""))
+    if record.get("h2load_tail") and record.get("errors"):
+        log("      " + record["h2load_tail"].replace("\n", "\n      "))
+    return record
+
+
+def load_runs(binaries: dict, bodies: Bodies, threads: int, rounds: int, duration: float) -> dict:
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for rnd in range(rounds):
+        order = SERVERS[rnd % len(SERVERS):] + SERVERS[:rnd % len(SERVERS)]
+        log(f"  round {rnd + 1}/{rounds} (server order: {', '.join(order)})")
+        for workload in WORKLOADS:
+            log(f"   {WORKLOADS[workload]['label']}")
+            for name in order:
+                runs.setdefault((workload, name), []).append(
+                    one_run(workload, name, binaries, bodies, threads, duration))
+    results = {}
+    for key, rs in runs.items():
+        out = dict(rs[-1])
+        for k in MEDIAN_KEYS:
+            values = [r[k] for r in rs if valid(r.get(k))]
+            out[k] = statistics.median(values) if values else None
+            out[k + "_all"] = [r.get(k) for r in rs]
+        out["errors"] = [e for r in rs for e in (r.get("errors") or [])]
+        out["broken"] = any(r.get("broken") for r in rs)
+        out["verified_all"] = all(r.get("verified") for r in rs)
+        out["verify_details"] = sorted({r.get("verify_detail", "") for r in rs})
+        out["rounds"] = len(rs)
+        results[key] = out
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Allocations per unary call (callgrind)
+
+
+def allocations(binaries: dict, bodies: Bodies, counts: tuple[int, int], workdir: Path) -> dict:
+    import http2_bench
+    if not shutil.which("valgrind"):
+        raise BenchError("valgrind is not installed")
+    stripped = workdir / "stripped"
+    stripped.mkdir(parents=True, exist_ok=True)
+    low, high = counts
+    results = {}
+    for name in CALLGRIND_SERVERS:
+        binary = stripped / binaries[name].name
+        shutil.copy2(binaries[name], binary)
+        run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
+        data = {}
+        for count in (low, high):
+            out = workdir / f"callgrind.grpc.{name}.{count}.out"
+            argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary),
+                    "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
+            env = dict(os.environ, LD_PRELOAD=str(bench.SHIM_LIB))  # see bench.instructions()
+            server = bench.Server(name, argv, 180, env=env)
+            try:
+                result, text = h2load(server.port, "unary-11B", bodies, count, c=1, m=10, timeout=1200)
+                if result["errors"]:
+                    raise BenchError(f"h2load against {name} under valgrind: {'; '.join(result['errors'])}\n"
+                                     f"{http2_bench.h2load_tail(text)}")
+                if not server.alive():
+                    raise BenchError(f"{name} died under valgrind:\n{server.output()[-2000:]}")
+            finally:
+                server.stop(wait=120)
+            if not out.exists():
+                raise BenchError(f"callgrind wrote no profile for {name} ({out})")
+            edges = http2_bench.callgrind_graph(out)
+            totals = http2_bench.call_totals(edges)
+            direct: dict[str, int] = {}
+            for (caller, callee), k in edges.items():
+                if callee in ("malloc", "swift_slowAlloc"):
+                    key = f"{caller} → {callee}"
+                    direct[key] = direct.get(key, 0) + k
+            data[count] = {"ir": bench.callgrind_total(out), "calls": totals, "direct": direct,
+                           "sites": http2_bench.allocation_sites(edges),
+                           "exclusive": http2_bench.exclusive_costs(out)}
+            log(f"  callgrind {name:<13} {count:>6} calls: {data[count]['ir']:>14,} Ir, "
+                f"{totals['malloc']:,} malloc calls")
+        d = high - low
+        entry = {
+            "counts": (low, high),
+            "ir": {c: data[c]["ir"] for c in (low, high)},
+            "ir_per_call": (data[high]["ir"] - data[low]["ir"]) / d,
+            "calls_per_call": {f: (data[high]["calls"][f] - data[low]["calls"][f]) / d
+                               for f in http2_bench.CALL_TARGETS},
+            "top": http2_bench.per_request_top(data[low]["exclusive"], data[high]["exclusive"], d, 20),
+            "malloc_sites": http2_bench.per_request_top(data[low]["sites"], data[high]["sites"], d, 20),
+            "direct": http2_bench.per_request_top(data[low]["direct"], data[high]["direct"], d, 12),
+        }
+        results[name] = entry
+        log(f"  {name}: {entry['ir_per_call']:,.0f} Ir/call, " +
+            ", ".join(f"{f} {v:.2f}" for f, v in entry["calls_per_call"].items()) + " per unary call")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables, goals, chart
+
+
+def fmt(v, spec=",.0f", na="n/a") -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return na
+    return format(v, spec)
+
+
+def valid(v) -> bool:
+    return v is not None and v == v
+
+
+def ratio(a, b) -> str:
+    if not valid(a) or not valid(b) or not b:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def get(results: dict, workload: str, name: str, key: str):
+    return results.get((workload, name), {}).get(key)
+
+
+def summary_table(results: dict, allocs: dict | None) -> str:
+    rows = ["| server | unary 11 B calls/s | mean latency | server CPU µs/call | Loop CPU ÷ this | "
+            "unary 4 KiB calls/s | 4 KiB CPU µs/call | allocations/call | streaming msgs/s | Loop msgs/s ÷ this |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    loop_cpu = get(results, "unary-11B", "Loop", "cpu_us_per_call")
+    loop_stream = get(results, "stream", "Loop", "msgs_per_sec")
+    for name in SERVERS:
+        cpu = get(results, "unary-11B", name, "cpu_us_per_call")
+        allocs_cell = "n/a"
+        if allocs and name in allocs:
+            allocs_cell = f"{allocs[name]['calls_per_call']['malloc']:.2f}"
+        stream = get(results, "stream", name, "msgs_per_sec")
+        rows.append(
+            f"| {LABELS[name]} | {fmt(get(results, 'unary-11B', name, 'calls_per_sec'))} | "
+            f"{fmt(get(results, 'unary-11B', name, 'latency_mean_us'), ',.0f')} µs | {fmt(cpu, '.2f')} | "
+            f"{'—' if name == 'Loop' else ratio(loop_cpu, cpu)} | "
+            f"{fmt(get(results, 'unary-4KiB', name, 'calls_per_sec'))} | "
+            f"{fmt(get(results, 'unary-4KiB', name, 'cpu_us_per_call'), '.2f')} | {allocs_cell} | "
+            f"{fmt(stream)} | {'—' if name == 'Loop' else ratio(loop_stream, stream)} |")
+    return "\n".join(rows)
+
+
+def detail_table(results: dict) -> str:
+    rows = ["| workload | server | calls/s | msgs/s | server CPU µs/call | user + sys µs/call | CPU ÷ Loop's | "
+            "mean latency | p50 / p99 | errors | grpcio check |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for workload, w in WORKLOADS.items():
+        loop_cpu = get(results, workload, "Loop", "cpu_us_per_call")
+        for name in SERVERS:
+            r = results.get((workload, name), {})
+            errors = "; ".join(dict.fromkeys(r.get("errors") or [])) or "0"
+            pct = f"{fmt(r.get('p50_us'), ',.0f')} / {fmt(r.get('p99_us'), ',.0f')} µs" if valid(r.get("p50_us")) else ""
+            user_sys = (f"{fmt(r.get('user_us_per_call'), '.2f')} + {fmt(r.get('sys_us_per_call'), '.2f')}"
+                        if valid(r.get("user_us_per_call")) else "")
+            check = "OK" if r.get("verified_all") else ("; ".join(r.get("verify_details") or []) or "not run")
+            rows.append(f"| {w['label']} | {LABELS[name]} | {fmt(r.get('calls_per_sec'))} | "
+                        f"{fmt(r.get('msgs_per_sec'))} | {fmt(r.get('cpu_us_per_call'), '.2f')} | {user_sys} | "
+                        f"{ratio(r.get('cpu_us_per_call'), loop_cpu)} | {fmt(r.get('latency_mean_us'), ',.0f')} µs | "
+                        f"{pct} | {errors} | {check} |")
+    return "\n".join(rows)
+
+
+def alloc_table(allocs: dict) -> str:
+    import http2_bench
+    rows = ["| server | h2load | Ir, N calls | Ir, N + Δ calls | Ir / call | malloc / call | swift_allocObject / call | "
+            "swift_retain / call | swift_release / call |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, a in allocs.items():
+        low, high = a["counts"]
+        c = a["calls_per_call"]
+        rows.append(f"| {LABELS[name]} | `-n {low:,}/{high:,} -c 1 -m 10` unary 11 B | {a['ir'][low]:,} | "
+                    f"{a['ir'][high]:,} | {a['ir_per_call']:,.0f} | " +
+                    " | ".join(f"{c[f]:.2f}" for f in http2_bench.CALL_TARGETS) + " |")
+    return "\n".join(rows)
+
+
+def goals(results: dict, allocs: dict | None) -> list[tuple[bool | None, str]]:
+    out: list[tuple[bool | None, str]] = []
+    loop = get(results, "unary-11B", "Loop", "cpu_us_per_call")
+    go = get(results, "unary-11B", "grpc-go", "cpu_us_per_call")
+    swift2 = get(results, "unary-11B", "grpc-swift-2", "cpu_us_per_call")
+    out.append((None if not valid(loop) or not valid(go) else loop <= GOAL_CPU_VS_GO * go,
+                f"server CPU per unary call (11 B, h2load -c 8 -m 100) <= {GOAL_CPU_VS_GO:g}x grpc-go's: "
+                f"Loop {fmt(loop, '.2f')} µs vs grpc-go {fmt(go, '.2f')} µs (Loop/grpc-go = {ratio(loop, go)})"))
+    out.append((None if not valid(loop) or not valid(swift2) else loop * GOAL_CPU_VS_SWIFT <= swift2,
+                f"server CPU per unary call <= 1/{GOAL_CPU_VS_SWIFT:g} of grpc-swift-2's: Loop {fmt(loop, '.2f')} µs "
+                f"vs grpc-swift-2 {fmt(swift2, '.2f')} µs (grpc-swift-2/Loop = {ratio(swift2, loop)})"))
+    if allocs and "Loop" in allocs:
+        a = allocs["Loop"]["calls_per_call"]["malloc"]
+        s = allocs.get("grpc-swift-2", {}).get("calls_per_call", {}).get("malloc")
+        out.append((a <= GOAL_ALLOCS, f"allocations per unary call on the server <= {GOAL_ALLOCS:g} (malloc calls, "
+                                      f"callgrind): Loop {a:.2f}" + (f" (grpc-swift-2: {s:.2f})" if s is not None else "")))
+    else:
+        out.append((None, "allocations per unary call not measured (--skip-callgrind)"))
+    ls = get(results, "stream", "Loop", "msgs_per_sec")
+    gs = get(results, "stream", "grpc-go", "msgs_per_sec")
+    out.append((None if not valid(ls) or not valid(gs) else ls >= GOAL_STREAM_VS_GO * gs,
+                f"server-streaming messages/s >= grpc-go's: Loop {fmt(ls)} vs grpc-go {fmt(gs)} "
+                f"(Loop/grpc-go = {ratio(ls, gs)})"))
+    loop_errors = [e for w in WORKLOADS for e in (results.get((w, "Loop"), {}).get("errors") or [])]
+    out.append((not loop_errors, "Loop: 0 errors in every run (h2load status and DATA bytes, load client, grpcio check)"
+                + ("" if not loop_errors else ": " + "; ".join(dict.fromkeys(loop_errors))[:600])))
+    return out
+
+
+def chart(results: dict, path: Path) -> bool:
+    plt = bench.ensure_matplotlib()
+    if plt is None:
+        log("WARNING: matplotlib unavailable, no gRPC chart written")
+        return False
+    fig, axes = plt.subplots(1, 4, figsize=(17, 5))
+    width = 0.2
+    panels = [
+        (axes[0], ("unary-11B", "unary-4KiB", "client-11B"), "calls_per_sec", "calls / s (median)", "Unary throughput",
+         lambda v: f"{v / 1000:.1f}k"),
+        (axes[1], ("unary-11B", "unary-4KiB", "client-11B"), "cpu_us_per_call", "server CPU µs / call (log)",
+         "Server CPU per unary call", lambda v: f"{v:.3g}"),
+        (axes[2], ("unary-11B", "unary-4KiB", "client-11B"), "latency_mean_us", "mean latency µs (log)",
+         "Mean latency (800 calls in flight)", lambda v: f"{v / 1000:.1f}ms" if v >= 1000 else f"{v:.0f}"),
+        (axes[3], ("stream",), "msgs_per_sec", "messages / s (median)", f"Server streaming ({STREAM_MESSAGES} x 11 B)",
+         lambda v: f"{v / 1000:.0f}k"),
+    ]
+    short = {"unary-11B": "11 B\nh2load", "unary-4KiB": "4 KiB\nh2load", "client-11B": "11 B\nLoop client",
+             "stream": "streaming\nh2load"}
+    for ax, workloads, key, ylabel, title, label in panels:
+        for i, name in enumerate(SERVERS):
+            xs, vs = [], []
+            for j, w in enumerate(workloads):
+                v = get(results, w, name, key)
+                if valid(v):
+                    xs.append(j + (i - (len(SERVERS) - 1) / 2) * width)
+                    vs.append(v)
+            if vs:
+                bars = ax.bar(xs, vs, width, color=COLORS[name])
+                ax.bar_label(bars, labels=[label(v) for v in vs], fontsize=7, padding=2, rotation=90 if len(
+                    workloads) > 1 else 0)
+        ax.set_xticks(range(len(workloads)))
+        ax.set_xticklabels([short[w] for w in workloads], fontsize=8)
+        ax.set_xlim(-0.6, len(workloads) - 0.4)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        if "log" in ylabel:
+            from matplotlib.ticker import FuncFormatter
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.margins(y=0.25)
+        else:
+            ax.margins(y=0.18)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[n]) for n in SERVERS]
+    fig.legend(handles, [LABELS[n] for n in SERVERS], loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.suptitle("gRPC TestService over h2c: Loop vs grpc-swift-2, grpc-go, grpcio (8 connections x 100 calls in flight)")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def section(args, info: dict, results: dict, allocs: dict | None, goal_lines, chart_ok: bool, threads: int,
+            duration: float) -> str:
+    rounds = args.grpc_rounds
+    lines = [
+        "## gRPC: Loop InteropServer vs grpc-swift-2, grpc-go, grpcio",
+        "",
+        f"Generated {info['date']} by `python3 Benchmarks/{'bench.py' if not getattr(args, 'standalone', False) else 'grpc_bench.py'}"
+        + (" --quick" if args.quick else "") + (f" --only {args.only}" if getattr(args, "only", None) else "") + "`. "
+        f"Loop sources at `{info.get('loop_commit', 'unknown')}`. Load average before / after the load runs: "
+        f"{info.get('grpc_load_before', 'n/a')} / {info.get('grpc_load_after', 'n/a')}.",
+        "",
+        "grpc.testing.TestService over h2c on 127.0.0.1. Servers, each started fresh for every run, with the core "
+        f"count ({threads}) as their parallelism: Loop `InteropServer --threads {threads}` (Sources/examples/InteropServer: "
+        f"LoopGRPC + LoopGRPCProtobuf, {threads} event loops); grpc-swift-2 `GRPCSwift2Server --threads {threads}` "
+        "(Benchmarks/Sources/GRPCSwift2Server: GRPCCore 2.4.3, grpc-swift-nio-transport 2.9.2 "
+        f"`HTTP2ServerTransport.Posix` plaintext with its default config on a {threads}-thread "
+        "MultiThreadedEventLoopGroup, handlers on Swift's global executor, GRPCProtobuf serializers, the same generated "
+        "messages); grpc-go 1.33 `interop_server` (Debian's source, `make peers`; GOMAXPROCS = core count by default); "
+        "grpcio `grpcio_peer.py server` (grpcio's C core, a Python servicer on a ThreadPoolExecutor(32), one process). "
+        f"Same client for all: `h2load -c {CONNECTIONS} -m {STREAMS}` POSTing one length-prefixed message with "
+        "`content-type: application/grpc` and `te: trailers`, and Loop's own load client (`GRPCLoadClient`: "
+        f"{CONNECTIONS} GRPCChannels, {CONNECTIONS * STREAMS} concurrent unary calls, pre-encoded request bytes).",
+        "",
+        "- **unary 11 B**: UnaryCall with an 11-byte SimpleRequest (`response_size: 7`, 5-byte payload), answered by an "
+        "11-byte SimpleResponse (7-byte payload).",
+        "- **unary 4 KiB**: UnaryCall with a 4096-byte payload each way (4,105-byte request, 4,102-byte response).",
+        f"- **streaming**: StreamingOutputCall asking for {STREAM_MESSAGES} responses of 11 bytes (7-byte payloads); "
+        f"msgs/s = calls × {STREAM_MESSAGES} ÷ time, CPU per call covers the {STREAM_MESSAGES} messages.",
+        "- **load client**: the unary 11 B call from GRPCLoadClient; p50 / p99 are its per-call latencies.",
+        "",
+        f"{rounds} round(s); each round runs every workload on every server, the server order rotating between rounds; "
+        "medians shown. A run: untimed warm-up runs (growing until one lasts 0.4 s), then a timed run sized to last "
+        f"about {duration:g} s. Server CPU per call = utime+stime of the server process (/proc/PID/stat, all threads, "
+        "10 ms ticks) across the timed run ÷ calls. Mean latency is h2load's mean \"time for request\" (with 800 calls "
+        "in flight it is mostly queueing: calls in flight ÷ throughput). Errors count h2load's failed / errored / "
+        "timed-out / non-2xx requests, and DATA bytes received must equal calls × the expected response (h2load counts "
+        "any HTTP 200 as success; a call failed with a grpc-status carries no message). Every run also makes one call "
+        "of its workload with the grpcio client, checking status OK and the exact response bytes (\"grpcio check\"). "
+        "h2load and the load client share the 2 cores with the server, so calls/s is partly client-bound; CPU per "
+        "call is the comparable figure. The machine is shared and noisy.",
+        "",
+        summary_table(results, allocs),
+        "",
+    ]
+    if chart_ok:
+        lines += ["![gRPC results](grpc.png)", ""]
+    lines += ["### Goals", ""]
+    lines += [f"- {'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}: {text}" for ok, text in goal_lines]
+    lines += ["", "### All workloads", "", detail_table(results), ""]
+    if rounds > 1:
+        per_round = []
+        for workload in WORKLOADS:
+            for name in SERVERS:
+                r = results.get((workload, name), {})
+                cpu = r.get("cpu_us_per_call_all") or []
+                rate = r.get("msgs_per_sec_all" if workload == "stream" else "calls_per_sec_all") or []
+                per_round.append(f"{WORKLOADS[workload]['label']} {name}: "
+                                 + ", ".join(f"{fmt(a)}/s {fmt(b, '.2f')} µs" for a, b in zip(rate, cpu)))
+        lines += ["Per round (rate, CPU µs/call): " + "; ".join(per_round) + ".", ""]
+    if allocs:
+        low, high = next(iter(allocs.values()))["counts"]
+        lines += [
+            "### Allocations per unary call (callgrind)",
+            "",
+            f"`valgrind --tool=callgrind` on `strip --strip-debug` copies of the release servers, `--threads 1`, under "
+            f"`h2load -n N -c 1 -m 10` unary 11 B with N = {low:,} and {high:,}: (count({high:,}) − count({low:,})) ÷ "
+            f"{high - low:,}, so start-up, connection set-up and warm-up cancel. malloc counts every heap allocation "
+            "(swift_allocObject allocates through it), all threads.",
+            "",
+            alloc_table(allocs),
+            "",
+        ]
+        for name, a in allocs.items():
+            lines += [f"#### {LABELS[name]}: malloc calls per unary call by allocation site", "",
+                      "First caller outside the Swift runtime, standard library and malloc, then the helpers it went "
+                      "through; calls through a shared helper are split in proportion to its callers.", "", "```"]
+            lines += [f"{v:>8.2f}  {n}" for n, v in a["malloc_sites"]]
+            lines += ["```", "", f"Direct callers of malloc and swift_slowAlloc per unary call ({LABELS[name]}; exact "
+                      "counts, no attribution):", "", "```"]
+            lines += [f"{v:>8.2f}  {n}" for n, v in a["direct"]]
+            lines += ["```", "", f"#### {LABELS[name]}: top exclusive functions per unary call (Ir)", "", "```"]
+            lines += [f"{v:>10,.1f}  {n}" for n, v in a["top"]]
+            lines += ["```", ""]
+    bad = [(k, v) for k, v in results.items() if v.get("errors")]
+    if bad:
+        lines += ["### Runs with errors", ""]
+        for (workload, name), v in bad:
+            lines += [f"{WORKLOADS[workload]['label']}, {LABELS[name]}: {'; '.join(dict.fromkeys(v['errors']))}", ""]
+            if v.get("h2load_tail") or v.get("server_output"):
+                lines += ["```", (v.get("h2load_tail") or "").rstrip(), (v.get("server_output") or "").rstrip(), "```",
+                          ""]
+    return "\n".join(lines)
+
+
+def run_all(args, info: dict) -> tuple[str, list, str, bool]:
+    """Runs the gRPC part. Returns (report section, goal lines, console summary, something broke)."""
+    threads = os.cpu_count() or 1
+    duration = args.grpc_duration
+    log("== gRPC: building")
+    binaries = build(args.skip_build)
+    commit = subprocess.run(["git", "log", "-1", "--format=%h %s", "--", "Sources", "Package.swift"], cwd=bench.ROOT,
+                            text=True, capture_output=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "Sources", "Package.swift"], cwd=bench.ROOT,
+                           text=True, capture_output=True).stdout.strip()
+    info["loop_commit"] = (commit[:100] or "unknown") + (" (plus uncommitted changes in Sources/)" if dirty else "")
+    with tempfile.TemporaryDirectory(prefix="bench-grpc-") as tmp:
+        bodies = Bodies(Path(tmp))
+        log(f"== gRPC load ({args.grpc_rounds} round(s), ~{duration:g} s per run; "
+            f"{', '.join(SERVERS)} interleaved; {threads} server threads)")
+        info["grpc_load_before"] = bench.load_average()
+        results = load_runs(binaries, bodies, threads, args.grpc_rounds, duration)
+        info["grpc_load_after"] = bench.load_average()
+        allocs = None
+        if not args.skip_callgrind:
+            log(f"== gRPC allocations per unary call (callgrind, {args.grpc_counts[0]} and {args.grpc_counts[1]} calls)")
+            allocs = allocations(binaries, bodies, args.grpc_counts, Path(tmp))
+    bench.RESULTS.mkdir(parents=True, exist_ok=True)
+    chart_ok = chart(results, bench.RESULTS / "grpc.png")
+    goal_lines = goals(results, allocs)
+    text = section(args, info, results, allocs, goal_lines, chart_ok, threads, duration)
+    console = [summary_table(results, allocs), "", detail_table(results)]
+    if allocs:
+        console += ["", alloc_table(allocs)]
+        for name, a in allocs.items():
+            console += ["", f"{LABELS[name]}: malloc calls per unary call by site"]
+            console += [f"{v:>8.2f}  {n}" for n, v in a["malloc_sites"][:12]]
+            console += [f"{LABELS[name]}: direct callers of malloc / swift_slowAlloc per unary call"]
+            console += [f"{v:>8.2f}  {n}" for n, v in a["direct"]]
+    broken = any(v.get("broken") for v in results.values())
+    return text, goal_lines, "\n".join(console), broken
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--grpc-rounds", type=int, help="gRPC: rounds, medians reported (default 3, quick 1)")
+    parser.add_argument("--grpc-duration", type=float, help="gRPC: seconds per timed run (default 5, quick 1.5)")
+    parser.add_argument("--grpc-counts", type=int, nargs=2, metavar=("N", "M"),
+                        help="gRPC callgrind call counts (default 10000 30000, quick 1000 3000)")
+
+
+def finish_arguments(args, parser) -> None:
+    args.grpc_rounds = args.grpc_rounds or (1 if args.quick else 3)
+    args.grpc_duration = args.grpc_duration or (1.5 if args.quick else 5.0)
+    args.grpc_counts = tuple(args.grpc_counts) if args.grpc_counts else ((1000, 3000) if args.quick else (10000, 30000))
+    if args.grpc_counts[1] <= args.grpc_counts[0]:
+        parser.error("--grpc-counts: the second count must be larger")
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "_verify":
+        return verify_main(int(sys.argv[2]), sys.argv[3])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1 round of 1.5 s runs, callgrind 1000/3000 calls")
+    parser.add_argument("--skip-build", action="store_true", help="use the binaries already built")
+    parser.add_argument("--skip-callgrind", action="store_true", help="do not count allocations")
+    add_arguments(parser)
+    args = parser.parse_args()
+    args.quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    finish_arguments(args, parser)
+    args.standalone = True
+    args.only = None
+    sys.modules.setdefault("grpc_bench", sys.modules[__name__])
+    info = bench.machine()
+    log(f"== machine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, {info['swift']}")
+    try:
+        text, goal_lines, console, broken = run_all(args, info)
+    except BenchError as error:
+        log(f"ERROR (gRPC): {error}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    report = bench.compose_report(None, None, info, args, grpc=text)
+    log("")
+    log(console)
+    log("")
+    for ok, line in goal_lines:
+        log(f"{'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}: gRPC {line}")
+    log(f"\nreport: {report}")
+    log(f"chart:  {bench.RESULTS / 'grpc.png'}")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
