@@ -18,7 +18,10 @@ What it does:
   2. for {64 B, 4 KiB} x {1, 100 connections} runs the Loop and NIO servers interleaved
      (Loop, NIO, Loop, NIO, ...) under the same ping-pong load client and takes the median
      msgs/s and server CPU time per message (utime+stime from /proc/PID/stat across the
-     timed window);
+     timed window). Each server gets one core and one event loop (taskset -c 0,
+     --threads 1), the load client the other core (taskset -c 1): with both sharing two
+     cores the client's own kernel time set the pace, so msgs/s measured the client more
+     than the server; pinned, msgs/s is the server's capacity on one core;
   3. counts user-space instructions per echoed message with valgrind's callgrind on
      stripped copies of both servers (--threads 1, one connection, 64 B): the difference
      between a run of 2*N and one of N messages, divided by N, so start-up cost cancels;
@@ -185,8 +188,20 @@ class Server:
         return self.proc.returncode
 
 
+# The throughput runs give the server core 0 and the load client core 1 (see the docstring).
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+
+
+def pinned(cpu: str, argv: list[str]) -> list[str]:
+    """argv run on one CPU with taskset (util-linux), when the machine has at least two."""
+    if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
+        return argv
+    return ["taskset", "-c", cpu] + argv
+
+
 def load(port: int, size: int, connections: int, *, warmup: float = 0, duration: float = 5, count: int = 0,
-         server_pid: int = 0, timeout: float = 10) -> dict[str, float]:
+         server_pid: int = 0, timeout: float = 10, cpu: str | None = None) -> dict[str, float]:
     argv = [str(LOADGEN_BIN), "--host", "127.0.0.1", "--port", str(port), "--size", str(size),
             "--connections", str(connections), "--timeout", str(timeout)]
     if count:
@@ -196,6 +211,8 @@ def load(port: int, size: int, connections: int, *, warmup: float = 0, duration:
     if server_pid:
         argv += ["--server-pid", str(server_pid)]
     limit = (3600 if count else warmup + duration) + timeout + 60
+    if cpu is not None:
+        argv = pinned(cpu, argv)
     try:
         result = subprocess.run(argv, text=True, capture_output=True, timeout=limit)
     except subprocess.TimeoutExpired:
@@ -216,10 +233,11 @@ def throughput(servers: dict[str, Path], rounds: int, warmup: float, duration: f
     for size, connections in SCENARIOS:
         for rnd in range(rounds):
             for name in SERVERS:  # interleaved: Loop, NIO, Loop, NIO, ...
-                server = Server(name, [str(servers[name]), "--host", "127.0.0.1", "--port", "0"], 30)
+                server = Server(name, pinned(SERVER_CPU, [str(servers[name]), "--host", "127.0.0.1", "--port", "0",
+                                                          "--threads", "1"]), 30)
                 try:
                     result = load(server.port, size, connections, warmup=warmup, duration=duration,
-                                  server_pid=server.pid)
+                                  server_pid=server.pid, cpu=CLIENT_CPU)
                     if not server.alive():
                         raise BenchError(f"{name} server died during the run:\n{server.output()[-2000:]}")
                 finally:
@@ -534,8 +552,10 @@ def write_report(args, info, table, instr, micro_out, goal_lines, chart_ok) -> s
         "## Echo: Loop EchoServer vs SwiftNIO NIOEchoServer",
         "",
         f"Ping-pong load from `Benchmarks/loadgen/echo_load.c` (one epoll thread; every connection sends a "
-        f"message, waits for the whole echo, repeats) over 127.0.0.1. Servers run with their default thread "
-        f"count ({info['nproc']}) and are started fresh for each run; Loop and NIO alternate, "
+        f"message, waits for the whole echo, repeats) over 127.0.0.1. Each server runs one event loop pinned to "
+        f"core {SERVER_CPU} (`taskset -c {SERVER_CPU} ... --threads 1`) and the load client is pinned to core "
+        f"{CLIENT_CPU}, so msgs/s is the server's capacity on one core rather than the pace of a client sharing "
+        f"its cores; servers are started fresh for each run; Loop and NIO alternate, "
         f"{args.rounds} round(s) of {args.warmup:g} s warm-up + {args.duration:g} s timed; medians shown. "
         "CPU per message is the server's utime+stime (/proc/PID/stat) across the timed window divided by "
         "the messages echoed in it. \"paired\" is the median of Loop/NIO within each round (the two runs "
