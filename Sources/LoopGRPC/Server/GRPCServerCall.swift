@@ -264,12 +264,18 @@ final class GRPCServerCall: @unchecked Sendable {
 
     /// Sends one framed message; waits while too much is queued on the stream.
     func send(_ framed: ByteBuffer) async throws {
-        if !loop.inEventLoop {
-            try await onLoopThrowing(loop) { try self.sendOnLoop(framed) }
-        } else {
+        let mustWait: Bool
+        if loop.inEventLoop {
             try sendOnLoop(framed)
+            mustWait = stream.bufferedBytes > Self.writeHighWaterMark
+        } else {
+            // A handler that left the loop: the stream is read and written on the loop only.
+            mustWait = try await onLoopThrowing(loop) { () throws -> Bool in
+                try self.sendOnLoop(framed)
+                return self.stream.bufferedBytes > Self.writeHighWaterMark
+            }
         }
-        guard stream.bufferedBytes > Self.writeHighWaterMark else { return }
+        guard mustWait else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let transfer = UncheckedTransfer(continuation)
             let wait = UncheckedTransfer { [self] in
