@@ -473,27 +473,36 @@ def load_runs(binaries: dict, bodies: Bodies, threads: int, rounds: int, duratio
 # Allocations per unary call (callgrind)
 
 
+# (key, server, workload, per): the unary runs of the table, and Loop's streaming per message.
+CALLGRIND_RUNS = (("Loop", "Loop", "unary-11B", "call"), ("grpc-swift-2", "grpc-swift-2", "unary-11B", "call"),
+                  ("Loop stream", "Loop", "stream", "message"))
+
+
 def allocations(binaries: dict, bodies: Bodies, counts: tuple[int, int], workdir: Path) -> dict:
+    """Per unary call (and per streamed message for Loop): (count(high) - count(low)) / (high - low)."""
     import http2_bench
     if not shutil.which("valgrind"):
         raise BenchError("valgrind is not installed")
     stripped = workdir / "stripped"
     stripped.mkdir(parents=True, exist_ok=True)
-    low, high = counts
     results = {}
-    for name in CALLGRIND_SERVERS:
+    for key, name, workload, per in CALLGRIND_RUNS:
         binary = stripped / binaries[name].name
-        shutil.copy2(binaries[name], binary)
-        run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
+        if not binary.exists():
+            shutil.copy2(binaries[name], binary)
+            run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
+        msgs = len(WORKLOADS[workload]["responses"]) if per == "message" else 1
+        # Streaming calls carry 100 messages each: a hundredth of the calls, at least 2 x 10.
+        low, high = (max(20, counts[0] // msgs), max(40, counts[1] // msgs)) if msgs > 1 else counts
         data = {}
         for count in (low, high):
-            out = workdir / f"callgrind.grpc.{name}.{count}.out"
+            out = workdir / f"callgrind.grpc.{name}.{workload}.{count}.out"
             argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(binary),
                     "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
             env = dict(os.environ, LD_PRELOAD=str(bench.SHIM_LIB))  # see bench.instructions()
             server = bench.Server(name, argv, 180, env=env)
             try:
-                result, text = h2load(server.port, "unary-11B", bodies, count, c=1, m=10, timeout=1200)
+                result, text = h2load(server.port, workload, bodies, count, c=1, m=10, timeout=1200)
                 if result["errors"]:
                     raise BenchError(f"h2load against {name} under valgrind: {'; '.join(result['errors'])}\n"
                                      f"{http2_bench.h2load_tail(text)}")
@@ -508,15 +517,18 @@ def allocations(binaries: dict, bodies: Bodies, counts: tuple[int, int], workdir
             direct: dict[str, int] = {}
             for (caller, callee), k in edges.items():
                 if callee in ("malloc", "swift_slowAlloc"):
-                    key = f"{caller} → {callee}"
-                    direct[key] = direct.get(key, 0) + k
+                    edge = f"{caller} → {callee}"
+                    direct[edge] = direct.get(edge, 0) + k
             data[count] = {"ir": bench.callgrind_total(out), "calls": totals, "direct": direct,
                            "sites": http2_bench.allocation_sites(edges),
                            "exclusive": http2_bench.exclusive_costs(out)}
-            log(f"  callgrind {name:<13} {count:>6} calls: {data[count]['ir']:>14,} Ir, "
-                f"{totals['malloc']:,} malloc calls")
-        d = high - low
+            log(f"  callgrind {name:<13} {WORKLOADS[workload]['label']:<22} {count:>6} calls: "
+                f"{data[count]['ir']:>14,} Ir, {totals['malloc']:,} malloc calls")
+        d = (high - low) * msgs
         entry = {
+            "server": name,
+            "workload": workload,
+            "per": per,
             "counts": (low, high),
             "ir": {c: data[c]["ir"] for c in (low, high)},
             "ir_per_call": (data[high]["ir"] - data[low]["ir"]) / d,
@@ -526,9 +538,9 @@ def allocations(binaries: dict, bodies: Bodies, counts: tuple[int, int], workdir
             "malloc_sites": http2_bench.per_request_top(data[low]["sites"], data[high]["sites"], d, 20),
             "direct": http2_bench.per_request_top(data[low]["direct"], data[high]["direct"], d, 12),
         }
-        results[name] = entry
-        log(f"  {name}: {entry['ir_per_call']:,.0f} Ir/call, " +
-            ", ".join(f"{f} {v:.2f}" for f, v in entry["calls_per_call"].items()) + " per unary call")
+        results[key] = entry
+        log(f"  {key}: {entry['ir_per_call']:,.0f} Ir/{per}, " +
+            ", ".join(f"{f} {v:.2f}" for f, v in entry["calls_per_call"].items()) + f" per {per}")
     return results
 
 
@@ -556,10 +568,26 @@ def get(results: dict, workload: str, name: str, key: str):
     return results.get((workload, name), {}).get(key)
 
 
+def paired(results: dict, workload: str, a: str, b: str, key: str) -> tuple[float | None, list[float]]:
+    """a/b within each round (the runs side by side), and their median: cancels slow drifts in load."""
+    xs = get(results, workload, a, key + "_all") or []
+    ys = get(results, workload, b, key + "_all") or []
+    ratios = [x / y for x, y in zip(xs, ys) if valid(x) and valid(y) and y]
+    return (statistics.median(ratios) if ratios else None), ratios
+
+
+def paired_text(results: dict, workload: str, a: str, b: str, key: str) -> str:
+    med, ratios = paired(results, workload, a, b, key)
+    if med is None or len(ratios) < 2:
+        return ""
+    return f"; per round {', '.join(f'{r:.2f}' for r in ratios)}, median {med:.2f}x"
+
+
 def summary_table(results: dict, allocs: dict | None) -> str:
     rows = ["| server | unary 11 B calls/s | mean latency | server CPU µs/call | Loop CPU ÷ this | "
-            "unary 4 KiB calls/s | 4 KiB CPU µs/call | allocations/call | streaming msgs/s | Loop msgs/s ÷ this |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "unary 4 KiB calls/s | 4 KiB CPU µs/call | allocations/call | streaming msgs/s | Loop msgs/s ÷ this | "
+            "streaming CPU µs/msg |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     loop_cpu = get(results, "unary-11B", "Loop", "cpu_us_per_call")
     loop_stream = get(results, "stream", "Loop", "msgs_per_sec")
     for name in SERVERS:
@@ -574,7 +602,8 @@ def summary_table(results: dict, allocs: dict | None) -> str:
             f"{'—' if name == 'Loop' else ratio(loop_cpu, cpu)} | "
             f"{fmt(get(results, 'unary-4KiB', name, 'calls_per_sec'))} | "
             f"{fmt(get(results, 'unary-4KiB', name, 'cpu_us_per_call'), '.2f')} | {allocs_cell} | "
-            f"{fmt(stream)} | {'—' if name == 'Loop' else ratio(loop_stream, stream)} |")
+            f"{fmt(stream)} | {'—' if name == 'Loop' else ratio(loop_stream, stream)} | "
+            f"{fmt(get(results, 'stream', name, 'cpu_us_per_msg'), '.2f')} |")
     return "\n".join(rows)
 
 
@@ -600,14 +629,15 @@ def detail_table(results: dict) -> str:
 
 def alloc_table(allocs: dict) -> str:
     import http2_bench
-    rows = ["| server | h2load | Ir, N calls | Ir, N + Δ calls | Ir / call | malloc / call | swift_allocObject / call | "
-            "swift_retain / call | swift_release / call |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name, a in allocs.items():
+    rows = ["| server | h2load (N / N + Δ calls) | Ir, N calls | Ir, N + Δ calls | per | Ir | malloc | "
+            "swift_allocObject | swift_retain | swift_release |",
+            "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for key, a in allocs.items():
         low, high = a["counts"]
         c = a["calls_per_call"]
-        rows.append(f"| {LABELS[name]} | `-n {low:,}/{high:,} -c 1 -m 10` unary 11 B | {a['ir'][low]:,} | "
-                    f"{a['ir'][high]:,} | {a['ir_per_call']:,.0f} | " +
+        rows.append(f"| {LABELS[a['server']]} | `-n {low:,}/{high:,} -c 1 -m 10` {WORKLOADS[a['workload']]['label']} | "
+                    f"{a['ir'][low]:,} | {a['ir'][high]:,} | {'unary call' if a['per'] == 'call' else 'streamed message'} | "
+                    f"{a['ir_per_call']:,.0f} | " +
                     " | ".join(f"{c[f]:.2f}" for f in http2_bench.CALL_TARGETS) + " |")
     return "\n".join(rows)
 
@@ -619,10 +649,12 @@ def goals(results: dict, allocs: dict | None) -> list[tuple[bool | None, str]]:
     swift2 = get(results, "unary-11B", "grpc-swift-2", "cpu_us_per_call")
     out.append((None if not valid(loop) or not valid(go) else loop <= GOAL_CPU_VS_GO * go,
                 f"server CPU per unary call (11 B, h2load -c 8 -m 100) <= {GOAL_CPU_VS_GO:g}x grpc-go's: "
-                f"Loop {fmt(loop, '.2f')} µs vs grpc-go {fmt(go, '.2f')} µs (Loop/grpc-go = {ratio(loop, go)})"))
+                f"Loop {fmt(loop, '.2f')} µs vs grpc-go {fmt(go, '.2f')} µs (Loop/grpc-go = {ratio(loop, go)}"
+                f"{paired_text(results, 'unary-11B', 'Loop', 'grpc-go', 'cpu_us_per_call')})"))
     out.append((None if not valid(loop) or not valid(swift2) else loop * GOAL_CPU_VS_SWIFT <= swift2,
                 f"server CPU per unary call <= 1/{GOAL_CPU_VS_SWIFT:g} of grpc-swift-2's: Loop {fmt(loop, '.2f')} µs "
-                f"vs grpc-swift-2 {fmt(swift2, '.2f')} µs (grpc-swift-2/Loop = {ratio(swift2, loop)})"))
+                f"vs grpc-swift-2 {fmt(swift2, '.2f')} µs (grpc-swift-2/Loop = {ratio(swift2, loop)}"
+                f"{paired_text(results, 'unary-11B', 'grpc-swift-2', 'Loop', 'cpu_us_per_call')})"))
     if allocs and "Loop" in allocs:
         a = allocs["Loop"]["calls_per_call"]["malloc"]
         s = allocs.get("grpc-swift-2", {}).get("calls_per_call", {}).get("malloc")
@@ -634,7 +666,9 @@ def goals(results: dict, allocs: dict | None) -> list[tuple[bool | None, str]]:
     gs = get(results, "stream", "grpc-go", "msgs_per_sec")
     out.append((None if not valid(ls) or not valid(gs) else ls >= GOAL_STREAM_VS_GO * gs,
                 f"server-streaming messages/s >= grpc-go's: Loop {fmt(ls)} vs grpc-go {fmt(gs)} "
-                f"(Loop/grpc-go = {ratio(ls, gs)})"))
+                f"(Loop/grpc-go = {ratio(ls, gs)}{paired_text(results, 'stream', 'Loop', 'grpc-go', 'msgs_per_sec')}); "
+                f"server CPU per streamed message: Loop {fmt(get(results, 'stream', 'Loop', 'cpu_us_per_msg'), '.2f')} µs, "
+                f"grpc-go {fmt(get(results, 'stream', 'grpc-go', 'cpu_us_per_msg'), '.2f')} µs"))
     loop_errors = [e for w in WORKLOADS for e in (results.get((w, "Loop"), {}).get("errors") or [])]
     out.append((not loop_errors, "Loop: 0 errors in every run (h2load status and DATA bytes, load client, grpcio check)"
                 + ("" if not loop_errors else ": " + "; ".join(dict.fromkeys(loop_errors))[:600])))
@@ -754,27 +788,30 @@ def section(args, info: dict, results: dict, allocs: dict | None, goal_lines, ch
                                  + ", ".join(f"{fmt(a)}/s {fmt(b, '.2f')} µs" for a, b in zip(rate, cpu)))
         lines += ["Per round (rate, CPU µs/call): " + "; ".join(per_round) + ".", ""]
     if allocs:
-        low, high = next(iter(allocs.values()))["counts"]
+        low, high = allocs["Loop"]["counts"] if "Loop" in allocs else next(iter(allocs.values()))["counts"]
         lines += [
             "### Allocations per unary call (callgrind)",
             "",
             f"`valgrind --tool=callgrind` on `strip --strip-debug` copies of the release servers, `--threads 1`, under "
             f"`h2load -n N -c 1 -m 10` unary 11 B with N = {low:,} and {high:,}: (count({high:,}) − count({low:,})) ÷ "
             f"{high - low:,}, so start-up, connection set-up and warm-up cancel. malloc counts every heap allocation "
-            "(swift_allocObject allocates through it), all threads.",
+            "(swift_allocObject allocates through it), all threads. Loop is also profiled under the streaming "
+            f"workload (a hundredth of the calls, {STREAM_MESSAGES} messages each), per streamed message.",
             "",
             alloc_table(allocs),
             "",
         ]
-        for name, a in allocs.items():
-            lines += [f"#### {LABELS[name]}: malloc calls per unary call by allocation site", "",
+        for key, a in allocs.items():
+            what = "unary call" if a["per"] == "call" else "streamed message"
+            title = LABELS[a["server"]] + ("" if a["per"] == "call" else ", streaming")
+            lines += [f"#### {title}: malloc calls per {what} by allocation site", "",
                       "First caller outside the Swift runtime, standard library and malloc, then the helpers it went "
                       "through; calls through a shared helper are split in proportion to its callers.", "", "```"]
             lines += [f"{v:>8.2f}  {n}" for n, v in a["malloc_sites"]]
-            lines += ["```", "", f"Direct callers of malloc and swift_slowAlloc per unary call ({LABELS[name]}; exact "
-                      "counts, no attribution):", "", "```"]
+            lines += ["```", "", f"Direct callers of malloc and swift_slowAlloc per {what} ({title}; exact counts, no "
+                      "attribution):", "", "```"]
             lines += [f"{v:>8.2f}  {n}" for n, v in a["direct"]]
-            lines += ["```", "", f"#### {LABELS[name]}: top exclusive functions per unary call (Ir)", "", "```"]
+            lines += ["```", "", f"#### {title}: top exclusive functions per {what} (Ir)", "", "```"]
             lines += [f"{v:>10,.1f}  {n}" for n, v in a["top"]]
             lines += ["```", ""]
     bad = [(k, v) for k, v in results.items() if v.get("errors")]
@@ -817,10 +854,11 @@ def run_all(args, info: dict) -> tuple[str, list, str, bool]:
     console = [summary_table(results, allocs), "", detail_table(results)]
     if allocs:
         console += ["", alloc_table(allocs)]
-        for name, a in allocs.items():
-            console += ["", f"{LABELS[name]}: malloc calls per unary call by site"]
+        for key, a in allocs.items():
+            what = "unary call" if a["per"] == "call" else "streamed message"
+            console += ["", f"{key}: malloc calls per {what} by site"]
             console += [f"{v:>8.2f}  {n}" for n, v in a["malloc_sites"][:12]]
-            console += [f"{LABELS[name]}: direct callers of malloc / swift_slowAlloc per unary call"]
+            console += [f"{key}: direct callers of malloc / swift_slowAlloc per {what}"]
             console += [f"{v:>8.2f}  {n}" for n, v in a["direct"]]
     broken = any(v.get("broken") for v in results.values())
     return text, goal_lines, "\n".join(console), broken
