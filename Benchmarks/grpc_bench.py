@@ -11,8 +11,9 @@ Either way it writes the gRPC section of results/report.md (other sections kept)
   1. builds Loop's InteropServer (release, scratch path .build-bench) and this package's
      GRPCSwift2Server and GRPCLoadClient (release); grpc-go's interop_server and grpcio_peer.py
      come from `make peers` ($LOOP_PEERS_DIR, default ~/.cache/loop-peers);
-  2. workloads, every server started fresh for each run, interleaved (each round runs every
-     workload on every server, the server order rotating from round to round); medians of the rounds:
+  2. workloads, every server started fresh for each run, pinned to core 0 with one event loop
+     (grpc-go: GOMAXPROCS 1 from the affinity), the client pinned to core 1; interleaved (each round
+     runs every workload on every server, the server order rotating from round to round); medians:
        unary 11 B    h2load -c 8 -m 100 POST /grpc.testing.TestService/UnaryCall, an 11-byte
                      SimpleRequest (response_size 7: the 11-byte SimpleResponse)
        unary 4 KiB   the same with a 4 KiB payload each way (response_size 4096)
@@ -187,19 +188,23 @@ def build(skip: bool) -> dict[str, Path]:
 
 
 def start(name: str, binaries: dict[str, Path], threads: int):
+    """A server pinned to the server core (bench.SERVER_CPU) with `threads` event loops (grpc-go's
+    GOMAXPROCS follows the affinity: 1 on one core)."""
     import http2_bench
+    server_cpu = bench.SERVER_CPU
     if name == "Loop":
-        return bench.Server(name, [str(binaries["Loop"]), "--host", "127.0.0.1", "--port", "0",
-                                   "--threads", str(threads)], 30)
+        return bench.Server(name, bench.pinned(server_cpu, [str(binaries["Loop"]), "--host", "127.0.0.1", "--port", "0",
+                                                            "--threads", str(threads)]), 30)
     if name == "grpc-swift-2":
-        return bench.Server(name, [str(binaries["grpc-swift-2"]), "--host", "127.0.0.1", "--port", "0",
-                                   "--threads", str(threads)], 30)
+        return bench.Server(name, bench.pinned(server_cpu, [str(binaries["grpc-swift-2"]), "--host", "127.0.0.1",
+                                                            "--port", "0", "--threads", str(threads)]), 30)
     port = http2_bench.free_port()
     if name == "grpc-go":
-        return http2_bench.PeerServer(name, [str(binaries["grpc-go"]), f"--port={port}"], port)
+        return http2_bench.PeerServer(name, bench.pinned(server_cpu, [str(binaries["grpc-go"]), f"--port={port}"]), port)
     if name == "grpcio":
-        return http2_bench.PeerServer(name, [sys.executable, str(binaries["grpcio"]), "server", "--host", "127.0.0.1",
-                                             "--port", str(port)], port, startup_timeout=60)
+        return http2_bench.PeerServer(name, bench.pinned(server_cpu, [sys.executable, str(binaries["grpcio"]), "server",
+                                                                      "--host", "127.0.0.1", "--port", str(port)]),
+                                      port, startup_timeout=60)
     raise ValueError(name)
 
 
@@ -228,11 +233,13 @@ def expected_data_bytes(workload: str) -> int:
 
 
 def h2load(port: int, workload: str, bodies: Bodies, n: int, c: int = CONNECTIONS, m: int = STREAMS,
-           timeout: float = 300) -> tuple[dict, str]:
+           timeout: float = 300, cpu: str | None = None) -> tuple[dict, str]:
     import http2_bench
     w = WORKLOADS[workload]
     argv = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-d", str(bodies.paths[workload]),
             "-H", "content-type: application/grpc", "-H", "te: trailers", f"http://127.0.0.1:{port}{w['path']}"]
+    if cpu is not None:
+        argv = bench.pinned(cpu, argv)
     with tempfile.TemporaryFile(mode="w+") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
@@ -273,7 +280,7 @@ def h2load(port: int, workload: str, bodies: Bodies, n: int, c: int = CONNECTION
 
 def load_client(binary: Path, port: int, workload: str, count: int, warmup: int, server_pid: int = 0,
                 connections: int = CONNECTIONS, concurrency: int = CONNECTIONS * STREAMS,
-                timeout: float = 300) -> dict:
+                timeout: float = 300, cpu: str | None = None) -> dict:
     w = WORKLOADS[workload]
     argv = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--path", w["path"],
             "--request-hex", w["request"].hex(), "--expect-bytes", str(len(w["responses"][0])),
@@ -281,6 +288,8 @@ def load_client(binary: Path, port: int, workload: str, count: int, warmup: int,
             "--warmup", str(warmup), "--threads", "1"]
     if server_pid:
         argv += ["--server-pid", str(server_pid)]
+    if cpu is not None:
+        argv = bench.pinned(cpu, argv)
     try:
         proc = subprocess.run(argv, text=True, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -375,7 +384,7 @@ def one_run(workload: str, name: str, binaries: dict, bodies: Bodies, threads: i
             # Warm-up runs, growing until one lasts 0.4 s; their rate sizes the timed run.
             n = CONNECTIONS * STREAMS
             while True:
-                warm, text = h2load(server.port, workload, bodies, n, timeout=120)
+                warm, text = h2load(server.port, workload, bodies, n, timeout=120, cpu=bench.CLIENT_CPU)
                 if warm["errors"]:
                     errors += [f"warm-up: {e}" for e in warm["errors"]]
                     record["h2load_tail"] = text[-1500:]
@@ -388,7 +397,8 @@ def one_run(workload: str, name: str, binaries: dict, bodies: Bodies, threads: i
             n -= n % CONNECTIONS
             if not errors:
                 user0, sys0 = cpu_times(server.pid)
-                result, text = h2load(server.port, workload, bodies, n, timeout=max(120, 20 * duration))
+                result, text = h2load(server.port, workload, bodies, n, timeout=max(120, 20 * duration),
+                                      cpu=bench.CLIENT_CPU)
                 user1, sys1 = cpu_times(server.pid)
                 errors += result["errors"]
                 ok_calls = result.get("succeeded", 0)
@@ -407,14 +417,14 @@ def one_run(workload: str, name: str, binaries: dict, bodies: Bodies, threads: i
                     record["h2load_tail"] = "\n".join(text.strip().splitlines()[-14:])
         else:
             calib = load_client(binaries["loadclient"], server.port, workload, count=CONNECTIONS * STREAMS * 4,
-                                warmup=CONNECTIONS * STREAMS, timeout=120)
+                                warmup=CONNECTIONS * STREAMS, timeout=120, cpu=bench.CLIENT_CPU)
             errors += [f"calibration: {e}" for e in calib["errors"]]
             if not calib["errors"]:
                 rate = calib.get("calls_per_sec") or 1000.0
                 count = int(min(cap, max(CONNECTIONS * STREAMS, rate * duration)))
                 result = load_client(binaries["loadclient"], server.port, workload, count=count,
                                      warmup=CONNECTIONS * STREAMS, server_pid=server.pid,
-                                     timeout=max(120, 20 * duration))
+                                     timeout=max(120, 20 * duration), cpu=bench.CLIENT_CPU)
                 errors += result["errors"]
                 record.update({k: result.get(k) for k in ("calls", "seconds", "calls_per_sec", "p50_us", "p99_us",
                                                             "argv")})
@@ -739,14 +749,17 @@ def section(args, info: dict, results: dict, allocs: dict | None, goal_lines, ch
         f"Loop sources at `{info.get('loop_commit', 'unknown')}`. Load average before / after the load runs: "
         f"{info.get('grpc_load_before', 'n/a')} / {info.get('grpc_load_after', 'n/a')}.",
         "",
-        "grpc.testing.TestService over h2c on 127.0.0.1. Servers, each started fresh for every run, with the core "
-        f"count ({threads}) as their parallelism: Loop `InteropServer --threads {threads}` (Sources/examples/InteropServer: "
-        f"LoopGRPC + LoopGRPCProtobuf, {threads} event loops); grpc-swift-2 `GRPCSwift2Server --threads {threads}` "
-        "(Benchmarks/Sources/GRPCSwift2Server: GRPCCore 2.4.3, grpc-swift-nio-transport 2.9.2 "
-        f"`HTTP2ServerTransport.Posix` plaintext with its default config on a {threads}-thread "
-        "MultiThreadedEventLoopGroup, handlers on Swift's global executor, GRPCProtobuf serializers, the same generated "
-        "messages); grpc-go 1.33 `interop_server` (Debian's source, `make peers`; GOMAXPROCS = core count by default); "
-        "grpcio `grpcio_peer.py server` (grpcio's C core, a Python servicer on a ThreadPoolExecutor(32), one process). "
+        "grpc.testing.TestService over h2c on 127.0.0.1. Every server is one process pinned to one core "
+        f"(`taskset -c {bench.SERVER_CPU}`) with one event loop, started fresh for every run; the client (h2load, or "
+        f"the load client) is pinned to the other core (`taskset -c {bench.CLIENT_CPU}`), so calls/s and msgs/s are the "
+        "server's capacity on one core, not the pace of a client sharing its cores (as in the echo part). Loop "
+        f"`InteropServer --threads {threads}` (Sources/examples/InteropServer: LoopGRPC + LoopGRPCProtobuf); "
+        f"grpc-swift-2 `GRPCSwift2Server --threads {threads}` (Benchmarks/Sources/GRPCSwift2Server: GRPCCore 2.4.3, "
+        "grpc-swift-nio-transport 2.9.2 `HTTP2ServerTransport.Posix` plaintext with its default config on a "
+        "one-thread MultiThreadedEventLoopGroup, handlers on Swift's global executor (its threads share the core), "
+        "GRPCProtobuf serializers, the same generated messages); grpc-go 1.33 `interop_server` (Debian's source, "
+        "`make peers`; GOMAXPROCS follows the affinity: 1); grpcio `grpcio_peer.py server` (grpcio's C core and a "
+        "Python servicer on a ThreadPoolExecutor(32), one process on the core). "
         f"Same client for all: `h2load -c {CONNECTIONS} -m {STREAMS}` POSTing one length-prefixed message with "
         "`content-type: application/grpc` and `te: trailers`, and Loop's own load client (`GRPCLoadClient`: "
         f"{CONNECTIONS} GRPCChannels, {CONNECTIONS * STREAMS} concurrent unary calls, pre-encoded request bytes).",
@@ -766,8 +779,7 @@ def section(args, info: dict, results: dict, allocs: dict | None, goal_lines, ch
         "timed-out / non-2xx requests, and DATA bytes received must equal calls × the expected response (h2load counts "
         "any HTTP 200 as success; a call failed with a grpc-status carries no message). Every run also makes one call "
         "of its workload with the grpcio client, checking status OK and the exact response bytes (\"grpcio check\"). "
-        "h2load and the load client share the 2 cores with the server, so calls/s is partly client-bound; CPU per "
-        "call is the comparable figure. The machine is shared and noisy.",
+        "CPU per call is the stable figure. The machine is shared and noisy.",
         "",
         summary_table(results, allocs),
         "",
@@ -827,7 +839,7 @@ def section(args, info: dict, results: dict, allocs: dict | None, goal_lines, ch
 
 def run_all(args, info: dict) -> tuple[str, list, str, bool]:
     """Runs the gRPC part. Returns (report section, goal lines, console summary, something broke)."""
-    threads = os.cpu_count() or 1
+    threads = 1  # one event loop on one core (bench.SERVER_CPU); the clients on the other core
     duration = args.grpc_duration
     log("== gRPC: building")
     binaries = build(args.skip_build)
@@ -839,7 +851,8 @@ def run_all(args, info: dict) -> tuple[str, list, str, bool]:
     with tempfile.TemporaryDirectory(prefix="bench-grpc-") as tmp:
         bodies = Bodies(Path(tmp))
         log(f"== gRPC load ({args.grpc_rounds} round(s), ~{duration:g} s per run; "
-            f"{', '.join(SERVERS)} interleaved; {threads} server threads)")
+            f"{', '.join(SERVERS)} interleaved; servers on core {bench.SERVER_CPU} with {threads} event loop, "
+            f"clients on core {bench.CLIENT_CPU})")
         info["grpc_load_before"] = bench.load_average()
         results = load_runs(binaries, bodies, threads, args.grpc_rounds, duration)
         info["grpc_load_after"] = bench.load_average()
