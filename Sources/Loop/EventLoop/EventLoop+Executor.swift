@@ -9,12 +9,14 @@
 /// }
 /// ```
 extension EventLoop: SerialExecutor, TaskExecutor {
+    /// Jobs for the loop as a task executor. (Jobs for it as a serial executor arrive
+    /// through `LoopSerialExecutor`, the identity `asUnownedSerialExecutor()` hands out.)
     public func enqueue(_ job: consuming ExecutorJob) {
-        enqueue(.task(UnownedJob(job)))
+        enqueue(.preferredTask(UnownedJob(job)))
     }
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
-        UnownedSerialExecutor(ordinary: self)
+        UnownedSerialExecutor(ordinary: serialExecutor)
     }
 
     public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
@@ -27,5 +29,37 @@ extension EventLoop: SerialExecutor, TaskExecutor {
 
     public func checkIsolated() {
         precondition(inEventLoop, "expected to run on \(self)")
+    }
+}
+
+/// The loop as a serial executor (actors isolated to a loop use it). `SerialExecutor` and
+/// `TaskExecutor` share one `enqueue` signature, so with one object for both the runtime's
+/// two kinds of jobs could not be told apart: nonisolated code preferring the loop would run
+/// isolated to the loop's serial executor, and every call into another nonisolated async
+/// function would leave that isolation and come back through the queue (three queue round
+/// trips per streamed gRPC message, measured). With this separate identity, task-executor
+/// jobs run without isolation and need no switch. The task executor stays the loop itself:
+/// `Task(executorPreference:)` retains what it is given and releases the identity.
+final class LoopSerialExecutor: SerialExecutor, @unchecked Sendable {
+    unowned(unsafe) let loop: EventLoop
+
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        loop.enqueue(.task(UnownedJob(job)))
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    func isSameExclusiveExecutionContext(other: LoopSerialExecutor) -> Bool {
+        self === other
+    }
+
+    func checkIsolated() {
+        precondition(loop.inEventLoop, "expected to run on \(loop)")
     }
 }

@@ -46,6 +46,8 @@ public final class EventLoop: @unchecked Sendable {
     /// Armed timers, kept alive here until they fire or are cancelled. Loop-thread only.
     var activeTimers: [ObjectIdentifier: LoopTimer] = [:]
     private var shutdownPromises: [EventLoopPromise<Void>] = []
+    /// The loop's face as a serial executor (see `LoopSerialExecutor`); set once in `init`.
+    private(set) var serialExecutor: LoopSerialExecutor!
 
     enum LoopState { case open, closing, closed }
 
@@ -61,6 +63,7 @@ public final class EventLoop: @unchecked Sendable {
         clibev_async_init(asyncWatcher, eventLoopAsyncCallback)
         asyncWatcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         ev_async_start(evLoop, asyncWatcher)
+        serialExecutor = LoopSerialExecutor(loop: self)
     }
 
     /// A loop for tests, run by the calling thread through `run()` and `advanceTime(by:)`.
@@ -70,6 +73,7 @@ public final class EventLoop: @unchecked Sendable {
         self.asyncWatcher = .allocate(capacity: 1)
         self.iovecCapacity = Int(clibev_iov_max())
         self.iovecs = .allocate(capacity: iovecCapacity)
+        serialExecutor = LoopSerialExecutor(loop: self)
     }
 
     deinit {
@@ -180,6 +184,8 @@ public final class EventLoop: @unchecked Sendable {
         case .closure(let body): body()
         case .task(let task):
             task.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        case .preferredTask(let task):
+            task.runSynchronously(on: asUnownedTaskExecutor())
         }
     }
 
@@ -334,7 +340,11 @@ extension EventLoop: Equatable {
 /// thread: closures that capture loop-bound state are enqueued from that thread only.
 enum LoopJob: @unchecked Sendable {
     case closure(() -> Void)
+    /// A job for the loop as a serial executor (an actor's): runs isolated to the loop.
     case task(UnownedJob)
+    /// A job for the loop as a task executor (nonisolated code preferring the loop): runs
+    /// without serial isolation.
+    case preferredTask(UnownedJob)
 }
 
 /// Errors of the loop itself.

@@ -21,7 +21,7 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
 
     /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited when it sent none).
     var maxConcurrentStreams: Int {
-        handler?.connection.peerSettings.maxConcurrentStreams.map(Int.init) ?? Int.max
+        handler?.peerMaxConcurrentStreams.map(Int.init) ?? Int.max
     }
 
     /// Opens a stream for `call` with `headers` (on the loop).

@@ -41,7 +41,11 @@ public struct GRPCResponseWriter<Message: Sendable>: Sendable {
     /// - Throws: `GRPCStatus(.cancelled)` once the client went away, `.resourceExhausted`
     ///   past the send limit.
     public func send(_ message: Message) async throws {
-        try await call.send(try encode(message))
+        let framed = try encode(message)
+        // On the loop with room in the stream: no further async call (each one costs an
+        // executor check in the concurrency runtime).
+        if call.loop.inEventLoop, try call.sendNow(framed) { return }
+        try await call.send(framed)
     }
 
     /// Sends the response headers now, before any message (they carry the initial metadata

@@ -262,6 +262,14 @@ final class GRPCServerCall: @unchecked Sendable {
         try stream.sendHeaders(head, endStream: false)
     }
 
+    /// Sends one framed message on the loop if the stream has room (true), or does
+    /// nothing (false: call `send`, which waits). Throws if the call ended.
+    func sendNow(_ framed: ByteBuffer) throws -> Bool {
+        guard stream.bufferedBytes <= Self.writeHighWaterMark else { return false }
+        try sendOnLoop(framed)
+        return true
+    }
+
     /// Sends one framed message; waits while too much is queued on the stream.
     func send(_ framed: ByteBuffer) async throws {
         let mustWait: Bool

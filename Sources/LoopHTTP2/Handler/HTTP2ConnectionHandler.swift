@@ -244,6 +244,15 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         if !connection.output.isEmpty { outputChanged() }
     }
 
+    /// Bytes queued on a stream, not yet sent. (Through the handler: reading
+    /// `connection` from outside copies the whole connection state.)
+    func bufferedBytes(streamID: UInt32) -> Int {
+        connection.bufferedBytes(streamID: streamID)
+    }
+
+    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS, nil when it set none.
+    public var peerMaxConcurrentStreams: UInt32? { connection.peerSettings.maxConcurrentStreams }
+
     func notifyWhenBuffered(streamID: UInt32, atMost threshold: Int) {
         connection.notifyWhenBuffered(streamID: streamID, atMost: threshold)
     }

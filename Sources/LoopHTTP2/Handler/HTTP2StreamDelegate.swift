@@ -77,7 +77,7 @@ public struct HTTP2StreamHandle {
     }
 
     /// Bytes queued on this stream, not yet sent.
-    public var bufferedBytes: Int { connection.connection.bufferedBytes(streamID: id) }
+    public var bufferedBytes: Int { connection.bufferedBytes(streamID: id) }
 
     /// Asks for `streamWritable` once queued bytes drop to `threshold` or less.
     public func notifyWhenBuffered(atMost threshold: Int) {
