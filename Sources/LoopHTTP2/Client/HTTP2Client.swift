@@ -63,7 +63,10 @@ public final class HTTP2Client: Sendable {
             .get()
         let loop = channel.eventLoop
         let handler = try await onLoopThrowing(loop) { () throws -> UncheckedTransfer<HTTP2ConnectionHandler> in
-            UncheckedTransfer(try channel.pipeline.context(name: "http2").handler as! HTTP2ConnectionHandler)
+            // Gone already: the connection closed (the server hung up, or the handshake timer
+            // fired on a very busy machine) before this ran.
+            guard let context = try? channel.pipeline.context(name: "http2") else { throw HTTP2ConnectionError.closedBeforeReady }
+            return UncheckedTransfer(context.handler as! HTTP2ConnectionHandler)
         }.value
         let ready = try await onLoopThrowing(loop) { UncheckedTransfer(handler.whenReady()) }.value
         let timeout = loop.scheduleTask(in: fixed.handshakeTimeout) {

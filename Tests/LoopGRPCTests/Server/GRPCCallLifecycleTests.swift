@@ -168,7 +168,10 @@ import LoopGRPCProtobuf
             Issue.record("the call should fail")
         } catch let status as GRPCStatus {
             #expect(status.code == .unavailable)
-            #expect(status.message.contains("no SETTINGS from the server within"))
+            // The handshake timer fired (or, on a very busy machine, closed the connection
+            // before the client looked at it).
+            #expect(status.message.contains("no SETTINGS from the server within")
+                    || status.message.contains("closed before"), "\(status)")
         }
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(channel.connectivityState == .transientFailure)
