@@ -25,7 +25,7 @@ final class GRPCClientCall: @unchecked Sendable {
 
     // Outbound.
     private var sendingFinished = false
-    private var writeWaiter: CheckedContinuation<Void, any Error>?
+    private var writeWaiter = GRPCWriteWaiter()
     static let writeHighWaterMark = 256 * 1024
     static let writeLowWaterMark = 64 * 1024
 
@@ -271,7 +271,7 @@ final class GRPCClientCall: @unchecked Sendable {
                 } else if stream == nil || status != nil || stream!.bufferedBytes <= Self.writeLowWaterMark {
                     transfer.value.resume()
                 } else {
-                    writeWaiter = transfer.value
+                    writeWaiter.park(transfer.value)
                     stream!.notifyWhenBuffered(atMost: Self.writeLowWaterMark)
                 }
             }
@@ -308,14 +308,10 @@ final class GRPCClientCall: @unchecked Sendable {
     }
 
     func writable() {
-        guard let waiter = writeWaiter else { return }
-        writeWaiter = nil
-        waiter.resume()
+        writeWaiter.resume()
     }
 
     private func failWriter(_ status: GRPCStatus) {
-        guard let waiter = writeWaiter else { return }
-        writeWaiter = nil
-        waiter.resume(throwing: status)
+        writeWaiter.fail(status)
     }
 }

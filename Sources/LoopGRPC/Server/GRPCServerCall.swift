@@ -27,7 +27,7 @@ final class GRPCServerCall: @unchecked Sendable {
     // Outbound.
     private(set) var headSent = false
     private(set) var finished = false
-    private var writeWaiter: CheckedContinuation<Void, any Error>?
+    private var writeWaiter = GRPCWriteWaiter()
     static let writeHighWaterMark = 256 * 1024
     static let writeLowWaterMark = 64 * 1024
 
@@ -292,7 +292,7 @@ final class GRPCServerCall: @unchecked Sendable {
                 } else if stream.bufferedBytes <= Self.writeLowWaterMark {
                     transfer.value.resume()
                 } else {
-                    writeWaiter = transfer.value
+                    writeWaiter.park(transfer.value)
                     stream.notifyWhenBuffered(atMost: Self.writeLowWaterMark)
                 }
             }
@@ -354,15 +354,11 @@ final class GRPCServerCall: @unchecked Sendable {
     // MARK: Writer wake-ups
 
     func writable() {
-        guard let waiter = writeWaiter else { return }
-        writeWaiter = nil
-        waiter.resume()
+        writeWaiter.resume()
     }
 
     private func failWriter(_ status: GRPCStatus) {
-        guard let waiter = writeWaiter else { return }
-        writeWaiter = nil
-        waiter.resume(throwing: status)
+        writeWaiter.fail(status)
     }
 }
 
