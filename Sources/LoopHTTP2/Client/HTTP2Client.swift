@@ -62,13 +62,15 @@ public final class HTTP2Client: Sendable {
             .connect(host: host, port: port)
             .get()
         let loop = channel.eventLoop
-        let handler = try await onLoopThrowing(loop) { () throws -> UncheckedTransfer<HTTP2ConnectionHandler> in
+        // One hop for both: between two hops the connection could close and the handler leave
+        // the pipeline.
+        let (handler, ready) = try await onLoopThrowing(loop) { () throws -> UncheckedTransfer<(HTTP2ConnectionHandler, EventLoopFuture<Void>)> in
             // Gone already: the connection closed (the server hung up, or the handshake timer
             // fired on a very busy machine) before this ran.
             guard let context = try? channel.pipeline.context(name: "http2") else { throw HTTP2ConnectionError.closedBeforeReady }
-            return UncheckedTransfer(context.handler as! HTTP2ConnectionHandler)
+            let handler = context.handler as! HTTP2ConnectionHandler
+            return UncheckedTransfer((handler, handler.whenReady()))
         }.value
-        let ready = try await onLoopThrowing(loop) { UncheckedTransfer(handler.whenReady()) }.value
         let timeout = loop.scheduleTask(in: fixed.handshakeTimeout) {
             channel.close()
         }

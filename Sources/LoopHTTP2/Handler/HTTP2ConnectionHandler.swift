@@ -34,13 +34,16 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         self.delegate = delegate
     }
 
-    /// The channel's event loop (valid once added to a pipeline).
-    public var eventLoop: EventLoop { context!.eventLoop }
+    /// The channel's event loop (valid once added to a pipeline, and still after removal, so
+    /// late callers such as `whenReady()` get an answer instead of a crash).
+    public var eventLoop: EventLoop { loop! }
+    private var loop: EventLoop?
 
     // MARK: Channel events
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.loop = context.eventLoop
         if context.channel.isActive { start(context: context) }
     }
 
