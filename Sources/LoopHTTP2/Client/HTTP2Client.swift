@@ -53,24 +53,23 @@ public final class HTTP2Client: Sendable {
         var configuration = configuration
         configuration.role = .client
         let fixed = configuration
+        // The handler is kept from the initializer: looked up later it may already have left
+        // the pipeline (a connection that closed at once, or a handshake timer that fired on a
+        // very busy machine). It keeps its loop and state after removal.
+        let created = HandlerSlot()
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.connectTimeout(connectTimeout))
             .channelInitializer { channel in
                 if let frameLogger { try channel.pipeline.addHandler(FrameLogger(role: .client, log: frameLogger)) }
-                try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel)), name: "http2")
+                let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel))
+                created.handler = handler
+                try channel.pipeline.addHandler(handler, name: "http2")
             }
             .connect(host: host, port: port)
             .get()
         let loop = channel.eventLoop
-        // One hop for both: between two hops the connection could close and the handler leave
-        // the pipeline.
-        let (handler, ready) = try await onLoopThrowing(loop) { () throws -> UncheckedTransfer<(HTTP2ConnectionHandler, EventLoopFuture<Void>)> in
-            // Gone already: the connection closed (the server hung up, or the handshake timer
-            // fired on a very busy machine) before this ran.
-            guard let context = try? channel.pipeline.context(name: "http2") else { throw HTTP2ConnectionError.closedBeforeReady }
-            let handler = context.handler as! HTTP2ConnectionHandler
-            return UncheckedTransfer((handler, handler.whenReady()))
-        }.value
+        guard let handler = await onLoop(loop, { created.handler }) else { throw HTTP2ConnectionError.closedBeforeReady }
+        let ready = await onLoop(loop) { UncheckedTransfer(handler.whenReady()) }.value
         let timeout = loop.scheduleTask(in: fixed.handshakeTimeout) {
             channel.close()
         }
@@ -162,6 +161,12 @@ public final class HTTP2Client: Sendable {
         await onLoop(channel.eventLoop) { handler.value.beginGracefulShutdown() }
         try await channel.closeFuture.get()
     }
+}
+
+/// Carries the handler made by a channel initializer (which runs on the channel's loop) to
+/// the code that connected; read it on that loop.
+private final class HandlerSlot: @unchecked Sendable {
+    var handler: HTTP2ConnectionHandler?
 }
 
 /// A connected, ready HTTP/2 connection: its channel and its handler (use the handler on
