@@ -144,40 +144,35 @@ final class GRPCClientCall: @unchecked Sendable {
         case .inadequateSecurity: mapped = .permissionDenied
         default: mapped = .internal
         }
-        fail(GRPCStatus(mapped, "the server reset the stream with \(code)"))
+        fail(GRPCStatus(mapped, "the server reset the stream with \(code)"), resetStream: false)
     }
 
     /// The stream is gone (closed normally or with the connection).
     func streamClosed() {
-        if status == nil { fail(GRPCStatus(.unavailable, "the connection closed before the call completed")) }
-        failWriter(status ?? GRPCStatus(.unavailable, "the connection closed"))
+        if status == nil { fail(GRPCStatus(.unavailable, "the connection closed before the call completed"), resetStream: false) }
+        writeWaiter.fail(status!)
         let onClosed = self.onClosed
         self.onClosed = nil
         onClosed?()
     }
 
-    /// Ends the call locally with `status` and resets the stream if it is still open.
+    /// Ends the call locally with `status` (deadline, the caller's cancellation or error).
     func cancel(_ status: GRPCStatus) {
-        guard self.status == nil else { return }
-        // The status first: resetting closes the stream at once, and a close without a
-        // status would read as UNAVAILABLE.
-        sendingFinished = true
         fail(status)
-        stream?.reset(.cancel)
     }
 
-    private func fail(_ failure: GRPCStatus) {
+    /// Ends the call with `failure`. A failure found on this side resets the stream with
+    /// CANCEL so the server stops; the status is set first, because the reset closes the
+    /// stream at once and a close without a status would read as UNAVAILABLE.
+    private func fail(_ failure: GRPCStatus, resetStream: Bool = true) {
         guard status == nil else { return }
-        if initialMetadata == nil { completeHead(nil) }
         complete(failure)
-        if let stream, !sendingFinished {
-            sendingFinished = true
-            stream.reset(.cancel)
-        }
+        sendingFinished = true
+        if resetStream { stream?.reset(.cancel) }
     }
 
-    private func completeHead(_ metadata: GRPCMetadata?) {
-        if metadata != nil { initialMetadata = metadata }
+    private func completeHead(_ metadata: GRPCMetadata) {
+        initialMetadata = metadata
         let waiters = headWaiters
         headWaiters.removeAll()
         for waiter in waiters { waiter.resume(returning: metadata) }
@@ -196,7 +191,7 @@ final class GRPCClientCall: @unchecked Sendable {
         statusWaiters.removeAll()
         for waiter in waiters { waiter.resume(returning: final) }
         wakeReader()
-        failWriter(final.code == .ok ? GRPCStatus(.cancelled, "the call already ended with OK") : final)
+        writeWaiter.fail(final.code == .ok ? GRPCStatus(.cancelled, "the call already ended with OK") : final)
     }
 
     private func wakeReader() {
@@ -307,11 +302,8 @@ final class GRPCClientCall: @unchecked Sendable {
         guard !sendingFinished else { throw GRPCStatus(.internal, "the request side of this call was already finished") }
     }
 
+    /// The stream drained below the low-water mark.
     func writable() {
         writeWaiter.resume()
-    }
-
-    private func failWriter(_ status: GRPCStatus) {
-        writeWaiter.fail(status)
     }
 }

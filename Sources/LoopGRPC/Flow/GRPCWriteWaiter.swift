@@ -14,10 +14,11 @@ struct GRPCWriteWaiter {
         continuation.resume()
     }
 
-    /// The call ended: the sender gets `error`.
-    mutating func fail(_ error: any Error) {
+    /// The call ended: the sender gets `status`. Typed, so nothing is boxed as an error
+    /// unless a sender is actually parked (this runs at the end of every call).
+    mutating func fail(_ status: GRPCStatus) {
         guard let continuation else { return }
         self.continuation = nil
-        continuation.resume(throwing: error)
+        continuation.resume(throwing: status)
     }
 }

@@ -42,6 +42,18 @@ public struct GRPCRouter: Sendable {
 
     func method(for path: String) -> Method? { methods[path] }
 
+    /// UNIMPLEMENTED for a path no method is registered for, worded as grpc-go words it.
+    func unknownMethodStatus(_ path: String) -> GRPCStatus {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
+            return GRPCStatus(.unimplemented, "malformed method name \"\(path)\"")
+        }
+        if services.contains(parts[1]) {
+            return GRPCStatus(.unimplemented, "unknown method \(parts[2]) for service \(parts[1])")
+        }
+        return GRPCStatus(.unimplemented, "unknown service \(parts[1])")
+    }
+
     /// A unary method: one request, one response.
     public mutating func registerUnary<D: GRPCDeserializer, S: GRPCSerializer>(
         _ path: String, deserializer: D, serializer: S,
@@ -99,7 +111,7 @@ public struct GRPCRouter: Sendable {
                 } else {
                     try await interceptors.run(context: context) { try await handler(request, writer, context) }
                 }
-                await call.finish(error: GRPCStatus.ok)
+                await call.finishOnLoop(.ok)
             } catch {
                 await call.finish(error: error)
             }
@@ -121,7 +133,7 @@ public struct GRPCRouter: Sendable {
                 } else {
                     try await interceptors.run(context: context) { try await handler(requests, writer, context) }
                 }
-                await call.finish(error: GRPCStatus.ok)
+                await call.finishOnLoop(.ok)
             } catch {
                 await call.finish(error: error)
             }

@@ -76,13 +76,7 @@ final class GRPCServerCall: @unchecked Sendable {
 
     /// The client reset the stream: the call is cancelled.
     func cancelledByPeer(_ code: HTTP2ErrorCode) {
-        finished = true
-        deadlineTimer?.cancel()
-        context.markCancelled()
-        let status = GRPCStatus(.cancelled, "the client cancelled the call (RST_STREAM \(code))")
-        failInbound(status)
-        failWriter(status)
-        task?.cancel()
+        abandon(GRPCStatus(.cancelled, "the client cancelled the call (RST_STREAM \(code))"))
     }
 
     /// The deadline passed: answer DEADLINE_EXCEEDED and cancel the handler.
@@ -90,26 +84,28 @@ final class GRPCServerCall: @unchecked Sendable {
         deadlineTimer = nil
         guard !finished else { return }
         context.markCancelled()
-        let status = GRPCStatus(.deadlineExceeded, "the deadline passed before the call completed")
-        finish(status)
-        failInbound(status)
-        task?.cancel()
+        fail(with: GRPCStatus(.deadlineExceeded, "the deadline passed before the call completed"))
     }
 
     /// The stream was closed (normally, or the connection went away).
     func streamClosed() {
+        if finished {
+            writeWaiter.fail(GRPCStatus(.cancelled, "the call already ended"))
+        } else {
+            abandon(GRPCStatus(.unavailable, "the connection closed before the call completed"))
+        }
+    }
+
+    /// The stream is gone without an answer: nothing can be sent; readers and writers get
+    /// `status`, the handler is cancelled.
+    private func abandon(_ status: GRPCStatus) {
+        finished = true
         deadlineTimer?.cancel()
         deadlineTimer = nil
-        if !finished {
-            finished = true
-            context.markCancelled()
-            let status = GRPCStatus(.unavailable, "the connection closed before the call completed")
-            failInbound(status)
-            failWriter(status)
-            task?.cancel()
-        } else {
-            failWriter(GRPCStatus(.cancelled, "the call already ended"))
-        }
+        context.markCancelled()
+        failInbound(status)
+        writeWaiter.fail(status)
+        task?.cancel()
     }
 
     /// A request problem: answer with `status`, stop reading, cancel the handler.
@@ -193,19 +189,17 @@ final class GRPCServerCall: @unchecked Sendable {
         return message
     }
 
-    /// The response headers: status, content type, encodings, initial metadata.
-    private func responseHead(extra trailers: [HPACKHeader]? = nil) -> [HPACKHeader] {
-        var metadata = context.takeInitialMetadata()
-        var trailers = trailers
-        if !metadata.isEmpty, let problem = Self.problem(in: metadata) {
-            // Never put reserved or malformed fields on the wire: the call ends with INTERNAL.
-            metadata = GRPCMetadata()
-            if trailers == nil {
-                metadataProblem = problem
-                return []
-            }
-            trailers = Self.problemTrailers(problem)
-        }
+    /// The handler's initial metadata, or why it cannot go on the wire (reserved or
+    /// malformed fields end the call with INTERNAL instead).
+    private func sendableInitialMetadata() -> Result<GRPCMetadata, GRPCStatus> {
+        let metadata = context.takeInitialMetadata()
+        if !metadata.isEmpty, let problem = Self.problem(in: metadata) { return .failure(problem) }
+        return .success(metadata)
+    }
+
+    /// The response headers: status, content type, encodings, initial metadata, and the
+    /// trailers of a trailers-only response.
+    private func responseHead(_ metadata: GRPCMetadata, trailers: [HPACKHeader]? = nil) -> [HPACKHeader] {
         let base = responseCompression == nil ? Self.plainHead : responseCompression == .gzip ? Self.gzipHead : Self.deflateHead
         if metadata.isEmpty, trailers == nil { return base }
         var head = base
@@ -245,21 +239,19 @@ final class GRPCServerCall: @unchecked Sendable {
         }
     }
 
-    /// Set when the handler's initial metadata cannot be sent: the call ends with INTERNAL.
-    private var metadataProblem: GRPCStatus?
-
     /// Sends the response headers now, if not sent yet.
     func sendHeadIfNeeded() throws {
         guard !headSent else { return }
         if finished { throw failure ?? GRPCStatus(.cancelled, "the call already ended") }
-        let head = responseHead()
-        if let problem = metadataProblem {
+        switch sendableInitialMetadata() {
+        case .success(let metadata):
+            headSent = true
+            try stream.sendHeaders(responseHead(metadata), endStream: false)
+        case .failure(let problem):
             finish(problem)
             task?.cancel()
             throw problem
         }
-        headSent = true
-        try stream.sendHeaders(head, endStream: false)
     }
 
     /// Sends one framed message on the loop if the stream has room (true), or does
@@ -329,18 +321,33 @@ final class GRPCServerCall: @unchecked Sendable {
         finished = true
         deadlineTimer?.cancel()
         deadlineTimer = nil
+        // A handler parked in `send` (ended from here by a deadline or a bad request).
+        writeWaiter.fail(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
         if headSent {
             try? stream.sendTrailers(trailers(for: status))
-        } else {
-            headSent = true
-            try? stream.sendHeaders(responseHead(extra: trailers(for: status)), endStream: true)
+            return
         }
+        headSent = true
+        let head: [HPACKHeader]
+        switch sendableInitialMetadata() {
+        case .success(let metadata): head = responseHead(metadata, trailers: trailers(for: status))
+        case .failure(let problem): head = responseHead(GRPCMetadata(), trailers: Self.problemTrailers(problem))
+        }
+        try? stream.sendHeaders(head, endStream: true)
     }
 
     /// Ends the call with the status `error` stands for.
     func finish(error: any Error) async {
-        let status = Self.status(for: error, context: context)
-        await onLoop(loop) { self.finish(status) }
+        await finishOnLoop(Self.status(for: error, context: context))
+    }
+
+    /// Ends the call with `status`, from the handler's task (hopping to the loop if needed).
+    func finishOnLoop(_ status: GRPCStatus) async {
+        if loop.inEventLoop {
+            finish(status)
+        } else {
+            await onLoop(loop) { self.finish(status) }
+        }
     }
 
     /// A thrown error's status: its own if it is one, CANCELLED for cancellation, else UNKNOWN.
@@ -351,14 +358,9 @@ final class GRPCServerCall: @unchecked Sendable {
         return GRPCStatus(.unknown, "\(error)")
     }
 
-    // MARK: Writer wake-ups
-
+    /// The stream drained below the low-water mark.
     func writable() {
         writeWaiter.resume()
-    }
-
-    private func failWriter(_ status: GRPCStatus) {
-        writeWaiter.fail(status)
     }
 }
 

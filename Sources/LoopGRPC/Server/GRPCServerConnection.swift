@@ -23,86 +23,30 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
             call.endRequest()
             return
         }
-        var method = ""
-        var path = ""
-        var contentType: String?
-        var encoding: String?
-        var acceptEncoding: String?
-        var timeout: String?
-        var userAgent: String?
-        var hasMetadata = false
-        for header in headers {
-            let name = header.name.utf8
-            if name.first == UInt8(ascii: ":") {
-                if header.name == ":method" { method = header.value } else if header.name == ":path" { path = header.value }
-            } else if name.first == UInt8(ascii: "c"), header.name == "content-type" {
-                contentType = header.value
-            } else if name.first == UInt8(ascii: "g"), name.count > 5 {
-                switch header.name {
-                case "grpc-encoding": encoding = header.value
-                case "grpc-accept-encoding": acceptEncoding = header.value
-                case "grpc-timeout": timeout = header.value
-                default: if !GRPCMetadata.isReserved(header.name) { hasMetadata = true }
-                }
-            } else if header.name == "user-agent" {
-                userAgent = header.value
-            } else if !GRPCMetadata.isReserved(header.name) {
-                hasMetadata = true
-            }
+        let head: GRPCRequestHead
+        do {
+            head = try GRPCRequestHead(validating: headers, acceptedEncodings: configuration.acceptedEncodings,
+                                       compressResponsesLikeRequests: configuration.compressResponsesLikeRequests)
+        } catch {
+            return reject(stream, httpStatus: error.httpStatus, error.status)
         }
-
-        guard method == "POST" else {
-            return reject(stream, httpStatus: 405, GRPCStatus(.internal, "gRPC requires POST, got \(method.isEmpty ? "no method" : method)"))
+        guard let handler = router.method(for: head.path) else {
+            return reject(stream, httpStatus: 200, router.unknownMethodStatus(head.path))
         }
-        guard let contentType, contentType.hasPrefix("application/grpc") else {
-            return reject(stream, httpStatus: 415, GRPCStatus(.internal, "invalid gRPC content-type \(contentType.map { "\"\($0)\"" } ?? "(none)")"))
-        }
-        var requestCompression: GRPCCompression?
-        if let encoding, encoding != "identity" {
-            guard let supported = GRPCCompression(headerValue: encoding), configuration.acceptedEncodings.contains(supported) else {
-                return reject(stream, httpStatus: 200, GRPCStatus(.unimplemented, "grpc-encoding \"\(encoding)\" is not supported (supported: \(GRPCCompression.acceptEncodingHeader))"))
-            }
-            requestCompression = supported
-        }
-        var deadline: ContinuousClock.Instant?
-        var timeoutDuration: Duration?
-        if let timeout {
-            guard let duration = GRPCTimeout.parse(timeout) else {
-                return reject(stream, httpStatus: 200, GRPCStatus(.internal, "malformed grpc-timeout \"\(timeout)\""))
-            }
-            timeoutDuration = duration
-            deadline = ContinuousClock.now + duration
-        }
-        guard let handler = router.method(for: path) else {
-            return reject(stream, httpStatus: 200, unknownMethodStatus(path))
-        }
-        let responseCompression = configuration.compressResponsesLikeRequests && requestCompression != nil
-            && requestCompression!.isAccepted(by: acceptEncoding) ? requestCompression : nil
-        let context = GRPCServerContext(path: path, requestMetadata: hasMetadata ? GRPCMetadata(headers: headers) : GRPCMetadata(),
-                                        deadline: deadline, userAgent: userAgent)
-        let call = GRPCServerCall(stream: stream, loop: loop, context: context, requestCompression: requestCompression,
-                                  responseCompression: responseCompression,
+        let context = GRPCServerContext(path: head.path, requestMetadata: head.hasMetadata ? GRPCMetadata(headers: headers) : GRPCMetadata(),
+                                        deadline: head.timeout.map { ContinuousClock.now + $0 }, userAgent: head.userAgent)
+        let call = GRPCServerCall(stream: stream, loop: loop, context: context, requestCompression: head.requestCompression,
+                                  responseCompression: head.responseCompression,
                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,
                                   maxSendMessageSize: configuration.maxSendMessageSize)
         calls[stream.id] = call
         if endStream { call.endRequest() }
-        if let timeoutDuration {
-            call.deadlineTimer = loop.scheduleCallback(in: timeoutDuration) { [weak call] in call?.deadlineExceeded() }
+        if let timeout = head.timeout {
+            call.deadlineTimer = loop.scheduleCallback(in: timeout) { [weak call] in call?.deadlineExceeded() }
         }
         call.method = handler
         call.interceptors = configuration.interceptors
         call.task = Task(executorPreference: loop) { await call.run() }
-    }
-
-    private func unknownMethodStatus(_ path: String) -> GRPCStatus {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
-            return GRPCStatus(.unimplemented, "malformed method name \"\(path)\"")
-        }
-        if router.services.contains(parts[1]) {
-            return GRPCStatus(.unimplemented, "unknown method \(parts[2]) for service \(parts[1])")
-        }
-        return GRPCStatus(.unimplemented, "unknown service \(parts[1])")
     }
 
     /// Answers a call that never reaches a handler with a trailers-only response.
