@@ -34,8 +34,10 @@ extension GRPCChannel {
                 do {
                     try await requests(Self.writer(call, serializer))
                     try await call.finishSending()
-                } catch let status as GRPCStatus where call.isFinished {
-                    _ = status  // The server ended the call; its status is the outcome.
+                } catch let status as GRPCStatus {
+                    // A send refused because the server already ended the call: its status is
+                    // the outcome. (The call's state is read on its loop.)
+                    guard await onLoop(call.loop, { call.isFinished }) else { throw status }
                 }
                 return try await Self.singleResponse(call, deserializer)
             }
