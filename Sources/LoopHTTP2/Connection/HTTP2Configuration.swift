@@ -27,12 +27,20 @@ public struct HTTP2Configuration: Sendable {
     public var maxHeaderListSize: UInt32 = 16_384
     /// SETTINGS_HEADER_TABLE_SIZE we announce (our HPACK decoder's table limit).
     public var headerTableSize: UInt32 = 4096
+    // Abuse limits (HTTP2AbuseLimits): past each, the connection is closed with
+    // ENHANCE_YOUR_CALM.
+
     /// Streams the peer may reset per second before the connection is closed with
     /// ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
     public var maxResetsPerSecond = 200
     /// PING and SETTINGS frames accepted within 10 seconds without any HEADERS or DATA in
     /// between; more is a flood, answered with ENHANCE_YOUR_CALM.
     public var maxControlFramesWithoutProgress = 1000
+    /// CONTINUATION frames one header block may use (CONTINUATION floods, CVE-2024-27316).
+    public var maxContinuationFrames = 32
+    /// Encoded bytes one header block may use; nil: twice the larger of
+    /// `maxHeaderListSize` and 16 KiB.
+    public var maxHeaderBlockSize: Int? = nil
     /// How long a peer may take to complete the handshake.
     public var handshakeTimeout: Duration = .seconds(10)
 

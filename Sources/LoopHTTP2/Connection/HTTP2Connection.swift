@@ -3,18 +3,23 @@ import Loop
 /// One HTTP/2 connection's protocol logic, with no I/O: bytes and application calls in,
 /// bytes (``output``) and events (``takeEvents()``) out.
 ///
-/// It enforces the stream state machine (RFC 9113 §5.1), stream-id rules, concurrency
-/// limits, flow control in both directions (§5.2, §6.9), the handshake (§3.4), GOAWAY and
-/// the graceful two-phase shutdown (§6.8), DESIGN.md's stream-end rule, and abuse limits
-/// (rapid reset, control-frame floods). Every violation produces the RFC's GOAWAY or
-/// RST_STREAM code.
+/// The connection dispatches frames and keeps the stream-id rules (RFC 9113 §5.1.1,
+/// §5.1.2); each other concern has a room of its own (docs/architecture.md):
+/// - stream states: ``HTTP2StreamState`` (§5.1), in records of the ``HTTP2StreamTable``;
+/// - outbound DATA and send windows: ``HTTP2OutboundScheduler`` (§5.2, §6.9);
+/// - inbound windows, credit on consumption, BDP growth: ``HTTP2InboundWindows``;
+/// - GOAWAY and the two-phase shutdown: ``HTTP2Shutdown`` (§6.8);
+/// - abuse limits (rapid reset, control-frame and CONTINUATION floods): ``HTTP2AbuseLimits``;
+/// - header field rules: ``HTTP2HeaderValidation`` (§8);
+/// - closed-stream memory: ``RecentStreamIDs``.
+/// Every violation produces the RFC's GOAWAY or RST_STREAM code.
 ///
 /// ```swift
 /// var connection = HTTP2Connection(configuration: .init(role: .server))
 /// connection.start()                          // SETTINGS goes out at once
 /// connection.receive(bytesFromSocket, now: clock)
 /// for event in connection.takeEvents() { ... }
-/// connection.output.drain { socket.write($0) }
+/// connection.drainOutput { socket.write($0) }
 /// ```
 public struct HTTP2Connection: Sendable {
     public let configuration: HTTP2Configuration
@@ -22,8 +27,9 @@ public struct HTTP2Connection: Sendable {
 
     private var decoder: HTTP2FrameDecoder
     private var encoder: HTTP2FrameEncoder
-    /// Bytes to send, in order.
-    public var output = HTTP2Output()
+    /// Bytes to send, in order. Read it freely; take the bytes with ``drainOutput(_:)`` or
+    /// ``moveOutput(into:)``.
+    public private(set) var output = HTTP2Output()
     private var events: [HTTP2ConnectionEvent] = []
 
     /// The peer's settings as received so far.
@@ -48,38 +54,26 @@ public struct HTTP2Connection: Sendable {
     private var peerStreamCount = 0
     private var lastPeerStreamID: UInt32 = 0
     private var nextLocalStreamID: UInt32
-    private var connectionSendWindow = SendWindow(65_535)
-    private var connectionReceiveWindow = ReceiveWindow(65_535)
-    /// Grows stream windows for big transfers (nil when the configuration fixes them).
-    private var bandwidthDelay: BandwidthDelayEstimator?
-    private var ready = StreamQueue()
+    private var outbound = HTTP2OutboundScheduler()
+    private var inbound: HTTP2InboundWindows
+    private var shutdown = HTTP2Shutdown()
+    private var abuse: HTTP2AbuseLimits
     private var recentlyReset = RecentStreamIDs(capacity: 64)
     /// Peer streams that closed normally: HEADERS on them is STREAM_CLOSED, while a lower
     /// id never used is PROTOCOL_ERROR (RFC 9113 §5.1, §5.1.1).
     private var recentlyClosed = RecentStreamIDs(capacity: 128)
-
-    // GOAWAY.
-    private var sentGoAwayLastStreamID: UInt32?
-    private var receivedGoAwayLastStreamID: UInt32?
-    private var gracefulPingOutstanding = false
-    private static let gracefulShutdownPing: UInt64 = 0x4C6F_6F70_474F_4157  // "LoopGOAW"
-
-    // Abuse limits.
-    private var resetWindowStart: UInt64 = 0
-    private var resetsInWindow = 0
-    private var controlFramesWithoutProgress = 0
-    private var controlWindowStart: UInt64 = 0
     private var now: UInt64 = 0
 
-    /// Pauses producing DATA (when the socket is not writable); control frames still go out.
-    public var isOutputPaused = false {
-        didSet { if !isOutputPaused { scheduleWrites() } }
-    }
+    /// True while producing DATA is paused (``pauseOutput()``); control frames still go out.
+    public var isOutputPaused: Bool { outbound.isPaused }
 
     public init(configuration: HTTP2Configuration) {
         self.configuration = configuration
         self.decoder = HTTP2FrameDecoder(role: configuration.role == .server ? .server : .client,
-                                         maxHeaderListSize: Int(configuration.maxHeaderListSize))
+                                         maxHeaderListSize: Int(configuration.maxHeaderListSize),
+                                         headerBlockLimits: HTTP2HeaderBlockLimits(maxHeaderListSize: Int(configuration.maxHeaderListSize),
+                                                                                   maxContinuationFrames: configuration.maxContinuationFrames,
+                                                                                   maxBlockSize: configuration.maxHeaderBlockSize))
         self.decoder.maxFrameSize = configuration.maxFrameSize
         self.decoder.hpack.setMaximumTableSizeLimit(Int(configuration.headerTableSize))
         self.encoder = HTTP2FrameEncoder()
@@ -92,21 +86,19 @@ public struct HTTP2Connection: Sendable {
         settings.maxHeaderListSize = configuration.maxHeaderListSize
         settings.headerTableSize = configuration.headerTableSize
         self.localSettings = settings
-        if let limit = configuration.maximumStreamWindowSize, limit > configuration.initialStreamWindowSize {
-            self.bandwidthDelay = BandwidthDelayEstimator(initialWindow: Int(configuration.initialStreamWindowSize),
-                                                          maximumWindow: Int(min(limit, 0x7FFF_FFFF)))
-        }
+        self.inbound = HTTP2InboundWindows(configuration: configuration)
+        self.abuse = HTTP2AbuseLimits(configuration: configuration)
     }
 
     // MARK: Start
 
     /// Writes our side of the handshake: the client preface (clients) and our SETTINGS,
-    /// at once — never waiting for the peer (DESIGN.md's handshake rule) — plus a
-    /// connection WINDOW_UPDATE opening the configured connection window.
+    /// at once — never waiting for the peer (docs/architecture.md, the handshake rule) —
+    /// plus a connection WINDOW_UPDATE opening the configured connection window.
     public mutating func start() {
         if role == .client { output.control.writeBytes(http2ClientPreface) }
         HTTP2FrameEncoder.writeSettings(localSettings.nonDefaultParameters, into: &output.control)
-        if let increment = connectionReceiveWindow.grow(to: Int(configuration.connectionWindowSize)) {
+        if let increment = inbound.openConnectionWindow() {
             HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
         }
     }
@@ -132,10 +124,44 @@ public struct HTTP2Connection: Sendable {
         swap(&events, &other)
     }
 
+    // MARK: Output
+
+    /// Hands each pending buffer to `write`, in order, and empties the output (for callers
+    /// whose `write` cannot re-enter the connection, such as tests).
+    public mutating func drainOutput(_ write: (ByteBuffer) -> Void) {
+        output.drain(write)
+    }
+
+    /// Moves the pending buffers, in order, to the end of `list`; call ``reclaimOutput()``
+    /// once they are written so the frame buffer's storage is reused.
+    public mutating func moveOutput(into list: inout [ByteBuffer]) {
+        output.moveAll(into: &list)
+    }
+
+    /// Rewinds the frame buffer once everything in it was handed out.
+    public mutating func reclaimOutput() {
+        output.reclaim()
+    }
+
+    /// Drops everything pending (the connection is gone).
+    public mutating func discardOutput() {
+        output.discard()
+    }
+
+    /// Stops producing DATA (the socket is not writable); control frames still go out.
+    public mutating func pauseOutput() {
+        _ = outbound.setPaused(true)
+    }
+
+    /// Produces DATA again, as far as the windows allow.
+    public mutating func resumeOutput() {
+        if outbound.setPaused(false) { scheduleWrites() }
+    }
+
     // MARK: Receiving
 
     /// Processes bytes read from the socket. `now` (monotonic nanoseconds) drives the
-    /// rapid-reset limit.
+    /// abuse limits and the bandwidth-delay estimate.
     public mutating func receive(_ bytes: ByteBuffer, now: UInt64 = 0) {
         guard state != .closed else { return }
         self.now = now
@@ -178,10 +204,10 @@ public struct HTTP2Connection: Sendable {
         do throws(HTTP2ProtocolError) {
             switch frame.payload {
             case .data(let data, let endStream, let length):
-                controlFramesWithoutProgress = 0
+                abuse.progress()
                 try receiveData(frame.streamID, data, endStream: endStream, flowControlledLength: length)
             case .headers(let headers, let endStream):
-                controlFramesWithoutProgress = 0
+                abuse.progress()
                 try receiveHeaders(frame.streamID, headers, endStream: endStream)
             case .oversizedHeaders(let endStream):
                 try receiveOversizedHeaders(frame.streamID, endStream: endStream)
@@ -190,7 +216,7 @@ public struct HTTP2Connection: Sendable {
             case .rstStream(let code):
                 try receiveReset(frame.streamID, code)
             case .settings(let parameters):
-                try countControlFrame()
+                try abuse.controlFrame(now: now)
                 try receiveSettings(parameters)
             case .settingsAck:
                 break
@@ -200,7 +226,7 @@ public struct HTTP2Connection: Sendable {
                 if ack {
                     receivePingAck(opaque)
                 } else {
-                    try countControlFrame()
+                    try abuse.controlFrame(now: now)
                     HTTP2FrameEncoder.writePing(opaque, ack: true, into: &output.control)
                 }
             case .goAway(let last, let code, let debug):
@@ -214,18 +240,7 @@ public struct HTTP2Connection: Sendable {
         }
     }
 
-    private mutating func countControlFrame() throws(HTTP2ProtocolError) {
-        // A flood is many control frames in a short time with no request in between; a
-        // keepalive PING every few seconds on an idle connection never adds up to one.
-        if now &- controlWindowStart > 10_000_000_000 {
-            controlWindowStart = now
-            controlFramesWithoutProgress = 0
-        }
-        controlFramesWithoutProgress += 1
-        guard controlFramesWithoutProgress <= configuration.maxControlFramesWithoutProgress else {
-            throw .connection(.enhanceYourCalm, "more than \(configuration.maxControlFramesWithoutProgress) PING/SETTINGS frames within 10 s without a request")
-        }
-    }
+    // MARK: Stream-id rules (RFC 9113 §5.1.1)
 
     private func isPeerInitiated(_ streamID: UInt32) -> Bool {
         (streamID % 2 == 1) == (role == .server)
@@ -236,17 +251,21 @@ public struct HTTP2Connection: Sendable {
         isPeerInitiated(streamID) ? streamID > lastPeerStreamID : streamID >= nextLocalStreamID
     }
 
+    /// A stream the peer opened after the last stream id of the GOAWAY we sent: its frames
+    /// are ignored, not answered (RFC 9113 §6.8).
+    private func isAboveSentGoAway(_ streamID: UInt32) -> Bool {
+        isPeerInitiated(streamID) && shutdown.isAboveSentGoAway(streamID)
+    }
+
+    // MARK: HEADERS
+
     private mutating func receiveHeaders(_ streamID: UInt32, _ headers: [HPACKHeader], endStream: Bool) throws(HTTP2ProtocolError) {
         if var stream = streams[streamID] {
-            guard stream.remoteOpen else {
-                throw .stream(streamID, .streamClosed, "HEADERS after END_STREAM (RFC 9113 §5.1)")
-            }
-            let isInformational = role == .client && !stream.headersReceived.isFinal
+            let head = stream.state.remoteHead
+            let isInformational = role == .client && head != .final
                 && headers.first(where: { $0.name == ":status" })?.value.hasPrefix("1") == true
-            if stream.headersReceived.isFinal {
-                guard endStream else {
-                    throw .stream(streamID, .protocolError, "trailers without END_STREAM (RFC 9113 §8.1)")
-                }
+            stream.state = try stream.state.receivingHeaders(streamID: streamID, informational: isInformational, endStream: endStream)
+            if head == .final {
                 if let problem = HTTP2HeaderValidation.responseProblem(headers, isTrailers: true) {
                     throw .stream(streamID, .protocolError, problem)
                 }
@@ -254,10 +273,6 @@ public struct HTTP2Connection: Sendable {
                 if let problem = HTTP2HeaderValidation.responseProblem(headers, isTrailers: false) {
                     throw .stream(streamID, .protocolError, problem)
                 }
-                if isInformational && endStream {
-                    throw .stream(streamID, .protocolError, "informational response with END_STREAM (RFC 9113 §8.1)")
-                }
-                stream.headersReceived = isInformational ? .informational : .final
                 if !isInformational {
                     let status = headers.first(where: { $0.name == ":status" })?.value
                     // Responses to HEAD, and 204/304, carry no body whatever content-length says.
@@ -302,21 +317,14 @@ public struct HTTP2Connection: Sendable {
         if endStream, let expectedLength, expectedLength != 0 {
             throw .stream(streamID, .protocolError, "no body but content-length \(expectedLength) (RFC 9113 §8.1.1)")
         }
-        var stream = HTTP2StreamState(sendWindow: Int(peerSettings.initialWindowSize),
-                                      receiveWindow: Int(localSettings.initialWindowSize))
-        stream.headersReceived = .final
+        var stream = HTTP2Stream(state: HTTP2StreamState.idle.openedByReceiving(endStream: endStream),
+                                 sendWindow: Int(peerSettings.initialWindowSize),
+                                 receiveWindow: Int(localSettings.initialWindowSize))
         stream.expectedLength = expectedLength
         streams[streamID] = stream
         peerStreamCount += 1
         events.append(.headers(streamID: streamID, headers, endStream: endStream))
         if endStream { remoteEnded(streamID) }
-    }
-
-    /// A stream the peer opened after the last stream id of the GOAWAY we sent: its frames
-    /// are ignored, not answered (RFC 9113 §6.8).
-    private func isAboveSentGoAway(_ streamID: UInt32) -> Bool {
-        guard let last = sentGoAwayLastStreamID else { return false }
-        return streamID > last && isPeerInitiated(streamID)
     }
 
     private mutating func receiveOversizedHeaders(_ streamID: UInt32, endStream: Bool) throws(HTTP2ProtocolError) {
@@ -336,10 +344,10 @@ public struct HTTP2Connection: Sendable {
         throw .stream(streamID, .protocolError, "header list exceeds SETTINGS_MAX_HEADER_LIST_SIZE \(configuration.maxHeaderListSize) (RFC 9113 §6.5.2)")
     }
 
+    // MARK: DATA
+
     private mutating func receiveData(_ streamID: UInt32, _ data: ByteBuffer, endStream: Bool, flowControlledLength: Int) throws(HTTP2ProtocolError) {
-        guard connectionReceiveWindow.receive(flowControlledLength) else {
-            throw .connection(.flowControlError, "DATA exceeds the connection window (RFC 9113 §6.9)")
-        }
+        try inbound.receiveOnConnection(flowControlledLength)
         guard var stream = streams[streamID] else {
             returnConnectionCredit(flowControlledLength)
             if isAboveSentGoAway(streamID) { return }
@@ -347,19 +355,14 @@ public struct HTTP2Connection: Sendable {
             if recentlyReset.contains(streamID) { return }
             throw .stream(streamID, .streamClosed, "DATA on closed stream \(streamID) (RFC 9113 §5.1)")
         }
-        guard stream.remoteOpen else {
+        do throws(HTTP2ProtocolError) {
+            stream.state = try stream.state.receivingData(streamID: streamID, endStream: endStream)
+            try inbound.receive(flowControlledLength, on: &stream.inbound, streamID: streamID)
+        } catch {
             returnConnectionCredit(flowControlledLength)
-            throw .stream(streamID, .streamClosed, "DATA after END_STREAM (RFC 9113 §5.1)")
+            throw error
         }
-        guard stream.headersReceived.isFinal else {
-            returnConnectionCredit(flowControlledLength)
-            throw .stream(streamID, .protocolError, "DATA before the final HEADERS (RFC 9113 §8.1)")
-        }
-        guard stream.receiveWindow.receive(flowControlledLength) else {
-            returnConnectionCredit(flowControlledLength)
-            throw .stream(streamID, .flowControlError, "DATA exceeds the stream window (RFC 9113 §6.9)")
-        }
-        stream.unconsumed += data.readableBytes
+        stream.inbound.unconsumed += data.readableBytes
         stream.receivedLength += data.readableBytes
         if let expected = stream.expectedLength,
            stream.receivedLength > expected || (endStream && stream.receivedLength != expected) {
@@ -367,8 +370,8 @@ public struct HTTP2Connection: Sendable {
             throw .stream(streamID, .protocolError, "\(stream.receivedLength) body bytes but content-length \(expected) (RFC 9113 §8.1.1)")
         }
         streams[streamID] = stream
-        if bandwidthDelay?.dataReceived(flowControlledLength, now: now) == true {
-            HTTP2FrameEncoder.writePing(BandwidthDelayEstimator.pingData, ack: false, into: &output.control)
+        if inbound.shouldProbe(afterReceiving: flowControlledLength, now: now) {
+            HTTP2FrameEncoder.writePing(HTTP2InboundWindows.probePingData, ack: false, into: &output.control)
         }
         // Padding is never delivered, so it is returned at once.
         let padding = flowControlledLength - data.readableBytes
@@ -377,21 +380,14 @@ public struct HTTP2Connection: Sendable {
         if endStream { remoteEnded(streamID) }
     }
 
+    // MARK: RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE
+
     private mutating func receiveReset(_ streamID: UInt32, _ code: HTTP2ErrorCode) throws(HTTP2ProtocolError) {
         guard streams[streamID] != nil else {
             if isIdle(streamID) { throw .connection(.protocolError, "RST_STREAM on idle stream \(streamID) (RFC 9113 §6.4)") }
             return
         }
-        if role == .server {
-            if now &- resetWindowStart > 1_000_000_000 {
-                resetWindowStart = now
-                resetsInWindow = 0
-            }
-            resetsInWindow += 1
-            if resetsInWindow > configuration.maxResetsPerSecond {
-                throw .connection(.enhanceYourCalm, "more than \(configuration.maxResetsPerSecond) streams reset by the peer in a second (rapid reset)")
-            }
-        }
+        if role == .server { try abuse.peerReset(now: now) }
         closeStream(streamID)
         events.append(.reset(streamID: streamID, code))
         events.append(.closed(streamID: streamID))
@@ -405,15 +401,7 @@ public struct HTTP2Connection: Sendable {
             }
             try peerSettings.apply(parameter)
         }
-        let delta = Int(peerSettings.initialWindowSize) - oldWindow
-        if delta != 0 {
-            for id in streams.ids {
-                guard streams[id]!.sendWindow.increase(by: delta) else {
-                    throw .connection(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE makes stream \(id)'s window exceed 2^31-1 (RFC 9113 §6.9.2)")
-                }
-                if delta > 0 { enqueueIfSendable(id) }
-            }
-        }
+        try outbound.initialWindowSizeChanged(by: Int(peerSettings.initialWindowSize) - oldWindow, in: &streams)
         encoder.maxFrameSize = Int(peerSettings.maxFrameSize)
         let tableSize = min(Int(peerSettings.headerTableSize), 4096)
         if tableSize != encoder.hpack.currentMaximumTableSize { encoder.hpack.setMaximumTableSize(tableSize) }
@@ -425,32 +413,24 @@ public struct HTTP2Connection: Sendable {
     }
 
     private mutating func receivePingAck(_ opaque: UInt64) {
-        if opaque == BandwidthDelayEstimator.pingData, bandwidthDelay != nil {
-            if let window = bandwidthDelay!.probeAcknowledged(now: now) { growReceiveWindows(to: window) }
-        } else if opaque == HTTP2Connection.gracefulShutdownPing && gracefulPingOutstanding {
-            gracefulPingOutstanding = false
-            sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "")
+        if inbound.isProbeAck(opaque) {
+            guard let grown = inbound.probeAcknowledged(now: now, currentStreamWindow: Int(localSettings.initialWindowSize), streams: &streams) else { return }
+            // The peer adds the difference to every stream's window (RFC 9113 §6.9.2).
+            localSettings.initialWindowSize = grown.streamWindow
+            HTTP2FrameEncoder.writeSettings([HTTP2Setting(HTTP2Setting.initialWindowSize, grown.streamWindow)], into: &output.control)
+            if let increment = grown.connectionIncrement {
+                HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
+            }
+        } else if shutdown.pingAcknowledged(opaque) {
+            shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "", into: &output.control)
             closeIfDrained()
         } else {
             events.append(.pingAck(opaque))
         }
     }
 
-    /// Announces a larger SETTINGS_INITIAL_WINDOW_SIZE (the peer adds the difference to every
-    /// stream's window, RFC 9113 §6.9.2) and widens the connection window to match.
-    private mutating func growReceiveWindows(to window: Int) {
-        let delta = window - Int(localSettings.initialWindowSize)
-        guard delta > 0 else { return }
-        localSettings.initialWindowSize = UInt32(window)
-        HTTP2FrameEncoder.writeSettings([HTTP2Setting(HTTP2Setting.initialWindowSize, UInt32(window))], into: &output.control)
-        for id in streams.ids { streams[id]!.receiveWindow.raise(by: delta) }
-        if let increment = connectionReceiveWindow.grow(to: max(connectionReceiveWindow.target, window * 4)) {
-            HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
-        }
-    }
-
     private mutating func receiveGoAway(lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: ByteBuffer) {
-        receivedGoAwayLastStreamID = min(lastStreamID, receivedGoAwayLastStreamID ?? lastStreamID)
+        _ = shutdown.received(lastStreamID: lastStreamID)
         // Streams we opened above the peer's last stream id were never processed: retryable.
         for id in streams.ids where !isPeerInitiated(id) && id > lastStreamID {
             closeStream(id)
@@ -464,53 +444,45 @@ public struct HTTP2Connection: Sendable {
 
     private mutating func receiveWindowUpdate(_ streamID: UInt32, increment: Int) throws(HTTP2ProtocolError) {
         if streamID == 0 {
-            guard connectionSendWindow.increase(by: increment) else {
-                throw .connection(.flowControlError, "connection window exceeds 2^31-1 (RFC 9113 §6.9.1)")
-            }
+            try outbound.connectionWindowUpdate(increment)
             return
         }
-        guard streams[streamID] != nil else {
+        guard streams.contains(streamID) else {
             if isIdle(streamID) { throw .connection(.protocolError, "WINDOW_UPDATE on idle stream \(streamID) (RFC 9113 §5.1)") }
             return
         }
-        guard streams[streamID]!.sendWindow.increase(by: increment) else {
-            throw .stream(streamID, .flowControlError, "stream window exceeds 2^31-1 (RFC 9113 §6.9.1)")
-        }
-        enqueueIfSendable(streamID)
+        try outbound.streamWindowUpdate(increment, streamID: streamID, in: &streams)
     }
 
     // MARK: Sending
 
-    /// Opens a stream (clients) or answers one (servers) with a header list.
+    /// Opens a stream (clients) or answers one (servers) with a header list; on a stream
+    /// whose head went out, queues trailers after its DATA.
     /// - Returns: the stream id (new for a client request).
     @discardableResult
     public mutating func sendHeaders(streamID: UInt32? = nil, _ headers: [HPACKHeader], endStream: Bool) throws(HTTP2StreamError) -> UInt32 {
         guard state != .closed else { throw .connectionClosed }
         let id: UInt32
         if let streamID {
-            guard var stream = streams[streamID], stream.localOpen else { throw .streamClosed(streamID) }
-            if stream.headersSent {
-                // Trailers: after any queued data.
-                stream.pendingTrailers = headers
-                stream.pendingEnd = true
-                streams[streamID] = stream
-                enqueueIfSendable(streamID)
+            guard var stream = streams[streamID], stream.state.isLocalOpen else { throw .streamClosed(streamID) }
+            if stream.state.localHeadSent {
+                guard outbound.queueTrailers(headers, streamID: streamID, in: &streams) else { throw .streamClosed(streamID) }
                 scheduleWrites()
                 return streamID
             }
-            stream.headersSent = true
+            stream.state = try stream.state.sendingHeaders(streamID: streamID, endStream: endStream)
             streams[streamID] = stream
             id = streamID
         } else {
             guard role == .client else { throw .streamClosed(0) }
-            guard state != .draining, receivedGoAwayLastStreamID == nil else { throw .goingAway }
+            guard state != .draining, shutdown.allowsNewLocalStreams else { throw .goingAway }
             if let limit = peerSettings.maxConcurrentStreams, streams.count >= Int(limit) { throw .streamLimitReached(Int(limit)) }
             guard nextLocalStreamID <= 0x7FFF_FFFF else { throw .streamIDsExhausted }
             id = nextLocalStreamID
             nextLocalStreamID += 2
-            var stream = HTTP2StreamState(sendWindow: Int(peerSettings.initialWindowSize),
-                                          receiveWindow: Int(localSettings.initialWindowSize))
-            stream.headersSent = true
+            var stream = HTTP2Stream(state: HTTP2StreamState.idle.openedBySending(endStream: endStream),
+                                     sendWindow: Int(peerSettings.initialWindowSize),
+                                     receiveWindow: Int(localSettings.initialWindowSize))
             stream.requestIsHead = headers.contains { $0.name == ":method" && $0.value == "HEAD" }
             streams[id] = stream
         }
@@ -522,36 +494,27 @@ public struct HTTP2Connection: Sendable {
     /// Queues DATA; it goes out as flow control allows, fairly across streams.
     public mutating func sendData(streamID: UInt32, _ data: ByteBuffer, endStream: Bool) throws(HTTP2StreamError) {
         guard state != .closed else { throw .connectionClosed }
-        let accepted = streams.modify(streamID) { stream -> Bool in
-            guard stream.localOpen, !stream.pendingEnd, stream.headersSent else { return false }
-            if data.readableBytes > 0 {
-                stream.pendingData.append(data)
-                stream.pendingBytes += data.readableBytes
-            }
-            if endStream { stream.pendingEnd = true }
-            return true
+        guard outbound.queueData(data, endStream: endStream, streamID: streamID, in: &streams) else {
+            throw .streamClosed(streamID)
         }
-        guard accepted == true else { throw .streamClosed(streamID) }
-        enqueueIfSendable(streamID)
         scheduleWrites()
     }
 
     /// Bytes queued on `streamID` and not yet sent (for backpressure).
     public func bufferedBytes(streamID: UInt32) -> Int {
-        streams[streamID]?.pendingBytes ?? 0
+        streams[streamID]?.outbound.pendingBytes ?? 0
     }
 
     /// Asks for a `.writable` event once the stream's queued bytes drop to `threshold` or less.
     public mutating func notifyWhenBuffered(streamID: UInt32, atMost threshold: Int) {
-        guard streams[streamID] != nil else { return }
-        streams[streamID]!.writableThreshold = threshold
+        streams.modify(streamID) { $0.outbound.writableThreshold = threshold }
     }
 
     /// Resets an open stream with RST_STREAM(`code`). A stream that is already closed (it
     /// completed, or the peer reset it) is left alone: nothing may be sent on a closed
     /// stream (RFC 9113 §5.1), least of all RST_STREAM in answer to RST_STREAM (§5.4.2).
     public mutating func resetStream(_ streamID: UInt32, code: HTTP2ErrorCode, reason: String = "") {
-        guard streams[streamID] != nil else { return }
+        guard streams.contains(streamID) else { return }
         reset(streamID, code: code, reason: reason)
     }
 
@@ -561,7 +524,7 @@ public struct HTTP2Connection: Sendable {
         guard state != .closed else { return }
         HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: code, into: &output.control)
         recentlyReset.insert(streamID)
-        if streams[streamID] != nil {
+        if streams.contains(streamID) {
             closeStream(streamID)
             events.append(.closed(streamID: streamID))
         }
@@ -576,22 +539,21 @@ public struct HTTP2Connection: Sendable {
     }
 
     private mutating func consume(streamID: UInt32, bytes: Int, padding: Int) {
-        // A closed stream's unconsumed bytes went back to the connection window when it
-        // closed (closeStream): crediting them again would grow the peer's window past what
-        // we can take. Likewise never credit more than was delivered.
         guard var stream = streams[streamID] else { return }
-        let bytes = min(bytes, stream.unconsumed)
-        stream.unconsumed -= bytes
-        if stream.remoteOpen, let increment = stream.receiveWindow.consume(bytes + padding) {
+        let credit = inbound.consume(bytes, padding: padding, on: &stream.inbound, remoteOpen: stream.state.isRemoteOpen)
+        streams[streamID] = stream
+        if let increment = credit.stream {
             HTTP2FrameEncoder.writeWindowUpdate(streamID: streamID, increment: increment, into: &output.control)
         }
-        streams[streamID] = stream
-        returnConnectionCredit(bytes + padding)
+        // Nothing follows the GOAWAY of a failed connection (fail() closes its streams).
+        if let increment = credit.connection, state != .closed {
+            HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
+        }
     }
 
     private mutating func returnConnectionCredit(_ bytes: Int) {
         // Nothing follows the GOAWAY of a failed connection (fail() closes its streams).
-        guard bytes > 0, state != .closed, let increment = connectionReceiveWindow.consume(bytes) else { return }
+        guard state != .closed, let increment = inbound.returnConnectionCredit(bytes) else { return }
         HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: increment, into: &output.control)
     }
 
@@ -600,20 +562,17 @@ public struct HTTP2Connection: Sendable {
         HTTP2FrameEncoder.writePing(opaque, ack: false, into: &output.control)
     }
 
-    /// Starts a graceful shutdown (RFC 9113 §6.8): GOAWAY with the largest stream id and a
-    /// PING; once the PING is acknowledged, GOAWAY with the last stream actually accepted.
-    /// Streams already open finish; the state becomes `.closed` when none is left.
+    // MARK: Shutdown
+
+    /// Starts a graceful shutdown (RFC 9113 §6.8, ``HTTP2Shutdown``): a server sends GOAWAY
+    /// with the largest stream id and a PING, and once the PING is acknowledged, GOAWAY with
+    /// the last stream actually accepted. Streams already open finish; the state becomes
+    /// `.closed` when none is left.
     public mutating func beginGracefulShutdown() {
         guard state == .active || state == .handshaking else { return }
         state = .draining
-        if role == .server {
-            sendGoAway(lastStreamID: 0x7FFF_FFFF, code: .noError, reason: "")
-            gracefulPingOutstanding = true
-            HTTP2FrameEncoder.writePing(HTTP2Connection.gracefulShutdownPing, ack: false, into: &output.control)
-        } else {
-            sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "")
-            closeIfDrained()
-        }
+        shutdown.beginGraceful(role: role, lastPeerStreamID: lastPeerStreamID, into: &output.control)
+        closeIfDrained()
     }
 
     /// Ends the connection now with GOAWAY(`code`).
@@ -621,14 +580,9 @@ public struct HTTP2Connection: Sendable {
         fail(.connection(code, reason))
     }
 
-    private mutating func sendGoAway(lastStreamID: UInt32, code: HTTP2ErrorCode, reason: String) {
-        sentGoAwayLastStreamID = min(lastStreamID, sentGoAwayLastStreamID ?? lastStreamID)
-        HTTP2FrameEncoder.writeGoAway(lastStreamID: sentGoAwayLastStreamID!, code: code, debugData: reason, into: &output.control)
-    }
-
     private mutating func fail(_ error: HTTP2ProtocolError) {
         guard state != .closed else { return }
-        sendGoAway(lastStreamID: lastPeerStreamID, code: error.code, reason: error.reason)
+        shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: error.code, reason: error.reason, into: &output.control)
         state = .closed
         for id in streams.ids {
             closeStream(id)
@@ -639,8 +593,10 @@ public struct HTTP2Connection: Sendable {
     }
 
     private mutating func closeIfDrained() {
-        guard state == .draining, streams.isEmpty, !gracefulPingOutstanding else { return }
-        if sentGoAwayLastStreamID == nil { sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "") }
+        guard state == .draining, shutdown.isDrained(openStreams: streams.count) else { return }
+        if shutdown.sentLastStreamID == nil {
+            shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "", into: &output.control)
+        }
         state = .closed
         events.append(.drained)
     }
@@ -648,23 +604,21 @@ public struct HTTP2Connection: Sendable {
     // MARK: Stream lifecycle
 
     private mutating func remoteEnded(_ streamID: UInt32) {
-        let localOpen = streams.modify(streamID) { stream -> Bool in
-            stream.remoteOpen = false
-            return stream.localOpen
-        }
-        if localOpen == false { finishStream(streamID) }
+        guard let state = streams[streamID]?.state, state == .closed else { return }
+        finishStream(streamID)
     }
 
+    /// END_STREAM left on our side.
     private mutating func localEnded(_ streamID: UInt32) {
-        guard let remoteOpen = streams.modify(streamID, { stream -> Bool in
-            stream.localOpen = false
-            return stream.remoteOpen
+        guard let state = streams.modify(streamID, { stream -> HTTP2StreamState in
+            stream.state = stream.state.sendingEndStream()
+            return stream.state
         }) else { return }
-        if !remoteOpen {
+        if state == .closed {
             finishStream(streamID)
         } else if role == .server {
-            // DESIGN.md's stream-end rule: the response is complete before the request;
-            // tell the client to stop uploading (RFC 9113 §8.1).
+            // The stream-end rule (docs/architecture.md): the response is complete before
+            // the request; tell the client to stop uploading (RFC 9113 §8.1).
             HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: .noError, into: &output.control)
             recentlyReset.insert(streamID)
             finishStream(streamID)
@@ -684,159 +638,28 @@ public struct HTTP2Connection: Sendable {
             recentlyClosed.insert(streamID)
             peerStreamCount -= 1
         }
-        if stream.unconsumed > 0 { returnConnectionCredit(stream.unconsumed) }
+        if stream.inbound.unconsumed > 0 { returnConnectionCredit(stream.inbound.unconsumed) }
     }
 
-    // MARK: Scheduling DATA
+    // MARK: Writing DATA
 
-    /// Puts the stream in the send queue if it has output it may send; true if it did.
-    @discardableResult
-    private mutating func enqueueIfSendable(_ streamID: UInt32) -> Bool {
-        let queue = streams.modify(streamID) { stream -> Bool in
-            guard !stream.isQueued, stream.hasPendingOutput,
-                  stream.sendWindow.size > 0 || stream.pendingBytes == 0 else { return false }
-            stream.isQueued = true
-            return true
-        }
-        if queue == true { ready.push(streamID) }
-        return queue == true
-    }
-
-    /// What one turn of the scheduler does for one stream.
-    private enum WriteStep {
-        case data(ByteBuffer, endStream: Bool)
-        case trailers([HPACKHeader])
-        case end
-        case waitForConnectionCredit
-        case waitForStreamCredit
-        case nothing
-    }
-
-    /// Writes queued DATA (and trailers after it), one frame per stream per turn, within
-    /// the stream and connection windows. Each stream's state is changed in place.
+    /// Writes queued DATA (and trailers after it) as the ``HTTP2OutboundScheduler`` hands
+    /// it out, one frame per stream per turn, within the stream and connection windows.
     private mutating func scheduleWrites() {
-        guard !isOutputPaused else { return }
-        var turns = ready.count
-        while turns > 0, let streamID = ready.pop() {
-            turns -= 1
-            let connectionWindow = connectionSendWindow.size
-            let maxFrameSize = encoder.maxFrameSize
-            guard let (step, writable) = streams.modify(streamID, { stream -> (WriteStep, Bool) in
-                stream.isQueued = false
-                let step: WriteStep
-                if let first = stream.pendingData.first {
-                    let allowed = min(stream.sendWindow.size, connectionWindow, maxFrameSize)
-                    if allowed <= 0 {
-                        if connectionWindow <= 0 && stream.sendWindow.size > 0 {
-                            stream.isQueued = true
-                            return (.waitForConnectionCredit, false)
-                        }
-                        return (.waitForStreamCredit, false)
-                    }
-                    var chunk = first
-                    let length = min(allowed, chunk.readableBytes)
-                    let payload = chunk.readSlice(length: length)!
-                    if chunk.readableBytes == 0 {
-                        stream.pendingData.removeFirst()
-                    } else {
-                        stream.pendingData.replaceFirst(chunk)
-                    }
-                    stream.pendingBytes -= length
-                    stream.sendWindow.consume(length)
-                    let ended = stream.pendingData.isEmpty && stream.pendingEnd && stream.pendingTrailers == nil
-                    step = .data(payload, endStream: ended)
-                } else if let trailers = stream.pendingTrailers {
-                    stream.pendingTrailers = nil
-                    step = .trailers(trailers)
-                } else if stream.pendingEnd {
-                    step = .end
-                } else {
-                    step = .nothing
-                }
-                var writable = false
-                if let threshold = stream.writableThreshold, stream.pendingBytes <= threshold {
-                    stream.writableThreshold = nil
-                    writable = true
-                }
-                switch step {
-                case .data(_, endStream: true), .trailers, .end: stream.pendingEnd = false
-                default: break
-                }
-                return (step, writable)
-            }) else { continue }
-
-            var endedStream = false
-            switch step {
-            case .waitForConnectionCredit:
-                // Keeps its place in line until the connection window opens.
-                ready.pushFront(streamID)
-                return
-            case .waitForStreamCredit:
-                continue  // a WINDOW_UPDATE queues it again
+        outbound.beginPass()
+        while let write = outbound.nextWrite(in: &streams, maxFrameSize: encoder.maxFrameSize) {
+            switch write.step {
             case .data(let payload, let endStream):
-                connectionSendWindow.consume(payload.readableBytes)
-                output.appendData(streamID: streamID, payload, endStream: endStream)
-                endedStream = endStream
+                output.appendData(streamID: write.streamID, payload, endStream: endStream)
             case .trailers(let trailers):
-                encoder.writeHeaders(streamID: streamID, headers: trailers, endStream: true, into: &output.control)
-                endedStream = true
+                encoder.writeHeaders(streamID: write.streamID, headers: trailers, endStream: true, into: &output.control)
             case .end:
-                HTTP2FrameEncoder.writeDataHeader(streamID: streamID, length: 0, endStream: true, into: &output.control)
-                endedStream = true
-            case .nothing:
+                HTTP2FrameEncoder.writeDataHeader(streamID: write.streamID, length: 0, endStream: true, into: &output.control)
+            case nil:
                 break
             }
-            if writable { events.append(.writable(streamID: streamID)) }
-            if endedStream {
-                localEnded(streamID)
-            } else {
-                if enqueueIfSendable(streamID) { turns += 1 }
-            }
-        }
-    }
-}
-
-/// What an ``HTTP2Connection`` reports to the layer above.
-public enum HTTP2ConnectionEvent: Sendable {
-    /// The peer's first SETTINGS arrived: the connection is ready.
-    case ready
-    /// A header list: a request or response head, informational headers, or trailers.
-    case headers(streamID: UInt32, [HPACKHeader], endStream: Bool)
-    /// DATA; call `consumed(streamID:bytes:)` once the application has taken it.
-    case data(streamID: UInt32, ByteBuffer, endStream: Bool)
-    /// The peer reset the stream (or it was refused by GOAWAY, or the connection failed).
-    case reset(streamID: UInt32, HTTP2ErrorCode)
-    /// We reset the stream for a protocol violation (the RST_STREAM is in the output).
-    case streamError(streamID: UInt32, HTTP2ProtocolError)
-    /// The stream is finished; its record is gone.
-    case closed(streamID: UInt32)
-    /// Queued bytes fell to the threshold set with `notifyWhenBuffered`.
-    case writable(streamID: UInt32)
-    /// A request was refused with 431 for its header list size.
-    case headerListTooLarge(streamID: UInt32)
-    case pingAck(UInt64)
-    case goAway(lastStreamID: UInt32, HTTP2ErrorCode, debugData: String)
-    /// Graceful shutdown finished: every stream closed; close the socket after the output.
-    case drained
-    /// A connection error: GOAWAY is in the output; close the socket after it.
-    case connectionError(HTTP2ProtocolError)
-}
-
-/// Why a send was refused.
-public enum HTTP2StreamError: Error, Equatable, CustomStringConvertible {
-    case streamClosed(UInt32)
-    case connectionClosed
-    case goingAway
-    case streamLimitReached(Int)
-    case streamIDsExhausted
-
-    public var description: String {
-        switch self {
-        case .streamClosed(let id): return "HTTP2StreamError.streamClosed: stream \(id) is closed for sending"
-        case .connectionClosed: return "HTTP2StreamError.connectionClosed: the connection is closed"
-        case .goingAway: return "HTTP2StreamError.goingAway: the connection is shutting down and takes no new streams"
-        case .streamLimitReached(let limit): return "HTTP2StreamError.streamLimitReached: the peer allows \(limit) concurrent streams"
-        case .streamIDsExhausted: return "HTTP2StreamError.streamIDsExhausted: no stream ids left on this connection"
+            if write.becameWritable { events.append(.writable(streamID: write.streamID)) }
+            if write.endsStream { localEnded(write.streamID) }
         }
     }
 }

@@ -3,8 +3,8 @@ import Loop
 /// The bytes a connection wants sent, in order: frames are written into `control`; DATA
 /// payloads of any size travel as their own buffers (not copied) after their frame header.
 public struct HTTP2Output: Sendable {
-    /// Frame bytes being gathered.
-    public var control = ByteBuffer(capacity: 4096)
+    /// Frame bytes being gathered (only the connection writes frames).
+    var control = ByteBuffer(capacity: 4096)
     private var sealed: [ByteBuffer] = []
     /// Payloads up to this size are copied next to their header: one iovec instead of two.
     private static let copyThreshold = 1024
@@ -26,7 +26,7 @@ public struct HTTP2Output: Sendable {
     /// Moves the pending buffers, in order, to the end of `list`, and empties the output.
     /// The caller writes them, lets go of them, then calls `reclaim()` so the control buffer's
     /// storage is reused instead of reallocated.
-    public mutating func moveAll(into list: inout [ByteBuffer]) {
+    mutating func moveAll(into list: inout [ByteBuffer]) {
         list.append(contentsOf: sealed)
         sealed.removeAll(keepingCapacity: true)
         if control.readableBytes > 0 {
@@ -37,13 +37,13 @@ public struct HTTP2Output: Sendable {
 
     /// Rewinds the control buffer once everything in it was handed out (no allocation when
     /// the socket has already let go of it).
-    public mutating func reclaim() {
+    mutating func reclaim() {
         if control.readableBytes == 0 && control.writerIndex > 0 { control.clear() }
     }
 
     /// Hands each pending buffer to `write`, in order, and empties the output (for callers
     /// whose `write` cannot re-enter the connection, such as tests).
-    public mutating func drain(_ write: (ByteBuffer) -> Void) {
+    mutating func drain(_ write: (ByteBuffer) -> Void) {
         var list: [ByteBuffer] = []
         moveAll(into: &list)
         for buffer in list { write(buffer) }
@@ -51,7 +51,7 @@ public struct HTTP2Output: Sendable {
     }
 
     /// Drops everything pending (the connection is gone).
-    public mutating func discard() {
+    mutating func discard() {
         sealed.removeAll()
         control.clear()
     }

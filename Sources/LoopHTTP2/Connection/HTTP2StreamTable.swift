@@ -11,14 +11,14 @@ struct HTTP2StreamTable {
     private static let empty: UInt32 = 0          // stream 0 is never a stream
     private static let tombstone: UInt32 = .max   // stream ids stop at 2^31-1
     private var keys: [UInt32]
-    private var values: [HTTP2StreamState?]
+    private var values: [HTTP2Stream?]
     private(set) var count = 0
     private var tombstones = 0
     private var mask: Int
 
     init() {
         keys = [UInt32](repeating: HTTP2StreamTable.empty, count: 16)
-        values = [HTTP2StreamState?](repeating: nil, count: 16)
+        values = [HTTP2Stream?](repeating: nil, count: 16)
         mask = 15
     }
 
@@ -44,7 +44,7 @@ struct HTTP2StreamTable {
         }
     }
 
-    subscript(id: UInt32) -> HTTP2StreamState? {
+    subscript(id: UInt32) -> HTTP2Stream? {
         get {
             guard let index = slot(of: id) else { return nil }
             return values[index]
@@ -61,7 +61,7 @@ struct HTTP2StreamTable {
     /// Calls `body` with the stream's state to change in place (no copy of the state, no
     /// coroutine frame); nil when there is no such stream.
     @inline(__always)
-    mutating func modify<R>(_ id: UInt32, _ body: (inout HTTP2StreamState) throws -> R) rethrows -> R? {
+    mutating func modify<R>(_ id: UInt32, _ body: (inout HTTP2Stream) throws -> R) rethrows -> R? {
         guard let index = slot(of: id) else { return nil }
         return try body(&values[index]!)
     }
@@ -70,14 +70,14 @@ struct HTTP2StreamTable {
     func contains(_ id: UInt32) -> Bool { slot(of: id) != nil }
 
     @discardableResult
-    mutating func removeValue(forKey id: UInt32) -> HTTP2StreamState? {
+    mutating func removeValue(forKey id: UInt32) -> HTTP2Stream? {
         guard let index = slot(of: id) else { return nil }
         let value = values[index]
         remove(at: index)
         return value
     }
 
-    private mutating func insert(_ id: UInt32, _ value: HTTP2StreamState) {
+    private mutating func insert(_ id: UInt32, _ value: HTTP2Stream) {
         // Rebuild when live entries and tombstones fill half the table: probes stay short.
         if (count + tombstones + 1) * 2 > keys.count {
             rebuild(capacity: (count + 1) * 4 > keys.count ? keys.count * 2 : keys.count)
@@ -108,7 +108,7 @@ struct HTTP2StreamTable {
         let oldKeys = keys
         var oldValues = values
         keys = [UInt32](repeating: HTTP2StreamTable.empty, count: capacity)
-        values = [HTTP2StreamState?](repeating: nil, count: capacity)
+        values = [HTTP2Stream?](repeating: nil, count: capacity)
         mask = capacity - 1
         count = 0
         tombstones = 0

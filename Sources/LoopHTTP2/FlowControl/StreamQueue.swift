@@ -32,19 +32,3 @@ struct StreamQueue {
         head = 0
     }
 }
-
-/// The last few stream ids we reset: frames the peer sent before it saw our RST_STREAM are
-/// ignored instead of treated as errors (RFC 9113 §5.1, "closed").
-struct RecentStreamIDs {
-    private var ids: [UInt32]
-    private var next = 0
-
-    init(capacity: Int) { ids = [UInt32](repeating: 0, count: capacity) }
-
-    mutating func insert(_ id: UInt32) {
-        ids[next] = id
-        next = (next + 1) % ids.count
-    }
-
-    func contains(_ id: UInt32) -> Bool { id != 0 && ids.contains(id) }
-}

@@ -19,10 +19,9 @@ public struct HTTP2FrameDecoder: Sendable {
     public var hpack: HPACKDecoder
     /// The SETTINGS_MAX_FRAME_SIZE we announced: larger frames are FRAME_SIZE_ERROR.
     public var maxFrameSize: UInt32 = 16_384
-    /// Largest HEADERS + CONTINUATION block (encoded) before ENHANCE_YOUR_CALM.
-    public var maxHeaderBlockSize: Int
-    /// Most CONTINUATION frames one block may use before ENHANCE_YOUR_CALM.
-    public var maxContinuationFrames: Int = 32
+    /// How many CONTINUATION frames and bytes one header block may use before
+    /// ENHANCE_YOUR_CALM (one of the connection's abuse limits, ``HTTP2AbuseLimits``).
+    public var headerBlockLimits: HTTP2HeaderBlockLimits
 
     private struct PendingBlock {
         var streamID: UInt32
@@ -31,9 +30,10 @@ public struct HTTP2FrameDecoder: Sendable {
         var continuations: Int
     }
 
-    public init(role: Role, maxHeaderListSize: Int = 65_536) {
+    public init(role: Role, maxHeaderListSize: Int = 65_536, headerBlockLimits: HTTP2HeaderBlockLimits? = nil) {
         self.expectingPreface = role == .server
-        self.maxHeaderBlockSize = max(maxHeaderListSize, 16_384) * 2
+        self.headerBlockLimits = headerBlockLimits ?? HTTP2HeaderBlockLimits(maxHeaderListSize: maxHeaderListSize)
+        let maxHeaderBlockSize = self.headerBlockLimits.maxBlockSize
         // One field longer than the whole list limit makes an oversized list (refused
         // stream, RFC 9113 §6.5.2), not a COMPRESSION_ERROR for the connection: strings are
         // bounded only by what a block of the largest size decodes to (Huffman codes are at
@@ -122,7 +122,7 @@ public struct HTTP2FrameDecoder: Sendable {
             if flags & HTTP2FrameFlags.endHeaders != 0 {
                 return try decodeBlock(streamID: streamID, endStream: endStream, block: payload)
             }
-            try checkBlockSize(payload.readableBytes)
+            try headerBlockLimits.check(continuations: 0, size: payload.readableBytes)
             pendingBlock = PendingBlock(streamID: streamID, endStream: endStream, block: payload, continuations: 0)
             return nil
 
@@ -131,10 +131,7 @@ public struct HTTP2FrameDecoder: Sendable {
                 throw .connection(.protocolError, "CONTINUATION without a preceding HEADERS on stream \(streamID) (RFC 9113 §6.10)")
             }
             pending.continuations += 1
-            guard pending.continuations <= maxContinuationFrames else {
-                throw .connection(.enhanceYourCalm, "more than \(maxContinuationFrames) CONTINUATION frames in one header block")
-            }
-            try checkBlockSize(pending.block.readableBytes + payload.readableBytes)
+            try headerBlockLimits.check(continuations: pending.continuations, size: pending.block.readableBytes + payload.readableBytes)
             pending.block.writeBuffer(&payload)
             if flags & HTTP2FrameFlags.endHeaders != 0 {
                 pendingBlock = nil
@@ -223,12 +220,6 @@ public struct HTTP2FrameDecoder: Sendable {
             throw .connection(.protocolError, "\(frame) padding of \(padLength) bytes is not shorter than the payload (RFC 9113 §6.1, §6.2)")
         }
         payload.moveWriterIndex(to: payload.writerIndex - Int(padLength))
-    }
-
-    private func checkBlockSize(_ size: Int) throws(HTTP2ProtocolError) {
-        guard size <= maxHeaderBlockSize else {
-            throw .connection(.enhanceYourCalm, "header block of more than \(maxHeaderBlockSize) bytes")
-        }
     }
 
     private mutating func decodeBlock(streamID: UInt32, endStream: Bool, block: ByteBuffer) throws(HTTP2ProtocolError) -> HTTP2Frame {

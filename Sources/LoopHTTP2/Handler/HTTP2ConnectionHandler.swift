@@ -81,7 +81,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
-        connection.isOutputPaused = !context.channel.isWritable
+        if context.channel.isWritable { connection.resumeOutput() } else { connection.pauseOutput() }
         processEvents()
         flushNow()
         context.fireChannelWritabilityChanged()
@@ -92,7 +92,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         if connection.state != .closed {
             connection.close(code: .noError, reason: "connection closed")
         }
-        connection.output.discard()
+        connection.discardOutput()
         processEvents()
         failReadyPromises(HTTP2ConnectionError.closedBeforeReady)
         context.fireChannelInactive()
@@ -183,11 +183,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         // Writing can re-enter (a writability change lets more DATA out): move the buffers
         // out of the connection first, and go round until nothing new appeared.
         while !connection.output.isEmpty {
-            connection.output.moveAll(into: &outgoing)
+            connection.moveOutput(into: &outgoing)
             for buffer in outgoing { context.write(buffer, promise: nil) }
             outgoing.removeAll(keepingCapacity: true)
             context.flush()
-            connection.output.reclaim()
+            connection.reclaimOutput()
         }
     }
 

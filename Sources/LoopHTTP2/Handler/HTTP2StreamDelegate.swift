@@ -45,11 +45,16 @@ extension HTTP2StreamDelegate {
 
 /// One stream of a connection, for answering it from a ``HTTP2StreamDelegate``. A small
 /// value: use it on the channel's loop only.
+///
+/// The handle keeps its connection handler alive (a strong reference, not an unsafe one), so
+/// a handle kept after the connection closed is safe to use: sends throw
+/// `HTTP2StreamError.connectionClosed` (or `.streamClosed` once the stream ended), resets
+/// and credit are ignored. Let go of handles when `streamClosed` arrives.
 public struct HTTP2StreamHandle {
     /// The stream id.
     public let id: UInt32
     /// The connection the stream belongs to.
-    public unowned(unsafe) let connection: HTTP2ConnectionHandler
+    public let connection: HTTP2ConnectionHandler
 
     /// Sends a header list (the head, or trailers once the head was sent).
     public func sendHeaders(_ headers: [HPACKHeader], endStream: Bool) throws(HTTP2StreamError) {

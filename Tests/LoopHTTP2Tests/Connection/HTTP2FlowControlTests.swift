@@ -403,13 +403,13 @@ import Loop
         server.handshake([HTTP2Setting(Self.initialWindowSize, 1 << 20)])
         for id: UInt32 in [1, 3, 5] { server.sendRequest(streamID: id, endStream: true) }
         _ = server.events()
-        server.connection.isOutputPaused = true
+        server.connection.pauseOutput()
         for id: UInt32 in [1, 3, 5] {
             try server.connection.sendHeaders(streamID: id, responseHead(), endStream: false)
             try server.connection.sendData(streamID: id, ByteBuffer(bytes: patternBytes(40_000)), endStream: true)
         }
         #expect(server.sent().count == 3)  // headers only while paused
-        server.connection.isOutputPaused = false
+        server.connection.resumeOutput()
         // One frame per stream per turn, until the connection window (65,535) is spent.
         #expect(server.sent() == [
             .data(1, length: 16_384, endStream: false), .data(3, length: 16_384, endStream: false),
@@ -431,11 +431,11 @@ import Loop
         server.sendRequest(streamID: 1, endStream: true)
         try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
         _ = server.sent()
-        server.connection.isOutputPaused = true
+        server.connection.pauseOutput()
         try server.connection.sendData(streamID: 1, ByteBuffer(bytes: [1, 2, 3]), endStream: true)
         server.receive(pingFrame(8))
         #expect(server.sent() == [.ping(8, ack: true)])
-        server.connection.isOutputPaused = false
+        server.connection.resumeOutput()
         #expect(server.sent() == [.data(1, length: 3, endStream: true)])
     }
 

@@ -148,14 +148,14 @@ import Loop
         var pair = ConnectionPair(server: { $0.connectionWindowSize = 65_535 })
         pair.pump()
         _ = pair.takeEvents()
-        pair.client.isOutputPaused = true
+        pair.client.pauseOutput()
         var ids: [UInt32] = []
         for index in 0..<3 {
             let id = try pair.client.sendHeaders(requestHead(method: "POST", path: "/\(index)"), endStream: false)
             try pair.client.sendData(streamID: id, ByteBuffer(bytes: patternBytes(100_000, seed: index)), endStream: true)
             ids.append(id)
         }
-        pair.client.isOutputPaused = false
+        pair.client.resumeOutput()
         pair.pump()
         for (index, id) in ids.enumerated() { #expect(pair.serverReceived[id] == patternBytes(100_000, seed: index)) }
 

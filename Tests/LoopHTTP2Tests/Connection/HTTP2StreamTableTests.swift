@@ -2,10 +2,10 @@ import Testing
 @testable import LoopHTTP2
 
 @Suite struct HTTP2StreamTableTests {
-    private func state(_ marker: Int) -> HTTP2StreamState {
-        var state = HTTP2StreamState(sendWindow: marker, receiveWindow: 65_535)
-        state.pendingBytes = marker
-        return state
+    private func state(_ marker: Int) -> HTTP2Stream {
+        var stream = HTTP2Stream(state: .open(local: .pending, remote: .final), sendWindow: marker, receiveWindow: 65_535)
+        stream.receivedLength = marker
+        return stream
     }
 
     @Test(arguments: [1, 2, 3, 4])
@@ -23,22 +23,22 @@ import Testing
                 table[id] = state(step)
                 reference[id] = step
             case 2:
-                #expect(table.removeValue(forKey: id)?.pendingBytes == reference.removeValue(forKey: id))
+                #expect(table.removeValue(forKey: id)?.receivedLength == reference.removeValue(forKey: id))
             default:
-                if table[id] != nil { table[id]!.pendingBytes += 1 }
+                if table[id] != nil { table[id]!.receivedLength += 1 }
                 if reference[id] != nil { reference[id]! += 1 }
             }
             #expect(table.count == reference.count)
         }
-        for (id, marker) in reference { #expect(table[id]?.pendingBytes == marker) }
+        for (id, marker) in reference { #expect(table[id]?.receivedLength == marker) }
         #expect(Set(table.ids) == Set(reference.keys))
     }
 
     @Test func modifyingAMissingEntryInsertsAndSettingNilRemoves() {
         var table = HTTP2StreamTable()
         table[5] = state(1)
-        table[5]!.pendingBytes = 9
-        #expect(table[5]?.pendingBytes == 9)
+        table[5]!.receivedLength = 9
+        #expect(table[5]?.receivedLength == 9)
         table[5] = nil
         #expect(table[5] == nil && table.isEmpty)
     }

@@ -334,10 +334,10 @@ import Loop
 
     @Test func headerBlockLargerThanTheLimitIsEnhanceYourCalm() {
         // The default bound: twice the larger of the header list limit and 16 KiB.
-        #expect(HTTP2FrameDecoder(role: .client, maxHeaderListSize: 1000).maxHeaderBlockSize == 32_768)
-        #expect(HTTP2FrameDecoder(role: .client, maxHeaderListSize: 65_536).maxHeaderBlockSize == 131_072)
+        #expect(HTTP2FrameDecoder(role: .client, maxHeaderListSize: 1000).headerBlockLimits.maxBlockSize == 32_768)
+        #expect(HTTP2FrameDecoder(role: .client, maxHeaderListSize: 65_536).headerBlockLimits.maxBlockSize == 131_072)
         var again = HTTP2FrameDecoder(role: .client)
-        again.maxHeaderBlockSize = 100
+        again.headerBlockLimits.maxBlockSize = 100
         again.append(headersFrame(streamID: 1, block: [UInt8](repeating: 0x82, count: 60), endHeaders: false))
         again.append(continuationFrame(streamID: 1, block: [UInt8](repeating: 0x82, count: 60), endHeaders: false))
         do {

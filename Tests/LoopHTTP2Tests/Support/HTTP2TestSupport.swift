@@ -245,7 +245,7 @@ func fields(_ headers: [HPACKHeader]) -> [String] { headers.map(\.description) }
 /// Everything a connection wants sent, as one buffer.
 func takeOutput(_ connection: inout HTTP2Connection) -> ByteBuffer {
     var buffers: [ByteBuffer] = []
-    connection.output.drain { buffers.append($0) }
+    connection.drainOutput { buffers.append($0) }
     return joined(buffers)
 }
 
