@@ -8,8 +8,9 @@ PORT ?= 8080
 
 all: build
 
-# Debian packages: libev for Loop; real HTTP/2 peers for the interop tests.
-TEST_PEERS := nghttp2-client nghttp2-server curl h2o
+# Debian packages: libev for Loop; real HTTP/2 peers for the interop tests; gcc (cc) for the
+# allocation-budget tests, which compile a malloc-counting LD_PRELOAD library.
+TEST_PEERS := nghttp2-client nghttp2-server curl h2o gcc
 PYTHON_PEERS := h2 hyperframe hpack
 
 deps:
@@ -38,9 +39,13 @@ run: build
 	@echo "  curl --http2-prior-knowledge http://$(HOST):$(PORT)/hello      (if curl is installed)"
 	@exec .build/release/HTTP2Server --host $(HOST) --port $(PORT)
 
-# Builds and runs every test (unit, sockets, and interop with real peers).
+# Builds and runs every test (unit, sockets, interop with real peers, and the allocation
+# budgets, which count mallocs per request in the release HTTP2Server and InteropServer:
+# built here, one product per `swift build`).
 test: test-deps peers
 	$(SWIFT) build --build-tests
+	$(SWIFT) build -c release --product HTTP2Server
+	$(SWIFT) build -c release --product InteropServer
 	$(SWIFT) test
 
 # Release benchmarks: micro (package-benchmark) and load (echo: Loop vs SwiftNIO; HTTP/2: vs

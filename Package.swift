@@ -93,11 +93,13 @@ let package = Package(
             dependencies: ["Loop", "ExampleSupport"],
             path: "Sources/examples/EchoClient"
         ),
-        // Helpers of the interop tests (peers, processes under hard timeouts, ports), shared by
-        // LoopHTTP2Tests and LoopGRPCTests.
+        // Helpers of the interop tests (peers, processes under hard timeouts, ports) and of the
+        // allocation-budget tests, shared by LoopHTTP2Tests and LoopGRPCTests. MallocCounter/ is
+        // the C interposer those tests compile with cc and preload into a release server.
         .target(
             name: "InteropTestSupport",
-            path: "Tests/InteropTestSupport"
+            path: "Tests/InteropTestSupport",
+            exclude: ["MallocCounter"]
         ),
         .testTarget(
             name: "LoopTests",

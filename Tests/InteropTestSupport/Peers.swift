@@ -109,6 +109,25 @@ public func locateBuiltProduct(_ name: String) throws -> String {
     return candidate
 }
 
+/// A release build of an executable product of this package, for the allocation-budget
+/// tests (a debug build allocates differently): in the `release` directory next to the test
+/// runner's (`.build/<triple>/release/` when the tests run from `.build/<triple>/debug/`).
+/// `make test` builds it (`swift build -c release --product NAME`); `swift test` alone does
+/// not, so after a change to the sources rebuild it before running those tests by hand.
+public func locateReleaseProduct(_ name: String) throws -> String {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+    if directory.lastPathComponent.hasSuffix(".xctest") { directory = directory.deletingLastPathComponent() }
+    if directory.lastPathComponent != "release" { directory = directory.deletingLastPathComponent().appendingPathComponent("release") }
+    let candidate = directory.appendingPathComponent(name).path
+    guard FileManager.default.isExecutableFile(atPath: candidate) else {
+        let ci = ProcessInfo.processInfo.environment["CI"] == "true" ? " (CI=true: the release build is required)" : ""
+        throw InteropError("release \(name) not found at \(candidate): build it with `swift build -c release --product \(name)` "
+                           + "(`make test` does) before `swift test`\(ci)")
+    }
+    return candidate
+}
+
 /// Prints a timing line into the test log (the report collects them).
 public func reportTiming(_ what: String, seconds: Double) {
     print("[interop timing] \(what): \(String(format: "%.2f", seconds)) s")

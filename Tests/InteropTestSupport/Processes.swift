@@ -75,8 +75,8 @@ public func waitForExit(_ process: Process, timeout: Double) async throws -> Boo
     return true
 }
 
-/// A long-running process (a server) with its output captured in a file. `stop()` kills
-/// it; `stop()` is idempotent.
+/// A long-running process (a server) with its output captured in a file, in `environment`
+/// (by default this process's). `stop()` kills it; `stop()` is idempotent.
 public final class BackgroundProcess: @unchecked Sendable {
     public let name: String
     public let process = Process()
@@ -84,7 +84,8 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let directory: TemporaryDirectory
     private var stopped = false
 
-    public init(_ executable: String, _ arguments: [String], name: String, currentDirectory: String? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], name: String, currentDirectory: String? = nil,
+                environment: [String: String]? = nil) throws {
         self.name = name
         directory = try TemporaryDirectory(name)
         logPath = directory.path + "/output.log"
@@ -96,6 +97,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        if let environment { process.environment = environment }
         do {
             try runWithDefaultSignalMask(process)
         } catch {

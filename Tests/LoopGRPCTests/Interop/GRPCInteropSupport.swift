@@ -84,12 +84,14 @@ struct RunningServer {
 
 /// Starts a server that cannot report the port it bound: picks a free port, starts the
 /// server on it and waits until it accepts. A server that exits before accepting (the port
-/// was taken meanwhile) is started again on another port, at most three times.
-func startServer(_ executable: String, name: String, arguments: (Int) -> [String]) async throws -> RunningServer {
+/// was taken meanwhile) is started again on another port, at most three times. `environment`:
+/// the server's, by default this process's.
+func startServer(_ executable: String, name: String, environment: [String: String]? = nil,
+                 arguments: (Int) -> [String]) async throws -> RunningServer {
     var attempt = 1
     while true {
         let port = try freeLocalPort()
-        let process = try BackgroundProcess(executable, arguments(port), name: name)
+        let process = try BackgroundProcess(executable, arguments(port), name: name, environment: environment)
         do {
             try await waitUntilAccepting(process, port: port, timeout: 30)
             return RunningServer(process: process, port: port)
