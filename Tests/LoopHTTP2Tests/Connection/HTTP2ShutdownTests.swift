@@ -3,9 +3,54 @@ import Loop
 @testable import LoopHTTP2
 
 /// GOAWAY (RFC 9113 §6.8): the graceful two-phase shutdown, GOAWAY received by either side,
-/// and DESIGN.md's stream-end rule.
+/// and the stream-end rule (docs/architecture.md). HTTP2Shutdown is tested alone first.
 @Suite struct HTTP2ShutdownTests {
-    private static let shutdownPing: UInt64 = 0x4C6F_6F70_474F_4157
+    private static let shutdownPing = HTTP2Shutdown.pingData
+
+    // MARK: HTTP2Shutdown alone (frames out, no connection)
+
+    private func frames(_ control: ByteBuffer) -> [FrameSummary] {
+        var decoder = HTTP2FrameDecoder(role: .client)
+        return decodeAll(control, with: &decoder).map(FrameSummary.init)
+    }
+
+    @Test func rfc9113Section6_8ServerAnnouncesWithTheLargestIDAndAPingThenNamesTheLastStream() {
+        var shutdown = HTTP2Shutdown()
+        var control = ByteBuffer()
+        shutdown.beginGraceful(role: .server, lastPeerStreamID: 7, into: &control)
+        #expect(frames(control) == [.goAway(last: 0x7FFF_FFFF, .noError), .ping(HTTP2Shutdown.pingData, ack: false)])
+        #expect(shutdown.isPingOutstanding)
+        #expect(!shutdown.isDrained(openStreams: 0))  // not before the PING's ACK
+        #expect(!shutdown.isAboveSentGoAway(9))        // still accepted in phase 1
+        var pong = shutdown.pingAcknowledged(42)
+        #expect(!pong)                                 // someone else's PING
+        pong = shutdown.pingAcknowledged(HTTP2Shutdown.pingData)
+        #expect(pong)
+        control.clear()
+        shutdown.sendGoAway(lastStreamID: 9, code: .noError, reason: "", into: &control)
+        #expect(frames(control) == [.goAway(last: 9, .noError)])
+        #expect(shutdown.isAboveSentGoAway(11))
+        #expect(shutdown.isDrained(openStreams: 0) && !shutdown.isDrained(openStreams: 1))
+    }
+
+    @Test func rfc9113Section6_8ClientSendsItsFinalGoAwayAtOnce() {
+        var shutdown = HTTP2Shutdown()
+        var control = ByteBuffer()
+        shutdown.beginGraceful(role: .client, lastPeerStreamID: 0, into: &control)
+        #expect(frames(control) == [.goAway(last: 0, .noError)])
+        #expect(shutdown.isDrained(openStreams: 0))
+    }
+
+    @Test func rfc9113Section6_8TheLastStreamIDNeverRises() {
+        var shutdown = HTTP2Shutdown()
+        var control = ByteBuffer()
+        shutdown.sendGoAway(lastStreamID: 5, code: .noError, reason: "", into: &control)
+        shutdown.sendGoAway(lastStreamID: 9, code: .internalError, reason: "late", into: &control)
+        #expect(frames(control) == [.goAway(last: 5, .noError), .goAway(last: 5, .internalError)])
+        #expect(shutdown.received(lastStreamID: 11) == 11)
+        #expect(shutdown.received(lastStreamID: 13) == 11)
+        #expect(!shutdown.allowsNewLocalStreams)
+    }
 
     // MARK: Graceful shutdown of a server
 

@@ -2,11 +2,76 @@ import Testing
 import Loop
 @testable import LoopHTTP2
 
-/// Limits against abusive peers: rapid reset (CVE-2023-44487), PING and SETTINGS floods,
-/// CONTINUATION floods; and PING itself (RFC 9113 §6.7).
-@Suite struct HTTP2AbuseLimitTests {
+/// Limits against abusive peers (HTTP2AbuseLimits): rapid reset (CVE-2023-44487), PING and
+/// SETTINGS floods, CONTINUATION floods, oversized header blocks — alone, then through a
+/// connection, each set through HTTP2Configuration; and PING itself (RFC 9113 §6.7).
+@Suite struct HTTP2AbuseLimitsTests {
     private static let second: UInt64 = 1_000_000_000
     private static let millisecond: UInt64 = 1_000_000
+
+    // MARK: HTTP2AbuseLimits alone
+
+    @Test func resetsAreCountedPerSecond() throws {
+        var configuration = HTTP2Configuration(role: .server)
+        configuration.maxResetsPerSecond = 3
+        var limits = HTTP2AbuseLimits(configuration: configuration)
+        let start = 50 * Self.second
+        for tick in UInt64(0)..<3 { try limits.peerReset(now: start + tick) }
+        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "more than 3 streams reset by the peer in a second (rapid reset)")) {
+            try limits.peerReset(now: start + 10)
+        }
+        var later = HTTP2AbuseLimits(configuration: configuration)
+        for second in UInt64(1)...10 { try later.peerReset(now: second * 2 * Self.second) }  // one every 2 s
+    }
+
+    @Test func controlFramesWithoutProgressAreCountedAndProgressStartsOver() throws {
+        var configuration = HTTP2Configuration(role: .server)
+        configuration.maxControlFramesWithoutProgress = 2
+        var limits = HTTP2AbuseLimits(configuration: configuration)
+        let start = 100 * Self.second
+        try limits.controlFrame(now: start)
+        try limits.controlFrame(now: start + 1)
+        limits.progress()
+        try limits.controlFrame(now: start + 2)
+        try limits.controlFrame(now: start + 3)
+        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "more than 2 PING/SETTINGS frames within 10 s without a request")) {
+            try limits.controlFrame(now: start + 4)
+        }
+        var spread = HTTP2AbuseLimits(configuration: configuration)
+        for step in UInt64(1)...10 { try spread.controlFrame(now: step * 11 * Self.second) }  // keepalive pace
+    }
+
+    @Test func rfc9113Section6_10HeaderBlockLimitsCountContinuationsAndBytes() throws {
+        let limits = HTTP2HeaderBlockLimits(maxHeaderListSize: 1000, maxContinuationFrames: 2)
+        #expect(limits.maxBlockSize == 32_768)  // twice the larger of the list limit and 16 KiB
+        try limits.check(continuations: 2, size: 32_768)
+        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "more than 2 CONTINUATION frames in one header block")) {
+            try limits.check(continuations: 3, size: 10)
+        }
+        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "header block of more than 32768 bytes")) {
+            try limits.check(continuations: 0, size: 32_769)
+        }
+    }
+
+    @Test func continuationAndBlockLimitsAreSetThroughTheConfiguration() {
+        var server = PeerHarness.server {
+            $0.maxContinuationFrames = 3
+            $0.maxHeaderBlockSize = 100
+        }
+        server.handshake()
+        server.receive(headersFrame(streamID: 1, block: [], endHeaders: false))
+        for _ in 0..<3 { server.receive(continuationFrame(streamID: 1, block: [], endHeaders: false)) }
+        #expect(server.sent() == [])
+        server.receive(continuationFrame(streamID: 1, block: [], endHeaders: false))
+        #expect(server.sent() == [.goAway(last: 0, .enhanceYourCalm)])
+
+        var other = PeerHarness.server { $0.maxHeaderBlockSize = 100 }
+        other.handshake()
+        other.receive(headersFrame(streamID: 1, block: [UInt8](repeating: 0x82, count: 101), endHeaders: false))
+        #expect(other.sent() == [.goAway(last: 0, .enhanceYourCalm)])
+    }
+
+    // MARK: Through a connection
 
     @Test func rapidResetMoreThanTheLimitWithinOneSecondIsEnhanceYourCalm() {
         var server = PeerHarness.server { $0.maxResetsPerSecond = 5 }
