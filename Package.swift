@@ -49,6 +49,7 @@ let package = Package(
         // Command-line parsing shared by the example programs.
         .target(
             name: "ExampleSupport",
+            dependencies: ["CLibev"],
             path: "Sources/examples/ExampleSupport"
         ),
         .executableTarget(
