@@ -19,39 +19,53 @@
 /// try limits.peerReset(now: clock)      // the peer reset a stream
 /// ```
 struct HTTP2AbuseLimits {
-    let maxResetsPerSecond: Int
-    let maxControlFramesWithoutProgress: Int
-    private var resetWindowStart: UInt64 = 0
-    private var resetsInWindow = 0
-    private var controlWindowStart: UInt64 = 0
-    private var controlFramesWithoutProgress = 0
+    /// Counts events in fixed windows of time: the count starts over when a window has
+    /// passed since the first event counted in it.
+    struct WindowedCounter {
+        let window: UInt64
+        let limit: Int
+        private var start: UInt64 = 0
+        private(set) var count = 0
 
-    /// Control frames are counted over this window (a keepalive PING every few seconds on
-    /// an idle connection never adds up to a flood).
-    static let controlFrameWindow: UInt64 = 10_000_000_000
+        init(window: UInt64, limit: Int) {
+            self.window = window
+            self.limit = limit
+        }
+
+        /// Counts one event at `now`; false once more than `limit` fell in one window.
+        mutating func count(now: UInt64) -> Bool {
+            if now &- start > window {
+                start = now
+                count = 0
+            }
+            count += 1
+            return count <= limit
+        }
+
+        mutating func reset() { count = 0 }
+    }
+
     /// Resets are counted per second.
-    static let resetWindow: UInt64 = 1_000_000_000
+    private var resets: WindowedCounter
+    /// Control frames are counted over 10 s (a keepalive PING every few seconds on an idle
+    /// connection never adds up to a flood), and start over with any request.
+    private var controlFrames: WindowedCounter
 
     init(configuration: HTTP2Configuration) {
-        maxResetsPerSecond = configuration.maxResetsPerSecond
-        maxControlFramesWithoutProgress = configuration.maxControlFramesWithoutProgress
+        resets = WindowedCounter(window: 1_000_000_000, limit: configuration.maxResetsPerSecond)
+        controlFrames = WindowedCounter(window: 10_000_000_000, limit: configuration.maxControlFramesWithoutProgress)
     }
 
     /// HEADERS or DATA arrived: the peer is doing real work.
     mutating func progress() {
-        controlFramesWithoutProgress = 0
+        controlFrames.reset()
     }
 
     /// A PING or SETTINGS that we must answer arrived at `now` (monotonic nanoseconds).
     /// - Throws: ENHANCE_YOUR_CALM past the limit.
     mutating func controlFrame(now: UInt64) throws(HTTP2ProtocolError) {
-        if now &- controlWindowStart > HTTP2AbuseLimits.controlFrameWindow {
-            controlWindowStart = now
-            controlFramesWithoutProgress = 0
-        }
-        controlFramesWithoutProgress += 1
-        guard controlFramesWithoutProgress <= maxControlFramesWithoutProgress else {
-            throw .connection(.enhanceYourCalm, "more than \(maxControlFramesWithoutProgress) PING/SETTINGS frames within 10 s without a request")
+        guard controlFrames.count(now: now) else {
+            throw .connection(.enhanceYourCalm, "more than \(controlFrames.limit) PING/SETTINGS frames within 10 s without a request")
         }
     }
 
@@ -59,13 +73,8 @@ struct HTTP2AbuseLimits {
     /// cancelling at once costs the peer nothing and the server a request's work).
     /// - Throws: ENHANCE_YOUR_CALM past the limit (rapid reset).
     mutating func peerReset(now: UInt64) throws(HTTP2ProtocolError) {
-        if now &- resetWindowStart > HTTP2AbuseLimits.resetWindow {
-            resetWindowStart = now
-            resetsInWindow = 0
-        }
-        resetsInWindow += 1
-        guard resetsInWindow <= maxResetsPerSecond else {
-            throw .connection(.enhanceYourCalm, "more than \(maxResetsPerSecond) streams reset by the peer in a second (rapid reset)")
+        guard resets.count(now: now) else {
+            throw .connection(.enhanceYourCalm, "more than \(resets.limit) streams reset by the peer in a second (rapid reset)")
         }
     }
 }
