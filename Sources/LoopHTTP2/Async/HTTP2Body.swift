@@ -2,7 +2,7 @@ import Loop
 
 /// An incoming body as an async sequence of buffers. Each buffer handed out returns its
 /// flow-control credit to the peer, so a slow consumer slows the sender instead of growing
-/// memory (DESIGN.md principle 5).
+/// memory (docs/architecture.md, backpressure).
 ///
 /// ```swift
 /// for try await chunk in request.body { total += chunk.readableBytes }
@@ -86,7 +86,7 @@ final class HTTP2BodyStorage: @unchecked Sendable {
         }
     }
 
-    /// Ends the body with an error unless it already ended (DESIGN.md's stream-end rule: a
+    /// Ends the body with an error unless it already ended (the stream-end rule (docs/architecture.md): a
     /// complete body stays complete whatever reset follows).
     func fail(_ error: any Error) {
         guard !ended, failure == nil else { return }

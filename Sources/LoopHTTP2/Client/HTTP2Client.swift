@@ -100,8 +100,8 @@ public final class HTTP2Client: Sendable {
             do {
                 try await onLoopThrowing(channel.eventLoop) { try started.writer.stream.sendData(body, endStream: true) }
             } catch is HTTP2StreamError {
-                // The server answered (or reset) before the body left: DESIGN.md's stream-end
-                // rule; its response, or the reset, is the outcome.
+                // The server answered (or reset) before the body left: the stream-end rule
+                // (docs/architecture.md); its response, or the reset, is the outcome.
             }
             await onLoop(channel.eventLoop) { started.writer.markHeadSent(finished: true) }
         }

@@ -51,7 +51,7 @@ final class HTTP2ClientStreams: HTTP2StreamDelegate {
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
         guard let call = calls[stream.id] else { return }
         let error = HTTP2StreamResetError(code: code)
-        // DESIGN.md's stream-end rule: a response that already ended keeps its outcome; the
+        // the stream-end rule (docs/architecture.md): a response that already ended keeps its outcome; the
         // body storage ignores failures after its end.
         call.body.fail(error)
         call.writer.fail(error)

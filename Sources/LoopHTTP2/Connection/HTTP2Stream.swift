@@ -1,4 +1,4 @@
-/// One open stream: a small record in the connection's table (DESIGN.md: streams are cheap).
+/// One open stream: a small record in the connection's table (docs/architecture.md: streams are cheap).
 /// Each concern keeps its own part: the RFC state, the outbound queue and send window (the
 /// scheduler's), the receive window (the inbound windows'), and the body-length check.
 struct HTTP2Stream {

@@ -12,8 +12,8 @@ struct HTTP2StreamInbound {
 
 /// Inbound flow control (RFC 9113 §5.2, §6.9): the connection's receive window, each
 /// stream's (in its ``HTTP2StreamInbound``), credit returned as the application consumes —
-/// never on mere receipt, so a slow consumer stops the peer (DESIGN.md's backpressure
-/// principle) — and window growth from measured bandwidth-delay (BDP pings, as grpc-go
+/// never on mere receipt, so a slow consumer stops the peer (docs/architecture.md,
+/// backpressure) — and window growth from measured bandwidth-delay (BDP pings, as grpc-go
 /// does). No I/O: it returns the WINDOW_UPDATE increments and PINGs to send.
 ///
 /// ```swift

@@ -3,7 +3,7 @@ import Loop
 @testable import LoopHTTP2
 
 /// Flow control in both directions (RFC 9113 §5.2, §6.9): what we accept, the credit we
-/// return (as the application consumes, DESIGN.md principle 5), and what we send.
+/// return (as the application consumes, docs/architecture.md, backpressure), and what we send.
 @Suite struct HTTP2FlowControlTests {
     private static let initialWindowSize = HTTP2Setting.initialWindowSize
 

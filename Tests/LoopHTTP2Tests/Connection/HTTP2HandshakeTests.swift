@@ -2,8 +2,8 @@ import Testing
 import Loop
 @testable import LoopHTTP2
 
-/// The connection preface and SETTINGS exchange (RFC 9113 §3.4, §6.5) and DESIGN.md's
-/// handshake rule: our SETTINGS go out in start(), before anything is received.
+/// The connection preface and SETTINGS exchange (RFC 9113 §3.4, §6.5) and the
+/// handshake rule (docs/architecture.md): our SETTINGS go out in start(), before anything is received.
 @Suite struct HTTP2HandshakeTests {
     private let defaultServerSettings: [HTTP2Setting] = [
         HTTP2Setting(HTTP2Setting.enablePush, 0),

@@ -200,7 +200,7 @@ import Loop
         #expect(client.sent() == [])
     }
 
-    // MARK: DESIGN.md's stream-end rule
+    // MARK: the stream-end rule (docs/architecture.md)
 
     @Test func designStreamEndRuleTrailersBeforeTheRequestEndedSendRstNoError() throws {
         var server = PeerHarness.server()

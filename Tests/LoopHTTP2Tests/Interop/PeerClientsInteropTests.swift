@@ -13,7 +13,7 @@ extension InteropTests {
                 let verbose = try await runProcess(nghttp, ["-nv", "--timeout=20", url], timeout: 30)
                 #expect(verbose.status == 0, "nghttp -nv exited \(verbose.status)\n\(verbose.stdout)\(verbose.stderr)")
                 let log = verbose.stdout
-                // The server's SETTINGS (not an ACK) arrive, before the response (DESIGN.md's
+                // The server's SETTINGS (not an ACK) arrive, before the response (the
                 // handshake rule: a server that accepts HTTP/2 sends SETTINGS at once).
                 let settings = log.range(of: #"recv SETTINGS frame <length=[0-9]+, flags=0x00, stream_id=0>"#, options: .regularExpression)
                 let status = log.range(of: #"recv \(stream_id=[0-9]+\) :status: 200"#, options: .regularExpression)

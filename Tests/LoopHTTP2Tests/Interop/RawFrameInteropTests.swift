@@ -6,7 +6,7 @@ import Testing
 extension InteropTests {
     /// Malformed and abusive frame sequences against the HTTP2Server example, sent by a raw
     /// driver (Scripts/h2_raw_driver.py: raw bytes, HPACK from PyPI `hpack`), with the EXACT
-    /// answer read back from the socket asserted here (DESIGN.md principle 6). Each case gets
+    /// answer read back from the socket asserted here (docs/architecture.md, exact protocol answers). Each case gets
     /// a fresh server; after the abusive connection, the server must still answer a normal
     /// GET /hello on a new connection (curl), and must still be running.
     @Suite struct RawFrameInteropTests {
@@ -122,7 +122,7 @@ extension InteropTests {
                 }
                 let name = testCase.rawValue
                 #expect(result.error == nil, "[\(name)] \(result.error ?? "")")
-                // Every connection starts with the server's SETTINGS (DESIGN.md's handshake rule).
+                // Every connection starts with the server's SETTINGS (the handshake rule (docs/architecture.md)).
                 #expect(result.serverSettings == true, "[\(name)] the server's first frame was \(result.firstFrame ?? "nothing"), not SETTINGS")
 
                 if let expected = RawFrameInteropTests.expected(testCase) {

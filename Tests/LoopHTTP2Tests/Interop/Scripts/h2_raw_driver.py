@@ -336,7 +336,7 @@ def case(function):
 
 @case
 def settings_first(c):
-    """Connect and send nothing: the server's SETTINGS must arrive anyway (DESIGN.md)."""
+    """Connect and send nothing: the server's SETTINGS must arrive anyway (the handshake rule, docs/architecture.md)."""
     c.wait(lambda: c.frames or c.eof, 3.0)
 
 
