@@ -134,8 +134,8 @@ struct GRPCResponseHead {
     /// The trailers ending a call with `status`: grpc-status, grpc-message (percent-encoded)
     /// and `metadata` merged with the status's own. Metadata that may not be sent (reserved
     /// or malformed keys) turns them into INTERNAL trailers naming the problem.
-    static func trailers(for status: GRPCStatus, adding metadata: GRPCMetadata) -> [HPACKHeader] {
-        var metadata = metadata
+    static func trailers(for status: GRPCStatus, adding metadata: consuming GRPCMetadata) -> [HPACKHeader] {
+        // Consumed, not copied: the caller's value is merged into in place.
         metadata.merge(status.trailingMetadata)
         if !metadata.isEmpty, let problem = problem(in: metadata) { return problemTrailers(problem) }
         if status.code == .ok, status.message.isEmpty, metadata.isEmpty { return okTrailers }

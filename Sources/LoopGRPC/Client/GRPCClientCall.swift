@@ -3,19 +3,21 @@ import LoopHTTP2
 
 /// One call on the client: the loop-bound state between its HTTP/2 stream and the caller's
 /// task. The connection's delegate feeds it on the loop; the caller sends and reads through
-/// it from anywhere (hopping to the loop when not already there).
-final class GRPCClientCall: @unchecked Sendable {
+/// it from anywhere (hopping to the loop when not already there). Deframing, credit, write
+/// water marks and parked senders come from ``GRPCBridgedCall``, shared with the server call.
+final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
     let loop: EventLoop
     let path: String
+    private(set) var stream: HTTP2StreamHandle?
     private let requestCompression: GRPCCompression?
     private let maxSendMessageSize: Int
     var deadlineTimer: ScheduledCallback?
     /// Called once when the stream is done, to release the connection's slot.
     var onClosed: (() -> Void)?
 
-    /// The stream (once opened), deframing, flow-control credit, write water marks and a
-    /// parked sender.
-    private var bridge: GRPCCallBridge
+    /// Queued response messages and their credit, a parked sender (see GRPCBridgedCall).
+    var bridge: GRPCCallBridge
+    var bridgedStream: HTTP2StreamHandle? { stream }
 
     // Inbound.
     private var initialMetadata: GRPCMetadata?
@@ -32,7 +34,7 @@ final class GRPCClientCall: @unchecked Sendable {
         self.path = path
         self.requestCompression = requestCompression
         self.maxSendMessageSize = maxSendMessageSize
-        self.bridge = GRPCCallBridge(stream: nil, maxReceiveMessageSize: maxReceiveMessageSize, compression: nil)
+        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: nil)
     }
 
     var isFinished: Bool { status != nil }
@@ -41,7 +43,7 @@ final class GRPCClientCall: @unchecked Sendable {
 
     /// Attaches the opened stream (on the loop).
     func attach(_ stream: HTTP2StreamHandle) {
-        bridge.stream = stream
+        self.stream = stream
     }
 
     // MARK: From the stream (on the loop)
@@ -70,12 +72,12 @@ final class GRPCClientCall: @unchecked Sendable {
 
     func receiveData(_ data: ByteBuffer, endStream: Bool) {
         guard status == nil, initialMetadata != nil else {
-            bridge.discard(data)
+            discard(data)
             if status == nil { fail(GRPCStatus(.internal, "the server sent a message before its headers")) }
             return
         }
         do {
-            try bridge.receive(data)
+            try receiveMessages(data)
         } catch {
             return fail(error)
         }
@@ -95,7 +97,7 @@ final class GRPCClientCall: @unchecked Sendable {
     /// The stream is gone (closed normally or with the connection).
     func streamClosed() {
         if status == nil { fail(GRPCStatus(.unavailable, "the connection closed before the call completed"), resetStream: false) }
-        bridge.failWriter(status!)
+        failWriter(status!)
         let onClosed = self.onClosed
         self.onClosed = nil
         onClosed?()
@@ -113,7 +115,7 @@ final class GRPCClientCall: @unchecked Sendable {
         guard status == nil else { return }
         complete(failure)
         sendingFinished = true
-        if resetStream { bridge.stream?.reset(.cancel) }
+        if resetStream { stream?.reset(.cancel) }
     }
 
     private func completeHead(_ metadata: GRPCMetadata) {
@@ -136,7 +138,7 @@ final class GRPCClientCall: @unchecked Sendable {
         statusWaiters.removeAll()
         for waiter in waiters { waiter.resume(returning: final) }
         wakeReader()
-        bridge.failWriter(final.code == .ok ? GRPCStatus(.cancelled, "the call already ended with OK") : final)
+        failWriter(final.code == .ok ? GRPCStatus(.cancelled, "the call already ended with OK") : final)
     }
 
     private func wakeReader() {
@@ -147,7 +149,7 @@ final class GRPCClientCall: @unchecked Sendable {
 
     /// A message, the end (`.some(nil)`: read `status`), or nil when the caller must wait.
     private func takeAvailable() -> ByteBuffer?? {
-        if let message = bridge.takeMessage() { return .some(message) }
+        if let message = takeMessage() { return .some(message) }
         if status != nil { return .some(nil) }
         return nil
     }
@@ -157,14 +159,14 @@ final class GRPCClientCall: @unchecked Sendable {
     /// The next response message; nil once the response ended (then read `finalStatus()`).
     func nextMessage() async -> ByteBuffer? {
         if loop.inEventLoop, let ready = takeAvailable() { return ready }
-        return await GRPCCallBridge.suspend(on: loop) { [self] continuation in
+        return await suspend { [self] continuation in
             if let ready = takeAvailable() { continuation.resume(returning: ready) } else { messageWaiter = continuation }
         }
     }
 
     /// The response headers' metadata; nil if the call failed before any arrived.
     func headMetadata() async -> GRPCMetadata? {
-        await GRPCCallBridge.suspend(on: loop) { [self] continuation in
+        await suspend { [self] continuation in
             if let initialMetadata { continuation.resume(returning: initialMetadata) } else if status != nil {
                 continuation.resume(returning: nil)
             } else { headWaiters.append(continuation) }
@@ -173,7 +175,7 @@ final class GRPCClientCall: @unchecked Sendable {
 
     /// The call's final status, once it is known.
     func finalStatus() async -> GRPCStatus {
-        await GRPCCallBridge.suspend(on: loop) { [self] continuation in
+        await suspend { [self] continuation in
             if let status { continuation.resume(returning: status) } else { statusWaiters.append(continuation) }
         }
     }
@@ -184,17 +186,17 @@ final class GRPCClientCall: @unchecked Sendable {
                                                  maxMessageSize: maxSendMessageSize)
         let mustWait = try await onLoopThrowing(loop) { [self] () throws -> Bool in
             try checkCanSend()
-            try bridge.stream!.sendData(framed, endStream: false)
-            return bridge.senderMustWait
+            try stream!.sendData(framed, endStream: false)
+            return senderMustWait
         }
         guard mustWait else { return }
-        try await GRPCCallBridge.suspendThrowing(on: loop) { [self] (continuation: CheckedContinuation<Void, any Error>) in
+        try await suspendThrowing { [self] (continuation: CheckedContinuation<Void, any Error>) in
             if let status, status.code != .ok {
                 continuation.resume(throwing: status)
             } else if status != nil {
                 continuation.resume()
             } else {
-                bridge.parkWriter(continuation)
+                parkWriter(continuation)
             }
         }
     }
@@ -206,7 +208,7 @@ final class GRPCClientCall: @unchecked Sendable {
         try await onLoopThrowing(loop) { [self] in
             try checkCanSend()
             sendingFinished = true
-            try bridge.stream!.sendData(framed, endStream: true)
+            try stream!.sendData(framed, endStream: true)
         }
     }
 
@@ -215,7 +217,7 @@ final class GRPCClientCall: @unchecked Sendable {
         try await onLoopThrowing(loop) { [self] in
             guard !sendingFinished else { return }
             sendingFinished = true
-            guard status == nil, let stream = bridge.stream else { return }
+            guard status == nil, let stream else { return }
             try stream.sendData(ByteBuffer(capacity: 0), endStream: true)
         }
     }
@@ -225,10 +227,5 @@ final class GRPCClientCall: @unchecked Sendable {
             throw status.code == .ok ? GRPCStatus(.internal, "the call already ended with OK; nothing more can be sent") : status
         }
         guard !sendingFinished else { throw GRPCStatus(.internal, "the request side of this call was already finished") }
-    }
-
-    /// The stream drained below the low-water mark.
-    func writable() {
-        bridge.writable()
     }
 }

@@ -1,23 +1,22 @@
 import Loop
-import LoopHTTP2
 
-/// What a call's HTTP/2 stream and its async side (the server's handler, the client's
-/// caller) share, on the loop: received DATA deframed into queued messages, with the
-/// flow-control credit returned as they are taken (held back while the reader falls
-/// behind, DESIGN.md principle 5); and sends bounded by water marks, a sender parked while
-/// more than `writeHighWaterMark` bytes are queued on the stream until they drain to
-/// `writeLowWaterMark`. What the call's status means for its readers and writers stays
-/// with the call (the server and the client end calls differently).
+/// The state a call keeps between its HTTP/2 stream and its async side (the server's
+/// handler, the client's caller): received DATA deframed into queued messages with the
+/// flow-control credit that goes with them (returned at once while the reader keeps up,
+/// held back once it falls behind: DESIGN.md principle 5), the write water marks, and a
+/// sender parked until the stream drains. The server call and the client call each keep
+/// one as a stored value (no allocation of its own); ``GRPCBridgedCall`` connects it to
+/// the stream and the loop, once for both.
 ///
-/// Both `GRPCServerCall` and `GRPCClientCall` keep one as a stored value: it allocates
-/// nothing of its own. Loop-bound like its owner.
+/// I/O-free: bytes in, messages and credit out; the owner hands the credit to its stream
+/// after the mutation, so a stream callback that reaches the call again never finds the
+/// bridge in the middle of a change.
 ///
 /// ```swift
-/// var bridge = GRPCCallBridge(stream: stream, maxReceiveMessageSize: 4 << 20, compression: nil)
-/// try bridge.receive(data)                       // on DATA; credit goes back as due
-/// let message = bridge.takeMessage()             // for the reader
-/// try stream.sendData(framed, endStream: false)
-/// if bridge.senderMustWait { /* park the sender with parkWriter */ }
+/// var bridge = GRPCCallBridge(maxReceiveMessageSize: 4 << 20, compression: nil)
+/// let credit = try bridge.receive(data)              // on DATA
+/// if credit > 0 { stream.consumed(credit) }
+/// if let (message, more) = bridge.takeMessage() { ... }
 /// ```
 struct GRPCCallBridge {
     /// A sender waits while more than this many bytes are queued on its stream...
@@ -25,14 +24,11 @@ struct GRPCCallBridge {
     /// ...and goes on once they drained to this many.
     static let writeLowWaterMark = 64 * 1024
 
-    /// The call's stream; nil on the client until the stream is opened.
-    var stream: HTTP2StreamHandle?
     private var deframer: GRPCMessageDeframer
     private var inbound = GRPCInboundMessages()
     private var writeWaiter = GRPCWriteWaiter()
 
-    init(stream: HTTP2StreamHandle?, maxReceiveMessageSize: Int, compression: GRPCCompression?) {
-        self.stream = stream
+    init(maxReceiveMessageSize: Int, compression: GRPCCompression?) {
         self.deframer = GRPCMessageDeframer(maxMessageSize: maxReceiveMessageSize, compression: compression)
     }
 
@@ -50,49 +46,38 @@ struct GRPCCallBridge {
     /// Whether exactly one message is queued.
     var hasSingleMessage: Bool { inbound.hasSingleMessage }
 
-    /// Deframes a DATA payload and queues its messages; the payload's credit goes back to
-    /// the stream now unless the queue is past its high-water mark.
+    /// Deframes a DATA payload and queues its messages. Returns the credit to give back
+    /// now (none while the queue is past its high-water mark: it is held for `takeMessage`).
     /// - Throws: the status that ends the call for a bad message (invalid prefix, over the
-    ///   size limit, undecodable); the payload's credit is returned first, as nothing will
-    ///   read it.
-    mutating func receive(_ data: ByteBuffer) throws(GRPCStatus) {
+    ///   size limit, undecodable); the payload's credit is then the owner's to return.
+    mutating func receive(_ data: ByteBuffer) throws(GRPCStatus) -> Int {
         let bytes = data.readableBytes
-        guard bytes > 0 else { return }
+        guard bytes > 0 else { return 0 }
         deframer.append(data)
-        do {
-            while let message = try deframer.next() { inbound.append(message) }
-        } catch {
-            stream?.consumed(bytes)
-            throw error
-        }
-        let credit = inbound.received(bytes)
-        if credit > 0 { stream?.consumed(credit) }
+        while let message = try deframer.next() { inbound.append(message) }
+        return inbound.received(bytes)
     }
 
-    /// Returns the credit of DATA the call no longer reads (it has ended).
-    func discard(_ data: ByteBuffer) {
-        stream?.consumed(data.readableBytes)
-    }
-
-    /// The oldest queued message, returning the credit held back for it; nil when none is queued.
-    mutating func takeMessage() -> ByteBuffer? {
-        guard let (message, credit) = inbound.take() else { return nil }
-        if credit > 0 { stream?.consumed(credit) }
-        return message
+    /// The oldest queued message and the held-back credit taking it frees; nil when none is queued.
+    mutating func takeMessage() -> (message: ByteBuffer, credit: Int)? {
+        inbound.take()
     }
 
     // MARK: Outbound
 
-    /// Whether more than the high-water mark is queued on the stream: the sender should
-    /// wait (`parkWriter`) before sending more.
-    var senderMustWait: Bool { (stream?.bufferedBytes ?? 0) > Self.writeHighWaterMark }
+    /// Whether a sender should wait after sending, with `bufferedBytes` queued on its stream.
+    static func senderMustWait(bufferedBytes: Int) -> Bool {
+        bufferedBytes > writeHighWaterMark
+    }
 
-    /// Parks a sender until the stream drains to the low-water mark (`writable`) or the call
-    /// ends (`failWriter`); resumes it at once if it already has.
+    /// Whether a waiting sender may go on, with `bufferedBytes` queued on its stream.
+    static func senderMayGoOn(bufferedBytes: Int) -> Bool {
+        bufferedBytes <= writeLowWaterMark
+    }
+
+    /// Parks a sender until `writable` or `failWriter`.
     mutating func parkWriter(_ continuation: CheckedContinuation<Void, any Error>) {
-        guard let stream, stream.bufferedBytes > Self.writeLowWaterMark else { return continuation.resume() }
         writeWaiter.park(continuation)
-        stream.notifyWhenBuffered(atMost: Self.writeLowWaterMark)
     }
 
     /// The stream drained to the low-water mark: a parked sender goes on.
@@ -104,34 +89,5 @@ struct GRPCCallBridge {
     /// which is every call's usual end).
     mutating func failWriter(_ status: GRPCStatus) {
         writeWaiter.fail(status)
-    }
-
-    // MARK: Suspending for the loop
-
-    /// Suspends the calling task until `park`, run on `loop` (at once when already there),
-    /// resumes the continuation it is handed (now, or later from a stream event).
-    @inline(__always)
-    static func suspend<T>(on loop: EventLoop, _ park: @escaping (CheckedContinuation<T, Never>) -> Void) async -> T {
-        await withCheckedContinuation { continuation in
-            if loop.inEventLoop {
-                park(continuation)
-            } else {
-                let work = UncheckedTransfer { park(continuation) }
-                loop.execute { work.value() }
-            }
-        }
-    }
-
-    /// `suspend` for a continuation that may be resumed with an error.
-    @inline(__always)
-    static func suspendThrowing<T>(on loop: EventLoop, _ park: @escaping (CheckedContinuation<T, any Error>) -> Void) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            if loop.inEventLoop {
-                park(continuation)
-            } else {
-                let work = UncheckedTransfer { park(continuation) }
-                loop.execute { work.value() }
-            }
-        }
     }
 }

@@ -3,8 +3,9 @@ import LoopHTTP2
 
 /// One call on the server: the loop-bound state between its HTTP/2 stream and the handler
 /// task. The delegate feeds it on the loop; the handler's task (which runs on the same loop
-/// by executor preference) reads messages and answers through it.
-final class GRPCServerCall: @unchecked Sendable {
+/// by executor preference) reads messages and answers through it. Deframing, credit, write
+/// water marks and parked senders come from ``GRPCBridgedCall``, shared with the client call.
+final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     let stream: HTTP2StreamHandle
     let loop: EventLoop
     let context: GRPCServerContext
@@ -17,8 +18,9 @@ final class GRPCServerCall: @unchecked Sendable {
     var method: GRPCRouter.Method?
     var interceptors: [any GRPCServerInterceptor] = []
 
-    /// Deframing, flow-control credit, write water marks and a parked sender.
-    private var bridge: GRPCCallBridge
+    /// Queued request messages and their credit, a parked sender (see GRPCBridgedCall).
+    var bridge: GRPCCallBridge
+    var bridgedStream: HTTP2StreamHandle? { stream }
 
     // Inbound.
     private var requestEnded = false
@@ -36,15 +38,15 @@ final class GRPCServerCall: @unchecked Sendable {
         self.context = context
         self.responseCompression = responseCompression
         self.maxSendMessageSize = maxSendMessageSize
-        self.bridge = GRPCCallBridge(stream: stream, maxReceiveMessageSize: maxReceiveMessageSize, compression: requestCompression)
+        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: requestCompression)
     }
 
     // MARK: From the stream (on the loop)
 
     func receive(_ data: ByteBuffer, endStream: Bool) {
-        guard failure == nil, !finished else { return bridge.discard(data) }
+        guard failure == nil, !finished else { return discard(data) }
         do {
-            try bridge.receive(data)
+            try receiveMessages(data)
         } catch {
             return fail(with: error)
         }
@@ -77,7 +79,7 @@ final class GRPCServerCall: @unchecked Sendable {
     /// The stream was closed (normally, or the connection went away).
     func streamClosed() {
         if finished {
-            bridge.failWriter(GRPCStatus(.cancelled, "the call already ended"))
+            failWriter(GRPCStatus(.cancelled, "the call already ended"))
         } else {
             abandon(GRPCStatus(.unavailable, "the connection closed before the call completed"))
         }
@@ -91,7 +93,7 @@ final class GRPCServerCall: @unchecked Sendable {
         deadlineTimer = nil
         context.markCancelled()
         failInbound(status)
-        bridge.failWriter(status)
+        failWriter(status)
         task?.cancel()
     }
 
@@ -126,7 +128,7 @@ final class GRPCServerCall: @unchecked Sendable {
     /// The next request message, nil at the end of the request stream.
     func nextMessage() async throws -> ByteBuffer? {
         if loop.inEventLoop, let ready = try takeAvailable() { return ready }
-        return try await GRPCCallBridge.suspendThrowing(on: loop) { [self] continuation in
+        return try await suspendThrowing { [self] continuation in
             do {
                 if let ready = try takeAvailable() {
                     continuation.resume(returning: ready)
@@ -142,7 +144,7 @@ final class GRPCServerCall: @unchecked Sendable {
     /// A message, the end (`.some(nil)`), or nil when the caller must wait.
     private func takeAvailable() throws -> ByteBuffer?? {
         if let failure { throw failure }
-        if let message = bridge.takeMessage() { return .some(message) }
+        if let message = takeMessage() { return .some(message) }
         if requestEnded { return .some(nil) }
         return nil
     }
@@ -156,7 +158,7 @@ final class GRPCServerCall: @unchecked Sendable {
     func singleMessage() async throws -> ByteBuffer {
         // The usual case: HEADERS and DATA with END_STREAM arrived in one read, before the
         // task ran; answer without suspending.
-        if loop.inEventLoop, failure == nil, requestEnded, bridge.hasSingleMessage, let message = bridge.takeMessage() {
+        if loop.inEventLoop, failure == nil, requestEnded, bridge.hasSingleMessage, let message = takeMessage() {
             return message
         }
         guard let message = try await nextMessage() else {
@@ -198,7 +200,7 @@ final class GRPCServerCall: @unchecked Sendable {
     /// Sends one framed message on the loop if the stream has room (true), or does
     /// nothing (false: call `send`, which waits). Throws if the call ended.
     func sendNow(_ framed: ByteBuffer) throws -> Bool {
-        guard !bridge.senderMustWait else { return false }
+        guard !senderMustWait else { return false }
         try sendOnLoop(framed)
         return true
     }
@@ -208,20 +210,20 @@ final class GRPCServerCall: @unchecked Sendable {
         let mustWait: Bool
         if loop.inEventLoop {
             try sendOnLoop(framed)
-            mustWait = bridge.senderMustWait
+            mustWait = senderMustWait
         } else {
             // A handler that left the loop: the stream is read and written on the loop only.
             mustWait = try await onLoopThrowing(loop) { () throws -> Bool in
                 try self.sendOnLoop(framed)
-                return self.bridge.senderMustWait
+                return self.senderMustWait
             }
         }
         guard mustWait else { return }
-        try await GRPCCallBridge.suspendThrowing(on: loop) { [self] (continuation: CheckedContinuation<Void, any Error>) in
+        try await suspendThrowing { [self] (continuation: CheckedContinuation<Void, any Error>) in
             if finished {
                 continuation.resume(throwing: failure ?? GRPCStatus(.cancelled, "the call already ended"))
             } else {
-                bridge.parkWriter(continuation)
+                parkWriter(continuation)
             }
         }
     }
@@ -256,7 +258,7 @@ final class GRPCServerCall: @unchecked Sendable {
         deadlineTimer?.cancel()
         deadlineTimer = nil
         // A handler parked in `send` (ended from here by a deadline or a bad request).
-        bridge.failWriter(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
+        failWriter(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
         if headSent {
             try? stream.sendTrailers(trailers(for: status))
             return
@@ -293,11 +295,6 @@ final class GRPCServerCall: @unchecked Sendable {
         if let convertible = error as? any GRPCStatusConvertible { return convertible.grpcStatus }
         if error is CancellationError || context.isCancelled { return GRPCStatus(.cancelled, "the call was cancelled") }
         return GRPCStatus(.unknown, "\(error)")
-    }
-
-    /// The stream drained below the low-water mark.
-    func writable() {
-        bridge.writable()
     }
 }
 
