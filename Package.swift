@@ -112,6 +112,10 @@ let package = Package(
             exclude: ["Interop/Scripts", "Interop/Go"]
         ),
         .testTarget(
+            name: "LoopGRPCProtobufTests",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
             name: "LoopGRPCCodeGeneratorTests",
             dependencies: ["LoopGRPCCodeGenerator"]
         ),

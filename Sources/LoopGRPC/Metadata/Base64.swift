@@ -1,6 +1,6 @@
 /// Base64 (RFC 4648 §4) for binary metadata: encodes without padding, as gRPC
 /// implementations send it, and decodes padded or unpadded input.
-public enum Base64 {
+enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static let reverse: [UInt8] = {
@@ -10,7 +10,7 @@ public enum Base64 {
     }()
 
     /// Encodes `bytes` without trailing `=` padding.
-    public static func encode(_ bytes: [UInt8]) -> String {
+    static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -37,7 +37,7 @@ public enum Base64 {
     }
 
     /// Decodes padded or unpadded base64; nil for anything else.
-    public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+    static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
         var input = Array(text)
         while input.last == 0x3D { input.removeLast() }
         guard input.count % 4 != 1 else { return nil }

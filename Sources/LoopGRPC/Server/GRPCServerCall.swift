@@ -3,8 +3,9 @@ import LoopHTTP2
 
 /// One call on the server: the loop-bound state between its HTTP/2 stream and the handler
 /// task. The delegate feeds it on the loop; the handler's task (which runs on the same loop
-/// by executor preference) reads messages and answers through it.
-final class GRPCServerCall: @unchecked Sendable {
+/// by executor preference) reads messages and answers through it. Deframing, credit, write
+/// water marks and parked senders come from ``GRPCBridgedCall``, shared with the client call.
+final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     let stream: HTTP2StreamHandle
     let loop: EventLoop
     let context: GRPCServerContext
@@ -17,9 +18,11 @@ final class GRPCServerCall: @unchecked Sendable {
     var method: GRPCRouter.Method?
     var interceptors: [any GRPCServerInterceptor] = []
 
+    /// Queued request messages and their credit, a parked sender (see GRPCBridgedCall).
+    var bridge: GRPCCallBridge
+    var bridgedStream: HTTP2StreamHandle? { stream }
+
     // Inbound.
-    private var deframer: GRPCMessageDeframer
-    private var inbound = GRPCInboundMessages()
     private var requestEnded = false
     private var failure: GRPCStatus?
     private var messageWaiter: CheckedContinuation<ByteBuffer?, any Error>?
@@ -27,9 +30,6 @@ final class GRPCServerCall: @unchecked Sendable {
     // Outbound.
     private(set) var headSent = false
     private(set) var finished = false
-    private var writeWaiter = GRPCWriteWaiter()
-    static let writeHighWaterMark = 256 * 1024
-    static let writeLowWaterMark = 64 * 1024
 
     init(stream: HTTP2StreamHandle, loop: EventLoop, context: GRPCServerContext, requestCompression: GRPCCompression?,
          responseCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int) {
@@ -38,28 +38,17 @@ final class GRPCServerCall: @unchecked Sendable {
         self.context = context
         self.responseCompression = responseCompression
         self.maxSendMessageSize = maxSendMessageSize
-        self.deframer = GRPCMessageDeframer(maxMessageSize: maxReceiveMessageSize, compression: requestCompression)
+        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: requestCompression)
     }
 
     // MARK: From the stream (on the loop)
 
     func receive(_ data: ByteBuffer, endStream: Bool) {
-        guard failure == nil, !finished else {
-            stream.consumed(data.readableBytes)
-            return
-        }
-        let bytes = data.readableBytes
-        if bytes > 0 {
-            deframer.append(data)
-            do {
-                while let message = try deframer.next() { inbound.append(message) }
-            } catch {
-                stream.consumed(bytes)
-                fail(with: error)
-                return
-            }
-            let credit = inbound.received(bytes)
-            if credit > 0 { stream.consumed(credit) }
+        guard failure == nil, !finished else { return discard(data) }
+        do {
+            try receiveMessages(data)
+        } catch {
+            return fail(with: error)
         }
         if endStream { endRequest() }
         wakeReader()
@@ -68,7 +57,7 @@ final class GRPCServerCall: @unchecked Sendable {
     func endRequest() {
         guard !requestEnded else { return }
         requestEnded = true
-        if deframer.hasPartialMessage {
+        if bridge.hasPartialMessage {
             fail(with: GRPCStatus(.internal, "the request stream ended inside a message"))
         }
         wakeReader()
@@ -90,7 +79,7 @@ final class GRPCServerCall: @unchecked Sendable {
     /// The stream was closed (normally, or the connection went away).
     func streamClosed() {
         if finished {
-            writeWaiter.fail(GRPCStatus(.cancelled, "the call already ended"))
+            failWriter(GRPCStatus(.cancelled, "the call already ended"))
         } else {
             abandon(GRPCStatus(.unavailable, "the connection closed before the call completed"))
         }
@@ -104,7 +93,7 @@ final class GRPCServerCall: @unchecked Sendable {
         deadlineTimer = nil
         context.markCancelled()
         failInbound(status)
-        writeWaiter.fail(status)
+        failWriter(status)
         task?.cancel()
     }
 
@@ -139,30 +128,23 @@ final class GRPCServerCall: @unchecked Sendable {
     /// The next request message, nil at the end of the request stream.
     func nextMessage() async throws -> ByteBuffer? {
         if loop.inEventLoop, let ready = try takeAvailable() { return ready }
-        return try await withCheckedThrowingContinuation { continuation in
-            let transfer = UncheckedTransfer(continuation)
-            let work = UncheckedTransfer { [self] in
-                do {
-                    if let ready = try takeAvailable() {
-                        transfer.value.resume(returning: ready)
-                    } else {
-                        messageWaiter = transfer.value
-                    }
-                } catch {
-                    transfer.value.resume(throwing: error)
+        return try await suspendThrowing { [self] continuation in
+            do {
+                if let ready = try takeAvailable() {
+                    continuation.resume(returning: ready)
+                } else {
+                    messageWaiter = continuation
                 }
+            } catch {
+                continuation.resume(throwing: error)
             }
-            if loop.inEventLoop { work.value() } else { loop.execute { work.value() } }
         }
     }
 
     /// A message, the end (`.some(nil)`), or nil when the caller must wait.
     private func takeAvailable() throws -> ByteBuffer?? {
         if let failure { throw failure }
-        if let (message, credit) = inbound.take() {
-            if credit > 0 { stream.consumed(credit) }
-            return .some(message)
-        }
+        if let message = takeMessage() { return .some(message) }
         if requestEnded { return .some(nil) }
         return nil
     }
@@ -176,8 +158,7 @@ final class GRPCServerCall: @unchecked Sendable {
     func singleMessage() async throws -> ByteBuffer {
         // The usual case: HEADERS and DATA with END_STREAM arrived in one read, before the
         // task ran; answer without suspending.
-        if loop.inEventLoop, failure == nil, requestEnded, inbound.hasSingleMessage, let (message, credit) = inbound.take() {
-            if credit > 0 { stream.consumed(credit) }
+        if loop.inEventLoop, failure == nil, requestEnded, bridge.hasSingleMessage, let message = takeMessage() {
             return message
         }
         guard let message = try await nextMessage() else {
@@ -193,50 +174,12 @@ final class GRPCServerCall: @unchecked Sendable {
     /// malformed fields end the call with INTERNAL instead).
     private func sendableInitialMetadata() -> Result<GRPCMetadata, GRPCStatus> {
         let metadata = context.takeInitialMetadata()
-        if !metadata.isEmpty, let problem = Self.problem(in: metadata) { return .failure(problem) }
+        if !metadata.isEmpty, let problem = GRPCResponseHead.problem(in: metadata) { return .failure(problem) }
         return .success(metadata)
     }
 
-    /// The response headers: status, content type, encodings, initial metadata, and the
-    /// trailers of a trailers-only response.
-    private func responseHead(_ metadata: GRPCMetadata, trailers: [HPACKHeader]? = nil) -> [HPACKHeader] {
-        let base = responseCompression == nil ? Self.plainHead : responseCompression == .gzip ? Self.gzipHead : Self.deflateHead
-        if metadata.isEmpty, trailers == nil { return base }
-        var head = base
-        metadata.appendHeaders(to: &head)
-        if let trailers { head.append(contentsOf: trailers) }
-        return head
-    }
-
-    private static func problemTrailers(_ problem: GRPCStatus) -> [HPACKHeader] {
-        [HPACKHeader("grpc-status", String(GRPCStatus.Code.internal.rawValue)),
-         HPACKHeader("grpc-message", GRPCStatusMessage.encode(problem.message))]
-    }
-
-    private static let plainHead = [HPACKHeader(":status", "200"), HPACKHeader("content-type", "application/grpc"),
-                                    HPACKHeader("grpc-accept-encoding", GRPCCompression.acceptEncodingHeader)]
-    private static let gzipHead = plainHead + [HPACKHeader("grpc-encoding", "gzip")]
-    private static let deflateHead = plainHead + [HPACKHeader("grpc-encoding", "deflate")]
-    private static let okTrailers = [HPACKHeader("grpc-status", "0")]
-
     private func trailers(for status: GRPCStatus) -> [HPACKHeader] {
-        var metadata = context.trailingMetadata
-        metadata.merge(status.trailingMetadata)
-        if !metadata.isEmpty, let problem = Self.problem(in: metadata) { return Self.problemTrailers(problem) }
-        if status.code == .ok, status.message.isEmpty, metadata.isEmpty { return Self.okTrailers }
-        var list = [HPACKHeader("grpc-status", String(status.code.rawValue))]
-        if !status.message.isEmpty { list.append(HPACKHeader("grpc-message", GRPCStatusMessage.encode(status.message))) }
-        metadata.appendHeaders(to: &list)
-        return list
-    }
-
-    private static func problem(in metadata: GRPCMetadata) -> GRPCStatus? {
-        do {
-            try metadata.validateForSending()
-            return nil
-        } catch {
-            return error
-        }
+        GRPCResponseHead.trailers(for: status, adding: context.trailingMetadata)
     }
 
     /// Sends the response headers now, if not sent yet.
@@ -246,7 +189,7 @@ final class GRPCServerCall: @unchecked Sendable {
         switch sendableInitialMetadata() {
         case .success(let metadata):
             headSent = true
-            try stream.sendHeaders(responseHead(metadata), endStream: false)
+            try stream.sendHeaders(GRPCResponseHead.headers(compression: responseCompression, metadata: metadata), endStream: false)
         case .failure(let problem):
             finish(problem)
             task?.cancel()
@@ -257,7 +200,7 @@ final class GRPCServerCall: @unchecked Sendable {
     /// Sends one framed message on the loop if the stream has room (true), or does
     /// nothing (false: call `send`, which waits). Throws if the call ended.
     func sendNow(_ framed: ByteBuffer) throws -> Bool {
-        guard stream.bufferedBytes <= Self.writeHighWaterMark else { return false }
+        guard !senderMustWait else { return false }
         try sendOnLoop(framed)
         return true
     }
@@ -267,28 +210,21 @@ final class GRPCServerCall: @unchecked Sendable {
         let mustWait: Bool
         if loop.inEventLoop {
             try sendOnLoop(framed)
-            mustWait = stream.bufferedBytes > Self.writeHighWaterMark
+            mustWait = senderMustWait
         } else {
             // A handler that left the loop: the stream is read and written on the loop only.
             mustWait = try await onLoopThrowing(loop) { () throws -> Bool in
                 try self.sendOnLoop(framed)
-                return self.stream.bufferedBytes > Self.writeHighWaterMark
+                return self.senderMustWait
             }
         }
         guard mustWait else { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let transfer = UncheckedTransfer(continuation)
-            let wait = UncheckedTransfer { [self] in
-                if finished {
-                    transfer.value.resume(throwing: failure ?? GRPCStatus(.cancelled, "the call already ended"))
-                } else if stream.bufferedBytes <= Self.writeLowWaterMark {
-                    transfer.value.resume()
-                } else {
-                    writeWaiter.park(transfer.value)
-                    stream.notifyWhenBuffered(atMost: Self.writeLowWaterMark)
-                }
+        try await suspendThrowing { [self] (continuation: CheckedContinuation<Void, any Error>) in
+            if finished {
+                continuation.resume(throwing: failure ?? GRPCStatus(.cancelled, "the call already ended"))
+            } else {
+                parkWriter(continuation)
             }
-            if loop.inEventLoop { wait.value() } else { loop.execute { wait.value() } }
         }
     }
 
@@ -322,7 +258,7 @@ final class GRPCServerCall: @unchecked Sendable {
         deadlineTimer?.cancel()
         deadlineTimer = nil
         // A handler parked in `send` (ended from here by a deadline or a bad request).
-        writeWaiter.fail(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
+        failWriter(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
         if headSent {
             try? stream.sendTrailers(trailers(for: status))
             return
@@ -330,8 +266,11 @@ final class GRPCServerCall: @unchecked Sendable {
         headSent = true
         let head: [HPACKHeader]
         switch sendableInitialMetadata() {
-        case .success(let metadata): head = responseHead(metadata, trailers: trailers(for: status))
-        case .failure(let problem): head = responseHead(GRPCMetadata(), trailers: Self.problemTrailers(problem))
+        case .success(let metadata):
+            head = GRPCResponseHead.headers(compression: responseCompression, metadata: metadata, trailers: trailers(for: status))
+        case .failure(let problem):
+            head = GRPCResponseHead.headers(compression: responseCompression, metadata: GRPCMetadata(),
+                                            trailers: GRPCResponseHead.problemTrailers(problem))
         }
         try? stream.sendHeaders(head, endStream: true)
     }
@@ -356,11 +295,6 @@ final class GRPCServerCall: @unchecked Sendable {
         if let convertible = error as? any GRPCStatusConvertible { return convertible.grpcStatus }
         if error is CancellationError || context.isCancelled { return GRPCStatus(.cancelled, "the call was cancelled") }
         return GRPCStatus(.unknown, "\(error)")
-    }
-
-    /// The stream drained below the low-water mark.
-    func writable() {
-        writeWaiter.resume()
     }
 }
 

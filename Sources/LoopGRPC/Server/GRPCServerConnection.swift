@@ -51,11 +51,7 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
 
     /// Answers a call that never reaches a handler with a trailers-only response.
     private func reject(_ stream: HTTP2StreamHandle, httpStatus: Int, _ status: GRPCStatus) {
-        var headers = [HPACKHeader(":status", String(httpStatus)), HPACKHeader("content-type", "application/grpc"),
-                       HPACKHeader("grpc-status", String(status.code.rawValue))]
-        if !status.message.isEmpty { headers.append(HPACKHeader("grpc-message", GRPCStatusMessage.encode(status.message))) }
-        if status.code == .unimplemented { headers.append(HPACKHeader("grpc-accept-encoding", GRPCCompression.acceptEncodingHeader)) }
-        try? stream.sendHeaders(headers, endStream: true)
+        try? stream.sendHeaders(GRPCResponseHead.rejection(httpStatus: httpStatus, status), endStream: true)
     }
 
     func streamData(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {

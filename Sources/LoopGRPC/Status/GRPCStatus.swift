@@ -88,15 +88,6 @@ public struct GRPCStatus: Error, Sendable, Equatable, CustomStringConvertible {
     /// The status for a response that ended without `grpc-status`, from its HTTP status
     /// (gRPC's http-grpc-status-mapping.md).
     public static func mapping(httpStatus: Int) -> GRPCStatus {
-        let code: Code
-        switch httpStatus {
-        case 400: code = .internal
-        case 401: code = .unauthenticated
-        case 403: code = .permissionDenied
-        case 404: code = .unimplemented
-        case 429, 502, 503, 504: code = .unavailable
-        default: code = .unknown
-        }
-        return GRPCStatus(code, "HTTP status \(httpStatus) without grpc-status")
+        GRPCStatus(GRPCResponseHead.code(httpStatus: httpStatus), "HTTP status \(httpStatus) without grpc-status")
     }
 }
