@@ -104,7 +104,7 @@ struct GRPCResponseHead {
 
     /// The status of a call the server reset before its trailers arrived (PROTOCOL-HTTP2.md
     /// "Errors": the HTTP/2 code → gRPC status). After complete trailers the client keeps
-    /// their status instead (DESIGN.md's stream-end rule), so this is not asked then.
+    /// their status instead (the stream-end rule, docs/architecture.md), so this is not asked then.
     static func status(resetBy code: HTTP2ErrorCode) -> GRPCStatus {
         let mapped: GRPCStatus.Code
         switch code {

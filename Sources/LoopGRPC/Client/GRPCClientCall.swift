@@ -88,7 +88,7 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
     }
 
     /// RST_STREAM from the server. After complete trailers the call keeps their status
-    /// (DESIGN.md's stream-end rule).
+    /// (the stream-end rule, docs/architecture.md).
     func receiveReset(_ code: HTTP2ErrorCode) {
         guard status == nil else { return }
         fail(GRPCResponseHead.status(resetBy: code), resetStream: false)

@@ -3,7 +3,7 @@ import Loop
 /// The state a call keeps between its HTTP/2 stream and its async side (the server's
 /// handler, the client's caller): received DATA deframed into queued messages with the
 /// flow-control credit that goes with them (returned at once while the reader keeps up,
-/// held back once it falls behind: DESIGN.md principle 5), the write water marks, and a
+/// held back once it falls behind: docs/architecture.md, backpressure), the write water marks, and a
 /// sender parked until the stream drains. The server call and the client call each keep
 /// one as a stored value (no allocation of its own); ``GRPCBridgedCall`` connects it to
 /// the stream and the loop, once for both.

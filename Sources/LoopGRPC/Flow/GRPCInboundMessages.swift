@@ -3,7 +3,7 @@ import Loop
 /// The received messages of one call, not yet taken by the application, and the HTTP/2
 /// flow-control credit that goes with them. Credit for received bytes is returned at once
 /// while little is queued and held back once the application falls behind, so a slow
-/// reader slows the sender instead of growing memory (DESIGN.md principle 5). I/O-free:
+/// reader slows the sender instead of growing memory (docs/architecture.md, backpressure). I/O-free:
 /// the owner passes the returned credit to its stream.
 struct GRPCInboundMessages {
     /// Credit is returned at once while at most this many message bytes are queued.

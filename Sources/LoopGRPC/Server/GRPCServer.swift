@@ -3,7 +3,7 @@ import LoopHTTP2
 
 /// A gRPC server over cleartext HTTP/2 (h2c), as grpc-go, grpcio and grpc-swift clients
 /// speak it without TLS. It sends its SETTINGS as soon as a connection is accepted
-/// (DESIGN.md's handshake rule), so clients that wait for them never stall.
+/// (the handshake rule, docs/architecture.md), so clients that wait for them never stall.
 ///
 /// ```swift
 /// let group = EventLoopGroup()

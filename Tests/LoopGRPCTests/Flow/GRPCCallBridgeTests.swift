@@ -28,7 +28,7 @@ import Loop
         #expect(bridge.takeMessage() == nil && !bridge.hasPartialMessage)
     }
 
-    /// DESIGN.md principle 5: past the queue's high-water mark, credit waits for the reader.
+    /// docs/architecture.md, backpressure: past the queue's high-water mark, credit waits for the reader.
     @Test func creditIsHeldWhileTheReaderFallsBehind() throws {
         var bridge = GRPCCallBridge(maxReceiveMessageSize: 4 << 20, compression: nil)
         let big = try GRPCMessageFramer.frame(ByteBuffer(bytes: [UInt8](repeating: 7, count: GRPCInboundMessages.highWaterMark + 1)),

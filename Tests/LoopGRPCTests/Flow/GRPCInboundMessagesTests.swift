@@ -2,7 +2,7 @@ import Testing
 import Loop
 @testable import LoopGRPC
 
-/// Queued messages and flow-control credit (DESIGN.md principle 5: credit follows consumption).
+/// Queued messages and flow-control credit (docs/architecture.md, backpressure: credit follows consumption).
 @Suite struct GRPCInboundMessagesTests {
     func message(_ size: Int) -> ByteBuffer { ByteBuffer(bytes: [UInt8](repeating: 1, count: size)) }
 

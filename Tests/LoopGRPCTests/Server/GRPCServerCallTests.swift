@@ -169,7 +169,7 @@ import LoopHTTP2
 
     /// "Trailers-Only": a call refused before any handler runs (unknown method) is one
     /// HEADERS frame with END_STREAM; the request side is still open, so RST_STREAM(NO_ERROR)
-    /// follows (DESIGN.md's stream-end rule).
+    /// follows (the stream-end rule, docs/architecture.md).
     @Test func unknownMethodIsTrailersOnly() throws {
         let client = try Client()
         try client.headers("/test.S/Nope")
@@ -207,7 +207,7 @@ import LoopHTTP2
         try client.finish()
     }
 
-    /// DESIGN.md's stream-end rule: a handler that answers before the request ended gets its
+    /// the stream-end rule (docs/architecture.md): a handler that answers before the request ended gets its
     /// trailers out first, then RST_STREAM(NO_ERROR) so the client stops uploading.
     @Test func answerBeforeTheRequestEndedIsFollowedByResetNoError() throws {
         let client = try Client()
