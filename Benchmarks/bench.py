@@ -3,7 +3,8 @@
 swift-nio-http2, nghttpd, h2o) and gRPC (Loop vs grpc-swift-2, grpc-go, grpcio).
 
 The harness is the package loopbench/ next to this file (one module per part, shared helpers);
-`python3 Benchmarks/bench.py --help` lists the flags.
+`python3 Benchmarks/bench.py --help` lists the flags and the exit status (0 ran and passed,
+1 something broke, 3 a goal FAILed).
 """
 import sys
 from pathlib import Path

@@ -11,10 +11,8 @@ Run from anywhere (the top-level `make bench` runs `python3 Benchmarks/bench.py`
 
 Each part builds what it runs, measures, and returns its section of results/report.md, its chart
 (results/echo.png, http2.png, grpc.png) and its goal lines (PASS, FAIL, or SKIP when not measured);
-see loopbench/echo.py, http2.py and grpc.py.
-
-Exit status: 0 when everything ran (even if a goal FAILs), non-zero when something broke
-(a build, a server crash or stall, a load-client error).
+see loopbench/echo.py, http2.py and grpc.py. At the end every goal line of every part is printed
+again as one summary.
 """
 from __future__ import annotations
 
@@ -24,14 +22,26 @@ import sys
 
 from . import echo, grpc, http2
 from .common import RESULTS, BenchError, log, machine
+from .goals import EXIT_BROKEN, EXIT_GOAL_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code, summary
 from .report import compose_report
+
+EPILOG = f"""exit status:
+  {EXIT_OK}    everything ran and no goal FAILed (SKIP: not measured, e.g. with --skip-callgrind)
+  {EXIT_BROKEN}    something broke: a build, a server crash or stall, a load-client error, whatever
+       the goals say (the parts that ran still write their sections of the report)
+  2    bad arguments
+  {EXIT_GOAL_FAILED}    everything ran, and at least one goal FAILed
+  {EXIT_INTERRUPTED}  interrupted
+--quick runs judge the goals too, on rougher figures (a tenth of the work), so they may exit
+{EXIT_GOAL_FAILED}; a smoke test that asks only "did everything run?" takes {EXIT_OK} and {EXIT_GOAL_FAILED} alike.
+"""
 
 # (--only name, module, name in messages)
 PARTS = (("echo", echo, "echo"), ("http2", http2, "HTTP/2"), ("grpc", grpc, "gRPC"))
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__,
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short runs, one round (smoke test)")
     p.add_argument("--rounds", type=int, help="rounds per scenario (default 3, quick 1)")
@@ -83,7 +93,7 @@ def parse_args(argv: list[str] | None, grpc_alone: bool) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
     """Runs the parts asked for, writes the report, prints the results and every goal; the exit
-    status: 0 when everything ran (even if a goal FAILs), 1 when something broke."""
+    status (see EPILOG)."""
     args = parse_args(argv, grpc_alone)
     info = machine()
     log(f"== machine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, {info['swift']}")
@@ -100,9 +110,9 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
             broken = True
         except KeyboardInterrupt:
             log("interrupted")
-            return 130
+            return EXIT_INTERRUPTED
     if not results:
-        return 1
+        return EXIT_BROKEN
     texts = {part: (results[part].text if part in results else None) for part, _, _ in PARTS}
     report = compose_report(texts["echo"], texts["http2"], info, args, grpc=texts["grpc"])
     log("")
@@ -126,7 +136,15 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
     for part, chart in (("grpc", "grpc.png"), ("echo", "echo.png"), ("http2", "http2.png")):
         if part in results and (RESULTS / chart).exists():
             log(f"chart:  {RESULTS / chart}")
-    return 1 if broken else 0
+    goals = [goal for result in results.values() for goal in result.goals]
+    log("")
+    log(summary(goals))
+    code = exit_code(goals, broken)
+    if broken:
+        log(f"exit {code}: something broke (see ERROR above)")
+    elif code != EXIT_OK:
+        log(f"exit {code}: a goal FAILed")
+    return code
 
 
 if __name__ == "__main__":
