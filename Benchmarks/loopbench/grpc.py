@@ -73,7 +73,6 @@ def peers_dir() -> Path:
 GRPCIO_PEER = ROOT / "Tests" / "LoopGRPCTests" / "Interop" / "Scripts" / "grpcio_peer.py"
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Builds
 
@@ -633,7 +632,6 @@ def section(args, info: dict, results: dict, allocs: dict | None, goal_lines, ch
                 lines += ["```", (v.get("h2load_tail") or "").rstrip(), (v.get("server_output") or "").rstrip(), "```",
                           ""]
     return "\n".join(lines)
-
 
 
 def run_part(args, info: dict) -> PartResult:

@@ -46,7 +46,5 @@ def verify_main(port: int, workload: str) -> int:
     return 0
 
 
-
-
 if __name__ == "__main__":
     sys.exit(verify_main(int(sys.argv[1]), sys.argv[2]))

@@ -68,7 +68,6 @@ def describe(spec: dict) -> str:
     return f"h2load -n {spec['n']} -c {spec['c']} -m {spec['m']} {spec['path']}"
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Builds
 
@@ -138,7 +137,6 @@ def start(name: str, binaries: dict[str, Path], peers: Peers, threads: int):
         return PeerServer(name, [str(binaries["h2o"]), "-c", str(peers.h2o_config(port, threads))], port,
                           cwd=peers.workdir)
     raise ValueError(name)
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,7 +264,6 @@ def one_run(scenario: str, spec: dict, name: str, binaries, peers, threads: int,
         return record
     finally:
         server.stop(wait=10)
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,7 +633,6 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
                 lines += [f"{scenario} {LABELS[name]}: {'; '.join(v['errors'])}", "", "```",
                           v.get("h2load_tail", "").rstrip(), v.get("server_output", "").rstrip(), "```", ""]
     return "\n".join(lines)
-
 
 
 def run_part(args, info: dict) -> PartResult:
