@@ -332,7 +332,7 @@ MICRO_TARGETS = ("LoopHTTP2Benchmarks", "NIOHTTP2Benchmarks")
 def micro_run(skip: bool) -> str:
     if skip:
         return ""
-    return micro.run_benchmarks(MICRO_TARGETS, "package-benchmark (HTTP/2)")
+    return micro.run_benchmarks(MICRO_TARGETS, "package-benchmark (HTTP/2)", timeout=3600)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,14 +8,15 @@ from .common import BENCH_DIR, run_retrying
 TABLE_PREFIXES = ("│", "╒", "╞", "├", "╘", "=", "Host", "#", "Baseline", "Running")
 
 
-def run_benchmarks(targets: tuple[str, ...], what: str, markers: tuple[str, ...] = ()) -> str:
+def run_benchmarks(targets: tuple[str, ...], what: str, markers: tuple[str, ...] = (),
+                   timeout: float | None = None) -> str:
     """`swift package benchmark` of `targets` (release); its result tables, without the build
     chatter before the first line that starts with "=", "Host ", "Benchmark results" or one of
-    `markers`. BenchError when it fails (`what`: which, for the message)."""
+    `markers`. BenchError when it fails or outlasts `timeout` seconds (`what`: which, for the message)."""
     cmd = ["swift", "package", "--disable-sandbox", "benchmark", "--no-progress"]
     for target in targets:
         cmd += ["--target", target]
-    out = run_retrying(cmd, BENCH_DIR, what, timeout=3600)
+    out = run_retrying(cmd, BENCH_DIR, what, timeout=timeout)
     first_line = re.compile("^(" + "|".join(["=+", "Host ", "Benchmark results"] + list(markers)) + ")")
     lines = out.splitlines()
     first = next((i for i, l in enumerate(lines) if first_line.match(l)), 0)
