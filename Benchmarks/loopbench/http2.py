@@ -1,6 +1,4 @@
-"""HTTP/2 benchmarks: Loop's HTTP2Server vs swift-nio-http2, nghttpd and h2o.
-
-Called by bench.py (`python3 Benchmarks/bench.py --only http2`); not meant to run alone.
+"""The HTTP/2 part: Loop's HTTP2Server vs swift-nio-http2, nghttpd and h2o.
 
   1. builds Loop's HTTP2Server (release, scratch path .build-bench) and this package's
      NIOHTTP2Server (release);
@@ -24,18 +22,20 @@ Called by bench.py (`python3 Benchmarks/bench.py --only http2`); not meant to ru
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-import bench
-from bench import BenchError, log, run
+from . import callgrind, charts, micro
+from .callgrind import CALL_TARGETS
+from .common import RESULTS, BenchError, build_swift, load_average, log, loop_commit
+from .goals import Goal, markdown
+from .h2load import h2load_tail, run_h2load
+from .processes import PeerServer, Server, cpu_times, free_port, rss_kib
+from .report import PartResult, fmt, get, ratio, valid
 
 SERVERS = ("Loop", "NIO", "nghttpd", "h2o")
 SWIFT_SERVERS = ("Loop", "NIO")
@@ -73,14 +73,8 @@ def describe(spec: dict) -> str:
 
 
 def build(skip: bool) -> dict[str, Path]:
-    loop_args = ["swift", "build", "-c", "release", "--product", "HTTP2Server", "--scratch-path", str(bench.LOOP_SCRATCH)]
-    nio_args = ["swift", "build", "-c", "release", "--product", "NIOHTTP2Server"]
-    if not skip:
-        bench.swift_build(loop_args, bench.ROOT, "building Loop's HTTP2Server")
-        bench.swift_build(nio_args, bench.BENCH_DIR, "building NIOHTTP2Server")
-    loop_bin = Path(run(loop_args + ["--show-bin-path"], bench.ROOT, "locating Loop's build", capture=True).strip().splitlines()[-1])
-    nio_bin = Path(run(nio_args + ["--show-bin-path"], bench.BENCH_DIR, "locating NIO's build", capture=True).strip().splitlines()[-1])
-    binaries = {"Loop": loop_bin / "HTTP2Server", "NIO": nio_bin / "NIOHTTP2Server"}
+    built = build_swift("HTTP2Server", ["NIOHTTP2Server"], skip)
+    binaries = {"Loop": built["HTTP2Server"], "NIO": built["NIOHTTP2Server"]}
     for name in ("nghttpd", "h2o", "h2load"):
         path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
         if path is None:
@@ -89,90 +83,12 @@ def build(skip: bool) -> dict[str, Path]:
     for name, path in binaries.items():
         if not path.exists():
             raise BenchError(f"{name} binary missing: {path}")
-    bench.SHIM_LIB.parent.mkdir(parents=True, exist_ok=True)
-    if not bench.SHIM_LIB.exists() or bench.SHIM_LIB.stat().st_mtime < bench.SHIM_SRC.stat().st_mtime:
-        run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-o", str(bench.SHIM_LIB), str(bench.SHIM_SRC)],
-            bench.BENCH_DIR, "compiling sigsuspend_shim.c")
+    callgrind.build_shim()
     return binaries
 
 
 # ---------------------------------------------------------------------------------------------
 # Servers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-class PeerServer:
-    """A server on a port chosen here, ready when the port accepts; stopped with its whole
-    process group (h2o starts a helper process)."""
-
-    def __init__(self, name: str, argv: list[str], port: int, startup_timeout: float = 30, cwd: Path | None = None):
-        self.name = name
-        self.port = port
-        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, cwd=cwd)
-        deadline = time.monotonic() + startup_timeout
-        while time.monotonic() < deadline:
-            if port_open(port):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        out = self.output()
-        self.stop()
-        raise BenchError(f"{name} did not start listening on port {port} (exit {self.proc.returncode}):\n{out[-2000:]}")
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def output(self) -> str:
-        try:
-            return Path(self.log.name).read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self, wait: float = 10.0) -> int | None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait()
-        else:  # the leader is gone; its helpers may not be
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.log.close()
-        try:
-            os.unlink(self.log.name)
-        except OSError:
-            pass
-        return self.proc.returncode
 
 
 class Peers:
@@ -208,11 +124,11 @@ class Peers:
 
 def start(name: str, binaries: dict[str, Path], peers: Peers, threads: int):
     if name == "Loop":
-        return bench.Server(name, [str(binaries["Loop"]), "--host", "127.0.0.1", "--port", "0",
-                                   "--threads", str(threads), "--max-streams", "1000"], 30)
+        return Server(name, [str(binaries["Loop"]), "--host", "127.0.0.1", "--port", "0",
+                             "--threads", str(threads), "--max-streams", "1000"], 30)
     if name == "NIO":
-        return bench.Server(name, [str(binaries["NIO"]), "--host", "127.0.0.1", "--port", "0",
-                                   "--threads", str(threads), "--max-streams", "1000"], 30)
+        return Server(name, [str(binaries["NIO"]), "--host", "127.0.0.1", "--port", "0",
+                             "--threads", str(threads), "--max-streams", "1000"], 30)
     port = free_port()
     if name == "nghttpd":
         return PeerServer(name, [str(binaries["nghttpd"]), "--no-tls", "-a", "127.0.0.1", "-d", str(peers.root),
@@ -223,55 +139,8 @@ def start(name: str, binaries: dict[str, Path], peers: Peers, threads: int):
     raise ValueError(name)
 
 
-def stop(server) -> None:
-    if isinstance(server, PeerServer):
-        server.stop()
-    else:
-        server.stop(wait=10)
-
-
-def cpu_times(pid: int) -> tuple[float, float]:
-    """(utime, stime) of a process in seconds, all its threads (/proc/PID/stat fields 14 and 15)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
-
-
 # ---------------------------------------------------------------------------------------------
 # h2load
-
-
-UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
-
-
-def parse_h2load(out: str) -> dict:
-    result: dict = {}
-    m = re.search(r"finished in ([\d.]+)(us|ms|s), ([\d.]+) req/s", out)
-    if m:
-        result["seconds"] = float(m.group(1)) * UNITS[m.group(2)]
-        result["req_per_sec"] = float(m.group(3))
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
-                  r"(\d+) errored, (\d+) timeout", out)
-    if m:
-        total, _, done, ok, failed, errored, timeout = (int(g) for g in m.groups())
-        result.update(total=total, done=done, succeeded=ok, failed=failed, errored=errored, timeout=timeout)
-    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    if m:
-        result["non_2xx"] = sum(int(g) for g in m.groups()[1:])
-    m = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", out)
-    if m:
-        result["latency_mean_us"] = float(m.group(5)) * UNITS[m.group(6)] * 1e6
-        result["latency_min_us"] = float(m.group(1)) * UNITS[m.group(2)] * 1e6
-        result["latency_max_us"] = float(m.group(3)) * UNITS[m.group(4)] * 1e6
-    return result
 
 
 def h2load(port: int, spec: dict, *, n: int | None = None, timeout: float = 180,
@@ -280,44 +149,7 @@ def h2load(port: int, spec: dict, *, n: int | None = None, timeout: float = 180,
     n = n or spec["n"]
     argv = ["h2load", "-n", str(n), "-c", str(spec["c"]), "-m", str(spec["m"]),
             f"http://127.0.0.1:{port}{spec['path']}"]
-    with tempfile.TemporaryFile(mode="w+") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-        deadline = time.monotonic() + timeout
-        timed_out = False
-        while proc.poll() is None:
-            if time.monotonic() > deadline:
-                timed_out = True
-                proc.kill()
-                proc.wait()
-                break
-            if on_tick:
-                on_tick()
-            time.sleep(0.05)
-        out.seek(0)
-        text = out.read()
-    result = parse_h2load(text)
-    result["exit"] = proc.returncode
-    result["timed_out"] = timed_out
-    errors = []
-    if timed_out:
-        errors.append(f"h2load did not finish in {timeout:.0f} s")
-    if "succeeded" not in result:
-        errors.append(f"h2load printed no result (exit {proc.returncode})")
-    else:
-        bad = result["failed"] + result["errored"] + result["timeout"] + result.get("non_2xx", 0)
-        if bad or result["succeeded"] != n:
-            errors.append(f"{result['succeeded']}/{n} succeeded, {result['failed']} failed, {result['errored']} "
-                          f"errored, {result['timeout']} timeout, {result.get('non_2xx', 0)} non-2xx")
-    result["errors"] = errors
-    result["argv"] = " ".join(argv)
-    return result, text
-
-
-def h2load_tail(text: str) -> str:
-    lines = [l for l in text.splitlines() if l.strip() and not l.startswith(("progress:", "starting", "spawning",
-                                                                            "Warm-up", "Main benchmark"))]
-    return "\n".join(lines[-12:])
+    return run_h2load(argv, n, timeout, on_tick)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,179 +263,47 @@ def one_run(scenario: str, spec: dict, name: str, binaries, peers, threads: int,
             log("      " + record["h2load_tail"].replace("\n", "\n      "))
         return record
     finally:
-        stop(server)
+        server.stop(wait=10)
 
 
 # ---------------------------------------------------------------------------------------------
 # Allocations and instructions per request (callgrind)
 
 
-CALL_TARGETS = ("malloc", "swift_allocObject", "swift_retain", "swift_release")
-
-
-def callgrind_graph(path: Path) -> dict[tuple[str, str], int]:
-    """Calls per (caller, callee) edge of a callgrind profile (mangled names, all threads)."""
-    names: dict[str, str] = {}
-    edges: dict[tuple[str, str], int] = {}
-    current_fn = None
-    callee = None
-    ref = re.compile(r"^(c?fn)=\((\d+)\)(?: (.*))?$")
-    with path.open(errors="replace") as f:
-        for line in f:
-            if line.startswith(("fn=", "cfn=")):
-                m = ref.match(line.rstrip("\n"))
-                if not m:
-                    continue
-                if m.group(3):
-                    names[m.group(2)] = m.group(3)
-                name = names.get(m.group(2), "?")
-                if m.group(1) == "fn":
-                    current_fn, callee = name, None
-                else:
-                    callee = name
-            elif line.startswith("calls=") and callee is not None:
-                key = (current_fn, callee)
-                edges[key] = edges.get(key, 0) + int(line[6:].split()[0])
-                callee = None
-    return edges
-
-
-def call_totals(edges: dict[tuple[str, str], int]) -> dict[str, int]:
-    totals = dict.fromkeys(CALL_TARGETS, 0)
-    for (_, callee), count in edges.items():
-        if callee in totals:
-            totals[callee] += count
-    return totals
-
-
-def runtime_frame(name: str) -> bool:
-    """Allocation plumbing to look through: the Swift runtime and standard library (also its
-    specialisations inside a module, which keep the $ss prefix), glibc's malloc family."""
-    return (name.startswith(("$ss", "swift_", "_swift", "swift::", "$sSa", "$sSS", "$sSD", "$sSh", "$sSz")) or
-            name in ("malloc", "_int_malloc", "realloc", "calloc") or "malloc.c:" in name)
-
-
-def allocation_sites(edges: dict[tuple[str, str], int], leaf: str = "malloc", depth: int = 6) -> dict[str, float]:
-    """Calls of `leaf`, attributed to the first caller outside the runtime and standard library
-    (calls through a shared helper are split in proportion to that helper's callers); the key
-    is "site → helper → ... → leaf"."""
-    into: dict[str, dict[str, int]] = {}
-    for (caller, callee), count in edges.items():
-        into.setdefault(callee, {})[caller] = into.setdefault(callee, {}).get(caller, 0) + count
-    sites: dict[str, float] = {}
-
-    def walk(fn: str, count: float, chain: list[str], level: int):
-        callers = into.get(fn, {})
-        total = sum(callers.values())
-        if level > 0 and (not runtime_frame(fn) or level >= depth or not total):
-            helpers = [h for h in reversed(chain) if h not in ("malloc", "swift_slowAlloc")][:2]
-            key = " → ".join([fn] + helpers)
-            sites[key] = sites.get(key, 0.0) + count
-            return
-        if not total:
-            sites[fn] = sites.get(fn, 0.0) + count
-            return
-        for caller, k in callers.items():
-            if caller == fn:
-                continue
-            walk(caller, count * k / total, chain + [fn], level + 1)
-
-    total_leaf = sum(into.get(leaf, {}).values())
-    walk(leaf, float(total_leaf), [], 0)
-    return sites
-
-
-def exclusive_costs(path: Path) -> dict[str, int]:
-    """Exclusive Ir per function (callgrind_annotate, every function)."""
-    result = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", str(path)],
-                            text=True, capture_output=True)
-    costs: dict[str, int] = {}
-    started = False
-    for line in result.stdout.splitlines():
-        if "file:function" in line:
-            started = True
-            continue
-        if not started:
-            continue
-        m = re.match(r"^\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(.*)$", line)
-        if m:
-            name = re.sub(r"\s*\[[^\]]*\]$", "", m.group(2).strip())
-            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
-    return costs
-
-
-def demangle(names: list[str]) -> list[str]:
-    if not names or not shutil.which("swift"):
-        return names
-    result = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(names), text=True,
-                            capture_output=True)
-    out = result.stdout.splitlines()
-    return out if result.returncode == 0 and len(out) == len(names) else names
-
-
-def short(name: str, width: int = 150) -> str:
-    name = re.sub(r"^\?\?\?:", "", name)
-    return name if len(name) <= width else name[:width - 3] + "..."
-
-
-def per_request_top(low: dict[str, int], high: dict[str, int], n: int, top: int) -> list[tuple[str, float]]:
-    diffs = {k: (high.get(k, 0) - low.get(k, 0)) / n for k in set(low) | set(high)}
-    best = sorted(((v, k) for k, v in diffs.items() if v > 0.005), reverse=True)[:top]
-    parts = [k.split(" → ") for _, k in best]
-    flat = demangle([p for chain in parts for p in chain])
-    names, i = [], 0
-    for chain in parts:
-        names.append(" → ".join(flat[i:i + len(chain)]))
-        i += len(chain)
-    return [(short(name, 200), v) for name, (v, _) in zip(names, best)]
-
-
-CALLGRIND_SERVERS = ("Loop", "NIO", "nghttpd")
 # (key, server, streams per connection): the table rows, plus Loop at S3's concurrency.
 CALLGRIND_RUNS = (("Loop", "Loop", 10), ("NIO", "NIO", 10), ("nghttpd", "nghttpd", 10), ("Loop m1000", "Loop", 1000))
 
 
 def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Path, peers_root: Path) -> dict:
-    if not shutil.which("valgrind"):
-        raise BenchError("valgrind is not installed")
-    stripped = workdir / "stripped"
-    stripped.mkdir(parents=True, exist_ok=True)
+    callgrind.require_valgrind()
     results = {}
     for key, name, streams in CALLGRIND_RUNS:
         spec = {"c": 1, "m": streams, "path": "/hello"}
         # At 1000 streams a run needs more requests than batches: at least 4 full windows.
         low, high = counts if streams <= 10 else (max(counts[0], 4 * streams), 2 * max(counts[0], 4 * streams))
-        binary = stripped / binaries[name].name
-        if name in SWIFT_SERVERS and not binary.exists():
-            shutil.copy2(binaries[name], binary)
-            run(["strip", "--strip-debug", str(binary)], workdir, f"stripping {name}")
+        if name in SWIFT_SERVERS:
+            binary = callgrind.stripped_copy(binaries[name], workdir, name)
         data = {}
         for count in (low, high):
             out = workdir / f"callgrind.h2.{name}.{streams}.{count}.out"
-            valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
             if name in SWIFT_SERVERS:
-                argv = valgrind + [str(binary), "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
-                env = dict(os.environ, LD_PRELOAD=str(bench.SHIM_LIB))  # see bench.instructions()
-                server = bench.Server(name, argv, 180, env=env)
+                server = callgrind.swift_server(name, binary, out)
             else:  # nghttpd, one worker: the C reference
                 port = free_port()
-                server = PeerServer(name, valgrind + [str(binaries["nghttpd"]), "--no-tls", "-a", "127.0.0.1", "-d",
-                                                      str(peers_root), "-n", "1", "-m", "1000", str(port)], port, 180)
-            try:
+                server = PeerServer(name, callgrind.valgrind_argv(out) + [
+                    str(binaries["nghttpd"]), "--no-tls", "-a", "127.0.0.1", "-d", str(peers_root), "-n", "1", "-m",
+                    "1000", str(port)], port, 180)
+
+            def drive(server):
                 result, text = h2load(server.port, spec, n=count, timeout=600)
                 if result["errors"]:
                     raise BenchError(f"h2load against {name} under valgrind: {'; '.join(result['errors'])}\n"
                                      f"{h2load_tail(text)}")
-                if not server.alive():
-                    raise BenchError(f"{name} died under valgrind:\n{server.output()[-2000:]}")
-            finally:
-                server.stop(wait=120)
-            if not out.exists():
-                raise BenchError(f"callgrind wrote no profile for {name} ({out})")
-            edges = callgrind_graph(out)
-            totals = call_totals(edges)
-            data[count] = {"ir": bench.callgrind_total(out), "calls": totals,
-                           "sites": allocation_sites(edges), "exclusive": exclusive_costs(out)}
+            callgrind.profile(name, out, server, drive)
+            edges = callgrind.callgrind_graph(out)
+            totals = callgrind.call_totals(edges)
+            data[count] = {"ir": callgrind.callgrind_total(out), "calls": totals,
+                           "sites": callgrind.allocation_sites(edges), "exclusive": callgrind.exclusive_costs(out)}
             log(f"  callgrind {name:<7} -m {streams:<4} {count:>6} requests: {data[count]['ir']:>14,} Ir, "
                 f"{totals['malloc']:,} malloc calls")
         d = high - low
@@ -613,8 +313,8 @@ def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Pat
             "ir": {c: data[c]["ir"] for c in (low, high)},
             "ir_per_req": (data[high]["ir"] - data[low]["ir"]) / d,
             "calls_per_req": {f: (data[high]["calls"][f] - data[low]["calls"][f]) / d for f in CALL_TARGETS},
-            "top": per_request_top(data[low]["exclusive"], data[high]["exclusive"], d, 20),
-            "malloc_sites": per_request_top(data[low]["sites"], data[high]["sites"], d, 15),
+            "top": callgrind.per_request_top(data[low]["exclusive"], data[high]["exclusive"], d, 20),
+            "malloc_sites": callgrind.per_request_top(data[low]["sites"], data[high]["sites"], d, 15),
         }
         results[key] = entry
         log(f"  {key}: {entry['ir_per_req']:,.0f} Ir/request, " +
@@ -629,89 +329,18 @@ def allocations(binaries: dict[str, Path], counts: tuple[int, int], workdir: Pat
 MICRO_TARGETS = ("LoopHTTP2Benchmarks", "NIOHTTP2Benchmarks")
 
 
-def micro(skip: bool) -> str:
+def micro_run(skip: bool) -> str:
     if skip:
         return ""
-    cmd = ["swift", "package", "--disable-sandbox", "benchmark", "--no-progress"]
-    for target in MICRO_TARGETS:
-        cmd += ["--target", target]
-    for attempt in range(1, 4):
-        log(f"$ (cd {bench.BENCH_DIR} && {' '.join(cmd)})")
-        result = subprocess.run(cmd, cwd=bench.BENCH_DIR, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                timeout=3600)
-        out = result.stdout
-        if result.returncode != 0 and "was modified during the build" in out and attempt < 3:
-            log(f"  (a source file changed during the build: again, attempt {attempt + 1}/3)")
-            time.sleep(5)
-            continue
-        break
-    if result.returncode != 0:
-        log(out[-4000:])
-        raise BenchError(f"package-benchmark (HTTP/2) failed (exit {result.returncode})")
-    lines = out.splitlines()
-    first = next((i for i, l in enumerate(lines) if re.match(r"^(=+|Host |Benchmark results)", l)), 0)
-    return "\n".join(lines[first:])
-
-
-def parse_micro(tables: str) -> dict[tuple[str, str], dict[str, float]]:
-    """{(target, benchmark): {"ns": p50 per op, "mallocs": p50 per op}} from package-benchmark's tables."""
-    rows: dict = {}
-    lines = tables.splitlines()
-    target, name = None, None
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped in MICRO_TARGETS and i + 1 < len(lines) and lines[i + 1].startswith("="):
-            target = stripped
-            continue
-        if line and not line.startswith(("│", "╒", "╞", "├", "╘", "=", "Host", "#", "Baseline", "Running")) and target:
-            name = stripped
-            rows.setdefault((target, name), {})
-            continue
-        if line.startswith("│") and target and name:
-            cells = [c.strip() for c in line.strip("│").split("│")]
-            if len(cells) < 4 or cells[0] == "Metric":
-                continue
-            metric = cells[0]
-            try:
-                value = float(cells[3].replace(",", ""))
-            except ValueError:
-                continue
-            scale = 1.0
-            m = re.search(r"\(([KM])\)", metric.replace("(#", ""))
-            if "Time (wall clock)" in metric:
-                unit = re.search(r"\((ns|us|μs|ms|s)\)", metric)
-                scale = {"ns": 1, "us": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9}[unit.group(1)] if unit else 1
-                rows[(target, name)]["ns"] = value * scale
-            elif metric.startswith("Malloc (total)"):
-                if m:
-                    scale = {"K": 1e3, "M": 1e6}[m.group(1)]
-                rows[(target, name)]["mallocs"] = value * scale
-    return rows
+    return micro.run_benchmarks(MICRO_TARGETS, "package-benchmark (HTTP/2)", timeout=3600)
 
 
 # ---------------------------------------------------------------------------------------------
 # Goals, tables, chart
 
 
-def fmt(v, spec=",.0f", na="n/a") -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return na
-    return format(v, spec)
-
-
-def ratio(a, b) -> str:
-    if a is None or b is None or not b or a != a or b != b:
-        return "n/a"
-    return f"{a / b:.2f}x"
-
-
-def get(results: dict, scenario: str, name: str, key: str):
-    entry = results.get((scenario, name), {})
-    return entry.get(key)
-
-
-def goals(results: dict, allocs: dict | None, micro_rows: dict) -> list[tuple[bool | None, str]]:
-    out: list[tuple[bool | None, str]] = []
+def goals(results: dict, allocs: dict | None, micro_rows: dict) -> list[Goal]:
+    out: list[Goal] = []
     for scenario in ("S1", "S3"):
         loop = get(results, scenario, "Loop", "cpu_us_per_req")
         h2o = get(results, scenario, "h2o", "cpu_us_per_req")
@@ -719,39 +348,42 @@ def goals(results: dict, allocs: dict | None, micro_rows: dict) -> list[tuple[bo
         errors = results.get((scenario, "Loop"), {}).get("errors") or []
         ok_h2o = None if loop is None or h2o is None else loop <= GOAL_CPU_VS_H2O * h2o
         ok_nio = None if loop is None or nio is None else loop * GOAL_CPU_VS_NIO <= nio
-        out.append((ok_h2o, f"{scenario} Loop CPU/request <= {GOAL_CPU_VS_H2O:g}x h2o's: {fmt(loop, '.2f')} vs "
-                            f"{fmt(h2o, '.2f')} us (Loop/h2o = {ratio(loop, h2o)})"))
-        out.append((ok_nio, f"{scenario} Loop CPU/request <= 1/{GOAL_CPU_VS_NIO:g} of swift-nio-http2's: "
-                            f"{fmt(loop, '.2f')} vs {fmt(nio, '.2f')} us (NIO/Loop = {ratio(nio, loop)})"))
-        out.append((not errors, f"{scenario} Loop 0 errors: " + ("0" if not errors else "; ".join(errors))))
+        out.append(Goal("HTTP/2", ok_h2o,
+                        f"{scenario} Loop CPU/request <= {GOAL_CPU_VS_H2O:g}x h2o's: {fmt(loop, '.2f')} vs "
+                        f"{fmt(h2o, '.2f')} us (Loop/h2o = {ratio(loop, h2o)})"))
+        out.append(Goal("HTTP/2", ok_nio,
+                        f"{scenario} Loop CPU/request <= 1/{GOAL_CPU_VS_NIO:g} of swift-nio-http2's: "
+                        f"{fmt(loop, '.2f')} vs {fmt(nio, '.2f')} us (NIO/Loop = {ratio(nio, loop)})"))
+        out.append(Goal("HTTP/2", not errors,
+                        f"{scenario} Loop 0 errors: " + ("0" if not errors else "; ".join(errors))))
     loop = get(results, "S2", "Loop", "latency_mean_us")
     ng = get(results, "S2", "nghttpd", "latency_mean_us")
-    out.append((None if loop is None or ng is None else loop <= GOAL_LATENCY_VS_NGHTTPD * ng,
-                f"S2 Loop mean latency <= {GOAL_LATENCY_VS_NGHTTPD:g}x nghttpd's: {fmt(loop, '.1f')} vs "
-                f"{fmt(ng, '.1f')} us (Loop/nghttpd = {ratio(loop, ng)})"))
+    out.append(Goal("HTTP/2", None if loop is None or ng is None else loop <= GOAL_LATENCY_VS_NGHTTPD * ng,
+                    f"S2 Loop mean latency <= {GOAL_LATENCY_VS_NGHTTPD:g}x nghttpd's: {fmt(loop, '.1f')} vs "
+                    f"{fmt(ng, '.1f')} us (Loop/nghttpd = {ratio(loop, ng)})"))
     if allocs:
         a = allocs["Loop"]["calls_per_req"]["malloc"]
         n = allocs["NIO"]["calls_per_req"]["malloc"]
         g = allocs["nghttpd"]["calls_per_req"]["malloc"]
-        out.append((a <= GOAL_ALLOCS_PER_REQUEST, f"Loop allocations/request <= {GOAL_ALLOCS_PER_REQUEST:g} "
-                                                  f"(malloc calls, callgrind): {a:.2f} (swift-nio-http2: {n:.2f}, "
-                                                  f"nghttpd: {g:.2f})"))
+        out.append(Goal("HTTP/2", a <= GOAL_ALLOCS_PER_REQUEST,
+                        f"Loop allocations/request <= {GOAL_ALLOCS_PER_REQUEST:g} (malloc calls, callgrind): "
+                        f"{a:.2f} (swift-nio-http2: {n:.2f}, nghttpd: {g:.2f})"))
     else:
-        out.append((None, "allocations/request not measured (--skip-callgrind)"))
+        out.append(Goal("HTTP/2", None, "allocations/request not measured (--skip-callgrind)"))
     gate = micro_rows.get(("LoopHTTP2Benchmarks", "DATA frame decode (48 B), malloc gate"), {}).get("mallocs")
     per_k = micro_rows.get(("LoopHTTP2Benchmarks", "DATA frame decode (48 B)"), {}).get("mallocs")
     if gate is None:
-        out.append((None, "allocations per DATA frame decoded not measured (--skip-micro)"))
+        out.append(Goal("HTTP/2", None, "allocations per DATA frame decoded not measured (--skip-micro)"))
     else:
-        out.append((gate == 0 and (per_k or 0) == 0,
-                    f"Loop 0 allocations per DATA frame decoded: {gate:g} (one frame per iteration, p50), "
-                    f"{fmt(per_k, 'g')} per frame over 1,000-frame iterations"))
+        out.append(Goal("HTTP/2", gate == 0 and (per_k or 0) == 0,
+                        f"Loop 0 allocations per DATA frame decoded: {gate:g} (one frame per iteration, p50), "
+                        f"{fmt(per_k, 'g')} per frame over 1,000-frame iterations"))
     rss = get(results, "S4", "Loop", "rss_per_stream_bytes")
     s4_errors = results.get(("S4", "Loop"), {}).get("errors") or []
-    out.append((None if rss is None else (rss <= GOAL_RSS_PER_STREAM and not s4_errors),
-                f"S4 Loop RSS per open stream <= {GOAL_RSS_PER_STREAM / 1024:g} KiB: {fmt(rss, ',.0f')} B "
-                f"(swift-nio-http2: {fmt(get(results, 'S4', 'NIO', 'rss_per_stream_bytes'), ',.0f')} B)"
-                + (f"; errors: {'; '.join(s4_errors)}" if s4_errors else "")))
+    out.append(Goal("HTTP/2", None if rss is None else (rss <= GOAL_RSS_PER_STREAM and not s4_errors),
+                    f"S4 Loop RSS per open stream <= {GOAL_RSS_PER_STREAM / 1024:g} KiB: {fmt(rss, ',.0f')} B "
+                    f"(swift-nio-http2: {fmt(get(results, 'S4', 'NIO', 'rss_per_stream_bytes'), ',.0f')} B)"
+                    + (f"; errors: {'; '.join(s4_errors)}" if s4_errors else "")))
     return out
 
 
@@ -841,14 +473,9 @@ def micro_table(rows: dict) -> str:
     return "\n".join(out)
 
 
-def valid(v) -> bool:
-    return v is not None and v == v
-
-
 def chart(results: dict, path: Path) -> bool:
-    plt = bench.ensure_matplotlib()
+    plt = charts.pyplot("HTTP/2 chart")
     if plt is None:
-        log("WARNING: matplotlib unavailable, no HTTP/2 chart written")
         return False
     colors = {"Loop": "#2b7bba", "NIO": "#e8772e", "nghttpd": "#5aa05a", "h2o": "#9467bd"}
     fig, axes = plt.subplots(1, 4, figsize=(16, 5))
@@ -864,36 +491,17 @@ def chart(results: dict, path: Path) -> bool:
     ]
     for ax, scen, key, ylabel, title, label in panels:
         present = [n for n in SERVERS if any(valid(get(results, s, n, key)) for s in scen)]
-        for name in present:
-            i = present.index(name)
-            xs, vs = [], []
-            for j, s in enumerate(scen):
-                v = get(results, s, name, key)
-                if valid(v):
-                    xs.append(j + (i - (len(present) - 1) / 2) * width)
-                    vs.append(v)
-            if vs:
-                bars = ax.bar(xs, vs, width, color=colors[name])
-                ax.bar_label(bars, labels=[label(v) for v in vs], fontsize=7, padding=2)
-        ax.set_xlim(-0.6, len(scen) - 0.4)
-        ax.set_xticks(range(len(scen)))
+        charts.grouped_bars(ax, scen, present, lambda s, n: get(results, s, n, key), colors, width, label)
         ax.set_xticklabels(scen)
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
         if key == "cpu_us_per_req":
-            from matplotlib.ticker import FuncFormatter
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "1235" else ""))
-        if key != "cpu_us_per_req":
+            charts.log_scale(ax, minor=True)
+        else:
             ax.margins(y=0.12)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[n]) for n in SERVERS]
-    fig.legend(handles, [LABELS[n] for n in SERVERS], loc="lower center", ncol=4, fontsize=9, frameon=False)
-    fig.suptitle("HTTP/2 h2c, GET /hello (h2load): Loop vs swift-nio-http2, nghttpd, h2o")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    charts.save_with_legend(fig, path, SERVERS, colors, LABELS,
+                            "HTTP/2 h2c, GET /hello (h2load): Loop vs swift-nio-http2, nghttpd, h2o")
     return True
 
 
@@ -953,7 +561,7 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
         "### Goals",
         "",
     ]
-    lines += [f"- {'PASS' if ok else 'FAIL' if ok is False else 'SKIP'}: {text}" for ok, text in goal_lines]
+    lines += markdown(goal_lines)
     lines += [""]
     if allocs:
         low, high = args.h2_counts
@@ -1027,25 +635,21 @@ def section(args, info: dict, results: dict, specs: dict, allocs: dict | None, m
     return "\n".join(lines)
 
 
-def run_all(args, info: dict) -> tuple[str, list, str, bool]:
-    """Runs the HTTP/2 part. Returns (report section, goal lines, console summary, something broke)."""
+def run_part(args, info: dict) -> PartResult:
+    """The HTTP/2 part: its report section, goals, console summary, and whether something broke."""
     threads = os.cpu_count() or 1
     log("== HTTP/2: building")
     binaries = build(args.skip_build)
-    commit = subprocess.run(["git", "log", "-1", "--format=%h %s", "--", "Sources", "Package.swift"], cwd=bench.ROOT,
-                            text=True, capture_output=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "Sources", "Package.swift"], cwd=bench.ROOT, text=True,
-                           capture_output=True).stdout.strip()
-    info["loop_commit"] = (commit[:100] or "unknown") + (" (plus uncommitted changes in Sources/)" if dirty else "")
+    info["loop_commit"] = loop_commit()
     version = subprocess.run(["h2load", "--version"], text=True, capture_output=True).stdout.strip()
     info["h2load"] = version or "h2load"
     specs = scenarios(args.quick)
     with tempfile.TemporaryDirectory(prefix="bench-h2-") as tmp:
         peers = Peers(Path(tmp))
         log(f"== HTTP/2 load (h2load; Loop, NIO, nghttpd, h2o interleaved; {threads} server threads)")
-        info["h2_load_before"] = bench.load_average()
+        info["h2_load_before"] = load_average()
         results = load_runs(binaries, args.quick, threads, peers, args.h2_rounds)
-        info["h2_load_after"] = bench.load_average()
+        info["h2_load_after"] = load_average()
         allocs = None
         if not args.skip_callgrind:
             log(f"== HTTP/2 allocations per request (callgrind, {args.h2_counts[0]} and {args.h2_counts[1]} requests)")
@@ -1053,14 +657,14 @@ def run_all(args, info: dict) -> tuple[str, list, str, bool]:
     log("== HTTP/2 micro benchmarks (package-benchmark)")
     micro_error = None
     try:
-        micro_out = micro(args.skip_micro)
-    except (BenchError, subprocess.TimeoutExpired) as error:  # keep the load and callgrind results
+        micro_out = micro_run(args.skip_micro)
+    except BenchError as error:  # keep the load and callgrind results
         log(f"ERROR (HTTP/2 micro benchmarks): {error}")
         micro_error = str(error)
         micro_out = ""
-    micro_rows = parse_micro(micro_out)
-    bench.RESULTS.mkdir(parents=True, exist_ok=True)
-    chart_ok = chart(results, bench.RESULTS / "http2.png")
+    micro_rows = micro.per_op(micro_out, MICRO_TARGETS)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    chart_ok = chart(results, RESULTS / "http2.png")
     goal_lines = goals(results, allocs, micro_rows)
     text = section(args, info, results, specs, allocs, micro_out, micro_rows, goal_lines, chart_ok, threads)
     console = [load_table(results, specs), "", ratio_table(results), "", rss_table(results, specs)]
@@ -1071,4 +675,4 @@ def run_all(args, info: dict) -> tuple[str, list, str, bool]:
     broken = any(v.get("broken") for v in results.values()) or micro_error is not None
     if micro_error:
         text += f"\n\n### Micro benchmarks: not run\n\n{micro_error}\n"
-    return text, goal_lines, "\n".join(console), broken
+    return PartResult(text, goal_lines, "\n".join(console), broken)

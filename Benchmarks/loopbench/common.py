@@ -1,0 +1,123 @@
+"""Paths, errors, logging, commands and builds shared by every part."""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results"
+LOOP_SCRATCH = ROOT / ".build-bench"
+LOADGEN_DIR = BENCH_DIR / ".build-loadgen"
+
+
+class BenchError(Exception):
+    """Something broke (not a missed goal)."""
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(cmd: list[str], cwd: Path, what: str, capture: bool = False) -> str:
+    log(f"$ (cd {cwd} && {' '.join(cmd)})")
+    result = subprocess.run(cmd, cwd=cwd, text=True, stdout=subprocess.PIPE if capture else None,
+                            stderr=subprocess.STDOUT if capture else None)
+    if result.returncode != 0:
+        if capture and result.stdout:
+            log(result.stdout[-4000:])
+        raise BenchError(f"{what} failed (exit {result.returncode})")
+    return result.stdout if capture else ""
+
+
+def run_retrying(cmd: list[str], cwd: Path, what: str, attempts: int = 3, timeout: float | None = None) -> str:
+    """Runs a SwiftPM command (output captured), again when a source file changed under it (others
+    edit Sources/ while this runs: "input file ... was modified during the build"); its output."""
+    for attempt in range(1, attempts + 1):
+        log(f"$ (cd {cwd} && {' '.join(cmd)})")
+        try:
+            result = subprocess.run(cmd, cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{what} did not finish in {timeout:.0f} s")
+        if result.returncode == 0:
+            return result.stdout
+        if "was modified during the build" in result.stdout and attempt < attempts:
+            log(f"  (a source file changed during the build: building again, attempt {attempt + 1}/{attempts})")
+            time.sleep(5)
+            continue
+        log(result.stdout[-4000:])
+        raise BenchError(f"{what} failed (exit {result.returncode})")
+    raise AssertionError("unreachable")
+
+
+def swift_build(args: list[str], cwd: Path, what: str, attempts: int = 3) -> None:
+    """`swift build`, again when a source file changed under it."""
+    run_retrying(args, cwd, what, attempts)
+
+
+def swift_bin_path(args: list[str], cwd: Path, what: str) -> Path:
+    """The bin directory of a `swift build` command line (`what`: whose build, for the error)."""
+    return Path(run(args + ["--show-bin-path"], cwd, f"locating {what}", capture=True).strip().splitlines()[-1])
+
+
+def build_swift(loop_product: str, package_products: list[str], skip: bool) -> dict[str, Path]:
+    """Release builds of one of Loop's products, in its own scratch path (.build-bench, so it does
+    not wait on the lock of someone building Loop), and of this package's products (Benchmarks/.build),
+    unless `skip`; {product: binary}."""
+    loop_args = ["swift", "build", "-c", "release", "--product", loop_product, "--scratch-path", str(LOOP_SCRATCH)]
+    package_args = {p: ["swift", "build", "-c", "release", "--product", p] for p in package_products}
+    if not skip:
+        swift_build(loop_args, ROOT, f"building Loop's {loop_product}")
+        for product, args in package_args.items():
+            swift_build(args, BENCH_DIR, f"building {product}")
+    loop_bin = swift_bin_path(loop_args, ROOT, "Loop's build")
+    package_bin = swift_bin_path(package_args[package_products[0]], BENCH_DIR, "the Benchmarks build")
+    binaries = {loop_product: loop_bin / loop_product, **{p: package_bin / p for p in package_products}}
+    for product, path in binaries.items():
+        if not path.exists():
+            raise BenchError(f"{product} binary missing: {path}")
+    return binaries
+
+
+def loop_commit() -> str:
+    """The last commit that touched Loop's sources, marked when Sources/ has uncommitted changes."""
+    commit = subprocess.run(["git", "log", "-1", "--format=%h %s", "--", "Sources", "Package.swift"], cwd=ROOT,
+                            text=True, capture_output=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "Sources", "Package.swift"], cwd=ROOT, text=True,
+                           capture_output=True).stdout.strip()
+    return (commit[:100] or "unknown") + (" (plus uncommitted changes in Sources/)" if dirty else "")
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        swift = subprocess.run(["swift", "--version"], text=True, capture_output=True).stdout.strip().splitlines()[0]
+    except (OSError, IndexError):
+        swift = "unknown"
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "swift": swift,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": load_average(),
+    }
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
