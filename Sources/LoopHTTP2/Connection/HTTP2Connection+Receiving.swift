@@ -175,11 +175,11 @@ extension HTTP2Connection {
     }
 
     mutating func receiveOversizedHeaders(_ streamID: UInt32, endStream: Bool) throws(HTTP2ProtocolError) {
-        if streams[streamID] == nil && isAboveSentGoAway(streamID) {
+        if !streams.contains(streamID) && isAboveSentGoAway(streamID) {
             lastPeerStreamID = max(lastPeerStreamID, streamID)  // ignored (RFC 9113 §6.8)
             return
         }
-        if role == .server && streams[streamID] == nil && isPeerInitiated(streamID) && streamID > lastPeerStreamID {
+        if role == .server && !streams.contains(streamID) && isPeerInitiated(streamID) && streamID > lastPeerStreamID {
             // Refuse the request with 431 (RFC 6585) and leave the connection alone.
             lastPeerStreamID = streamID
             encoder.writeHeaders(streamID: streamID, headers: [HPACKHeader(":status", "431")], endStream: true, into: &output.control)
@@ -230,7 +230,7 @@ extension HTTP2Connection {
     // MARK: RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE
 
     mutating func receiveReset(_ streamID: UInt32, _ code: HTTP2ErrorCode) throws(HTTP2ProtocolError) {
-        guard streams[streamID] != nil else {
+        guard streams.contains(streamID) else {
             if isIdle(streamID) { throw .connection(.protocolError, "RST_STREAM on idle stream \(streamID) (RFC 9113 §6.4)") }
             return
         }

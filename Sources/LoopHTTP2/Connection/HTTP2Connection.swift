@@ -168,15 +168,24 @@ public struct HTTP2Connection: Sendable {
         guard state != .closed else { throw .connectionClosed }
         let id: UInt32
         if let streamID {
-            guard var stream = streams[streamID], stream.state.isLocalOpen else { throw .streamClosed(streamID) }
-            if stream.state.localHeadSent {
+            // In place: copying the stream's record out and back costs more than the rest.
+            let sent = streams.modify(streamID) { stream -> Bool? in
+                guard stream.state.isLocalOpen else { return nil }
+                if stream.state.localHeadSent { return false }  // trailers
+                guard let next = try? stream.state.sendingHeaders(streamID: streamID, endStream: endStream) else { return nil }
+                stream.state = next
+                return true
+            }
+            switch sent {
+            case true?:
+                id = streamID
+            case false?:
                 guard outbound.queueTrailers(headers, streamID: streamID, in: &streams) else { throw .streamClosed(streamID) }
                 scheduleWrites()
                 return streamID
+            case nil, nil?:
+                throw .streamClosed(streamID)
             }
-            stream.state = try stream.state.sendingHeaders(streamID: streamID, endStream: endStream)
-            streams[streamID] = stream
-            id = streamID
         } else {
             guard role == .client else { throw .streamClosed(0) }
             guard state != .draining, shutdown.allowsNewLocalStreams else { throw .goingAway }
@@ -308,7 +317,8 @@ public struct HTTP2Connection: Sendable {
     // MARK: Stream lifecycle
 
     mutating func remoteEnded(_ streamID: UInt32) {
-        guard let state = streams[streamID]?.state, state == .closed else { return }
+        // The receiving transition already ended the remote side; both ended: finished.
+        guard streams.modify(streamID, { $0.state == .closed }) == true else { return }
         finishStream(streamID)
     }
 
