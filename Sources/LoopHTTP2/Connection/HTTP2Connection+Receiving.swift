@@ -193,30 +193,54 @@ extension HTTP2Connection {
 
     // MARK: DATA
 
+    /// What a DATA frame did to its stream.
+    private enum DataOutcome {
+        case accepted
+        /// Not taken (stream state or window): its connection credit goes back now.
+        case refused(HTTP2ProtocolError)
+        /// Taken but more or less than content-length: the reset that follows closes the
+        /// stream and gives its unconsumed bytes back.
+        case wrongLength(HTTP2ProtocolError)
+    }
+
     mutating func receiveData(_ streamID: UInt32, _ data: ByteBuffer, endStream: Bool, flowControlledLength: Int) throws(HTTP2ProtocolError) {
         try inbound.receiveOnConnection(flowControlledLength)
-        guard var stream = streams[streamID] else {
+        // The record is changed in place (copying it out and back costs more than the rest):
+        // the closure reports what went wrong, and the connection acts after it.
+        let received = streams.modify(streamID) { stream -> DataOutcome in
+            let next: HTTP2StreamState
+            do throws(HTTP2ProtocolError) {
+                next = try stream.state.receivingData(streamID: streamID, endStream: endStream)
+                try HTTP2InboundWindows.receive(flowControlledLength, on: &stream.inbound, streamID: streamID)
+            } catch {
+                return .refused(error)
+            }
+            stream.state = next
+            stream.inbound.unconsumed += data.readableBytes
+            stream.receivedLength += data.readableBytes
+            if let expected = stream.expectedLength,
+               stream.receivedLength > expected || (endStream && stream.receivedLength != expected) {
+                // Delivered but wrong: the reset that follows closes the stream and gives the
+                // unconsumed bytes back to the connection.
+                return .wrongLength(.stream(streamID, .protocolError, "\(stream.receivedLength) body bytes but content-length \(expected) (RFC 9113 §8.1.1)"))
+            }
+            return .accepted
+        }
+        switch received {
+        case nil:
             returnConnectionCredit(flowControlledLength)
             if isAboveSentGoAway(streamID) { return }
             if isIdle(streamID) { throw .connection(.protocolError, "DATA on idle stream \(streamID) (RFC 9113 §5.1)") }
             if recentlyReset.contains(streamID) { return }
             throw .stream(streamID, .streamClosed, "DATA on closed stream \(streamID) (RFC 9113 §5.1)")
-        }
-        do throws(HTTP2ProtocolError) {
-            stream.state = try stream.state.receivingData(streamID: streamID, endStream: endStream)
-            try inbound.receive(flowControlledLength, on: &stream.inbound, streamID: streamID)
-        } catch {
+        case .refused(let error)?:
             returnConnectionCredit(flowControlledLength)
             throw error
+        case .wrongLength(let error)?:
+            throw error
+        case .accepted?:
+            break
         }
-        stream.inbound.unconsumed += data.readableBytes
-        stream.receivedLength += data.readableBytes
-        if let expected = stream.expectedLength,
-           stream.receivedLength > expected || (endStream && stream.receivedLength != expected) {
-            streams[streamID] = stream
-            throw .stream(streamID, .protocolError, "\(stream.receivedLength) body bytes but content-length \(expected) (RFC 9113 §8.1.1)")
-        }
-        streams[streamID] = stream
         if inbound.shouldProbe(afterReceiving: flowControlledLength, now: now) {
             HTTP2FrameEncoder.writePing(HTTP2InboundWindows.probePingData, ack: false, into: &output.control)
         }

@@ -18,7 +18,7 @@ struct HTTP2StreamInbound {
 ///
 /// ```swift
 /// var windows = HTTP2InboundWindows(configuration: .init(role: .server))
-/// try windows.receive(1000, on: &stream.inbound, streamID: 1)   // DATA arrived
+/// try HTTP2InboundWindows.receive(1000, on: &stream.inbound, streamID: 1)   // DATA arrived
 /// stream.inbound.unconsumed += 1000
 /// let credit = windows.consume(1000, padding: 0, on: &stream.inbound, remoteOpen: true)
 /// // send WINDOW_UPDATEs for credit.stream and credit.connection when not nil
@@ -63,7 +63,7 @@ struct HTTP2InboundWindows {
 
     /// Charges `length` flow-controlled bytes to a stream's window.
     /// - Throws: a FLOW_CONTROL_ERROR stream error when the peer exceeded it (§6.9).
-    func receive(_ length: Int, on stream: inout HTTP2StreamInbound, streamID: UInt32) throws(HTTP2ProtocolError) {
+    static func receive(_ length: Int, on stream: inout HTTP2StreamInbound, streamID: UInt32) throws(HTTP2ProtocolError) {
         guard stream.receiveWindow.receive(length) else {
             throw .stream(streamID, .flowControlError, "DATA exceeds the stream window (RFC 9113 §6.9)")
         }

@@ -36,13 +36,7 @@ struct HTTP2OutboundScheduler {
         let becameWritable: Bool
 
         /// END_STREAM goes out with this write: the stream's side is finished.
-        var endsStream: Bool {
-            switch step {
-            case .data(_, let endStream): return endStream
-            case .trailers, .end: return true
-            case nil: return false
-            }
-        }
+        let endsStream: Bool
     }
 
     /// The connection's send window (starts at 65,535, §6.9.2; only WINDOW_UPDATE on
@@ -166,12 +160,14 @@ struct HTTP2OutboundScheduler {
                 return nil
             case .waitForStreamCredit:
                 continue  // a WINDOW_UPDATE queues it again
-            case .write(let step, let becameWritable):
+            case .write(let step, let endsStream, let becameWritable, let requeued):
                 if case .data(let payload, _) = step { self.connectionWindow.consume(payload.readableBytes) }
-                let write = Write(streamID: streamID, step: step, becameWritable: becameWritable)
-                if !write.endsStream, enqueueIfSendable(streamID, in: &streams) { turns += 1 }
+                if requeued {
+                    ready.push(streamID)
+                    turns += 1
+                }
                 if case .none = step, !becameWritable { continue }
-                return write
+                return Write(streamID: streamID, step: step, becameWritable: becameWritable, endsStream: endsStream)
             }
         }
         return nil
@@ -179,12 +175,14 @@ struct HTTP2OutboundScheduler {
 
     /// What one turn takes from a stream.
     private enum Turn {
-        case write(Step?, becameWritable: Bool)
+        /// A write; `requeued` when the stream has more it may send and went back in line.
+        case write(Step?, endsStream: Bool, becameWritable: Bool, requeued: Bool)
         case waitForConnectionCredit
         case waitForStreamCredit
     }
 
-    /// Takes the next frame off a stream's queue, changing the queue in place.
+    /// Takes the next frame off a stream's queue, changing the queue in place, and puts the
+    /// stream back in line when it has more it may send.
     private static func take(from outbound: inout HTTP2StreamOutbound, connectionWindow: Int, maxFrameSize: Int) -> Turn {
         outbound.isQueued = false
         var step: Step?
@@ -220,10 +218,15 @@ struct HTTP2OutboundScheduler {
             outbound.writableThreshold = nil
             becameWritable = true
         }
+        let endsStream: Bool
         switch step {
-        case .data(_, endStream: true), .trailers, .end: outbound.pendingEnd = false
-        default: break
+        case .data(_, endStream: true), .trailers, .end: endsStream = true
+        case .data(_, endStream: false), nil: endsStream = false
         }
-        return .write(step, becameWritable: becameWritable)
+        if endsStream { outbound.pendingEnd = false }
+        // Back in line at once when there is more it may send (one table lookup per turn).
+        let requeued = !endsStream && outbound.isSendable
+        if requeued { outbound.isQueued = true }
+        return .write(step, endsStream: endsStream, becameWritable: becameWritable, requeued: requeued)
     }
 }

@@ -22,9 +22,9 @@ import Testing
     @Test func rfc9113Section6_9DataBeyondAWindowIsAFlowControlError() throws {
         var windows = HTTP2InboundWindows(configuration: configuration())
         var stream = HTTP2StreamInbound(receiveWindow: 1000)
-        try windows.receive(1000, on: &stream, streamID: 1)
+        try HTTP2InboundWindows.receive(1000, on: &stream, streamID: 1)
         #expect(throws: HTTP2ProtocolError.stream(1, .flowControlError, "DATA exceeds the stream window (RFC 9113 §6.9)")) {
-            try windows.receive(1, on: &stream, streamID: 1)
+            try HTTP2InboundWindows.receive(1, on: &stream, streamID: 1)
         }
         try windows.receiveOnConnection(65_535)
         #expect(throws: HTTP2ProtocolError.connection(.flowControlError, "DATA exceeds the connection window (RFC 9113 §6.9)")) {
@@ -37,7 +37,7 @@ import Testing
         _ = windows.openConnectionWindow()
         var stream = HTTP2StreamInbound(receiveWindow: 1000)
         try windows.receiveOnConnection(1000)
-        try windows.receive(1000, on: &stream, streamID: 1)
+        try HTTP2InboundWindows.receive(1000, on: &stream, streamID: 1)
         stream.unconsumed = 1000
         var credit = windows.consume(400, padding: 0, on: &stream, remoteOpen: true)
         #expect(credit.stream == nil && credit.connection == nil)  // less than half of each target
@@ -55,7 +55,7 @@ import Testing
         var windows = HTTP2InboundWindows(configuration: configuration())
         var stream = HTTP2StreamInbound(receiveWindow: 40_000)
         try windows.receiveOnConnection(40_000)
-        try windows.receive(40_000, on: &stream, streamID: 1)
+        try HTTP2InboundWindows.receive(40_000, on: &stream, streamID: 1)
         stream.unconsumed = 40_000
         let credit = windows.consume(40_000, padding: 0, on: &stream, remoteOpen: false)
         #expect(credit.stream == nil)
@@ -66,7 +66,7 @@ import Testing
         var windows = HTTP2InboundWindows(configuration: configuration())
         var stream = HTTP2StreamInbound(receiveWindow: 65_535)
         try windows.receiveOnConnection(40_000)
-        try windows.receive(40_000, on: &stream, streamID: 1)
+        try HTTP2InboundWindows.receive(40_000, on: &stream, streamID: 1)
         let credit = windows.consume(0, padding: 40_000, on: &stream, remoteOpen: true)
         #expect(credit.stream == 40_000 && credit.connection == 40_000)
     }
