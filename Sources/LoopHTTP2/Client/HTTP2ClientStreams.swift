@@ -51,8 +51,8 @@ final class HTTP2ClientStreams: HTTP2StreamDelegate {
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
         guard let call = calls[stream.id] else { return }
         let error = HTTP2StreamResetError(code: code)
-        // the stream-end rule (docs/architecture.md): a response that already ended keeps its outcome; the
-        // body storage ignores failures after its end.
+        // The stream-end rule (docs/architecture.md): a response that already ended keeps its
+        // outcome; the body storage ignores failures after its end.
         call.body.fail(error)
         call.writer.fail(error)
         call.head.fail(error)

@@ -301,7 +301,7 @@ extension HTTP2Connection {
     }
 
     mutating func receiveGoAway(lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: ByteBuffer) {
-        _ = shutdown.received(lastStreamID: lastStreamID)
+        shutdown.received(lastStreamID: lastStreamID)
         // Streams we opened above the peer's last stream id were never processed: retryable.
         for id in streams.ids where !isPeerInitiated(id) && id > lastStreamID {
             closeStream(id)

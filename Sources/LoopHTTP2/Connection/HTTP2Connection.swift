@@ -160,6 +160,16 @@ public struct HTTP2Connection: Sendable {
 
     // MARK: Sending
 
+    /// What a header list sent on an existing stream is.
+    private enum HeadersKind {
+        /// The head: it goes out now.
+        case head
+        /// Trailers: they wait behind the stream's DATA.
+        case trailers
+        /// Our side of the stream is closed (or unknown).
+        case refused
+    }
+
     /// Opens a stream (clients) or answers one (servers) with a header list; on a stream
     /// whose head went out, queues trailers after its DATA.
     /// - Returns: the stream id (new for a client request).
@@ -169,21 +179,21 @@ public struct HTTP2Connection: Sendable {
         let id: UInt32
         if let streamID {
             // In place: copying the stream's record out and back costs more than the rest.
-            let sent = streams.modify(streamID) { stream -> Bool? in
-                guard stream.state.isLocalOpen else { return nil }
-                if stream.state.localHeadSent { return false }  // trailers
-                guard let next = try? stream.state.sendingHeaders(streamID: streamID, endStream: endStream) else { return nil }
+            let kind = streams.modify(streamID) { stream -> HeadersKind in
+                guard stream.state.isLocalOpen else { return .refused }
+                if stream.state.localHeadSent { return .trailers }
+                guard let next = try? stream.state.sendingHeaders(streamID: streamID, endStream: endStream) else { return .refused }
                 stream.state = next
-                return true
-            }
-            switch sent {
-            case true?:
+                return .head
+            } ?? .refused
+            switch kind {
+            case .head:
                 id = streamID
-            case false?:
+            case .trailers:
                 guard outbound.queueTrailers(headers, streamID: streamID, in: &streams) else { throw .streamClosed(streamID) }
                 scheduleWrites()
                 return streamID
-            case nil, nil?:
+            case .refused:
                 throw .streamClosed(streamID)
             }
         } else {

@@ -66,11 +66,9 @@ struct HTTP2Shutdown {
 
     // MARK: Receiving
 
-    /// Records the peer's GOAWAY; returns the last stream id in force (the lowest seen).
-    mutating func received(lastStreamID: UInt32) -> UInt32 {
-        let last = min(lastStreamID, receivedLastStreamID ?? lastStreamID)
-        receivedLastStreamID = last
-        return last
+    /// Records the peer's GOAWAY; the last stream id in force is the lowest seen.
+    mutating func received(lastStreamID: UInt32) {
+        receivedLastStreamID = min(lastStreamID, receivedLastStreamID ?? lastStreamID)
     }
 
     /// Whether we may open new streams: not after the peer's GOAWAY.

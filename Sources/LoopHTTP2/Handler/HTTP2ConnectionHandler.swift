@@ -54,7 +54,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     private func start(context: ChannelHandlerContext) {
         guard connection.state == .handshaking, handshakeTimer == nil else { return }
-        // the handshake rule (docs/architecture.md): our SETTINGS leave now, before anything is read.
+        // The handshake rule (docs/architecture.md): our SETTINGS leave now, before anything is read.
         connection.start()
         flushNow()
         let limit = connection.configuration.handshakeTimeout

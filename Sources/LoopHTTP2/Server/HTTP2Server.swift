@@ -2,7 +2,7 @@ import Loop
 
 /// An HTTP/2 server over cleartext TCP with prior knowledge (h2c), as `nghttp`,
 /// `curl --http2-prior-knowledge`, `h2load` and gRPC clients speak it. It sends its SETTINGS
-/// the moment a connection is accepted (the handshake rule (docs/architecture.md)).
+/// the moment a connection is accepted (the handshake rule, docs/architecture.md).
 ///
 /// ```swift
 /// let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 8080, group: group) { request, response in

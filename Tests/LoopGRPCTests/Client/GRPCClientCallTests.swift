@@ -17,7 +17,7 @@ import LoopHTTP2
         try GRPCMessageFramer.frame(ByteBuffer(string: text), serializer: ByteBufferCodec(), compression: nil)
     }
 
-    /// the stream-end rule (docs/architecture.md): complete trailers keep their status whatever RST_STREAM follows.
+    /// The stream-end rule (docs/architecture.md): complete trailers keep their status whatever RST_STREAM follows.
     @Test(arguments: [HTTP2ErrorCode.noError, .cancel, .internalError, .refusedStream])
     func trailersThenResetKeepsTheTrailersStatus(_ code: HTTP2ErrorCode) throws {
         let call = makeCall()

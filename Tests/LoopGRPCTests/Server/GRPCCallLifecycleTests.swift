@@ -63,7 +63,7 @@ import LoopGRPCProtobuf
         }
     }
 
-    /// the stream-end rule (docs/architecture.md), server side: the response completes before the request
+    /// The stream-end rule (docs/architecture.md), server side: the response completes before the request
     /// does; the server resets with NO_ERROR and the client keeps the OK status.
     @Test func serverEndsBeforeTheClientFinishedSending() async throws {
         try await withProbe { channel, _ in

@@ -207,7 +207,7 @@ import LoopHTTP2
         try client.finish()
     }
 
-    /// the stream-end rule (docs/architecture.md): a handler that answers before the request ended gets its
+    /// The stream-end rule (docs/architecture.md): a handler that answers before the request ended gets its
     /// trailers out first, then RST_STREAM(NO_ERROR) so the client stops uploading.
     @Test func answerBeforeTheRequestEndedIsFollowedByResetNoError() throws {
         let client = try Client()

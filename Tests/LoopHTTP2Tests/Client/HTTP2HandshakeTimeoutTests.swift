@@ -2,7 +2,7 @@ import Testing
 import Loop
 @testable import LoopHTTP2
 
-/// the handshake rule (docs/architecture.md), both sides: a client is ready only once the server's SETTINGS
+/// The handshake rule (docs/architecture.md), both sides: a client is ready only once the server's SETTINGS
 /// arrived, and either side gives up on a peer that never completes the handshake.
 @Suite(.serialized) struct HTTP2HandshakeTimeoutTests {
     /// Accepts TCP connections and never says anything (a server that is not HTTP/2).
