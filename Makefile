@@ -9,8 +9,9 @@ PORT ?= 8080
 all: build
 
 # Debian packages: libev for Loop; real HTTP/2 peers for the interop tests; gcc (cc) for the
-# allocation-budget tests, which compile a malloc-counting LD_PRELOAD library.
-TEST_PEERS := nghttp2-client nghttp2-server curl h2o gcc
+# allocation-budget tests, which compile a malloc-counting LD_PRELOAD library; protoc for the
+# README package that scripts/test-user-package.sh builds with the LoopGRPCGenerator plugin.
+TEST_PEERS := nghttp2-client nghttp2-server curl h2o gcc protobuf-compiler
 PYTHON_PEERS := h2 hyperframe hpack
 
 deps:
@@ -39,7 +40,8 @@ run: build
 	@echo "  curl --http2-prior-knowledge http://$(HOST):$(PORT)/hello      (if curl is installed)"
 	@exec .build/release/HTTP2Server --host $(HOST) --port $(PORT)
 
-# Builds and runs every test (unit, sockets, interop with real peers, and the allocation
+# Builds and runs every test (unit, sockets, interop with real peers, the README's own-service
+# package built with the code-generation plugin, and the allocation
 # budgets, which count mallocs per request in the release HTTP2Server and InteropServer:
 # built here, one product per `swift build`).
 test: test-deps peers
@@ -47,6 +49,7 @@ test: test-deps peers
 	$(SWIFT) build -c release --product HTTP2Server
 	$(SWIFT) build -c release --product InteropServer
 	$(SWIFT) test
+	SWIFT=$(SWIFT) scripts/test-user-package.sh
 
 # Release benchmarks: micro (package-benchmark) and load (echo: Loop vs SwiftNIO; HTTP/2: vs
 # swift-nio-http2, nghttpd, h2o; gRPC: vs grpc-swift-2, grpc-go, grpcio), interleaved.
@@ -58,7 +61,7 @@ bench: deps peers
 	python3 Benchmarks/bench.py $(BENCH_ARGS)
 
 # Regenerates the committed Swift code of the .proto files (messages with protoc-gen-swift,
-# services with protoc-gen-loop-grpc, both built from Codegen/): Health, InteropSupport, Greeter.
+# services with protoc-gen-loop-grpc, both built in release here): Health, InteropSupport, Greeter.
 .PHONY: generate
 generate:
 	@SWIFT=$(SWIFT) scripts/generate-grpc.sh

@@ -8,6 +8,10 @@ let package = Package(
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
+        // Code generation for a user's own .proto files: the protoc plugin, and the SwiftPM
+        // build plugin that runs it (with protoc-gen-swift) on every build.
+        .executable(name: "protoc-gen-loop-grpc", targets: ["protoc-gen-loop-grpc"]),
+        .plugin(name: "LoopGRPCGenerator", targets: ["LoopGRPCGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -41,10 +45,29 @@ let package = Package(
             name: "LoopGRPCProtobuf",
             dependencies: ["LoopGRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
-        // Turns a description of services into Swift source; the protoc plugin in Codegen/
-        // feeds it from .proto files.
+        // Turns a description of services into Swift source; protoc-gen-loop-grpc feeds it
+        // from .proto files.
         .target(
             name: "LoopGRPCCodeGenerator"
+        ),
+        // The protoc plugin: gRPC service protocols and client stubs for LoopGRPC.
+        .executableTarget(
+            name: "protoc-gen-loop-grpc",
+            dependencies: [
+                "LoopGRPCCodeGenerator",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
+            ]
+        ),
+        // The build plugin: runs protoc with protoc-gen-swift and protoc-gen-loop-grpc on the
+        // .proto files of a target that has a loop-grpc.json (see README, "Your own service").
+        .plugin(
+            name: "LoopGRPCGenerator",
+            capability: .buildTool(),
+            dependencies: [
+                "protoc-gen-loop-grpc",
+                .product(name: "protoc-gen-swift", package: "swift-protobuf"),
+            ]
         ),
         // Command-line parsing shared by the example programs.
         .target(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the committed Swift code of the .proto files Loop uses (run as `make generate`):
 # messages with swift-protobuf's protoc-gen-swift, services with Loop's protoc-gen-loop-grpc
-# (both built in release from the Codegen/ package). Each Generated/ folder is rewritten whole,
+# (both built in release: protoc-gen-loop-grpc is this package's product, protoc-gen-swift
+# swift-protobuf's). A user's own package uses the LoopGRPCGenerator build plugin instead. Each Generated/ folder is rewritten whole,
 # with flat file names and a header naming the command, so the output is deterministic.
 #
 # The .proto files come from ${LOOP_PEERS_DIR:-$HOME/.cache/loop-peers}/protos, where
@@ -12,7 +13,6 @@ cd "$(dirname "$0")/.."
 SWIFT="${SWIFT:-swift}"
 PEERS_DIR="${LOOP_PEERS_DIR:-$HOME/.cache/loop-peers}"
 PROTOS="$PEERS_DIR/protos"
-CODEGEN_BUILD=Codegen/.build
 
 scripts/install-deps.sh protobuf-compiler
 
@@ -34,11 +34,11 @@ for proto in "${needed[@]}"; do
     fi
 done
 
-echo "generate: building protoc-gen-swift and protoc-gen-loop-grpc (release, $CODEGEN_BUILD)"
+echo "generate: building protoc-gen-swift and protoc-gen-loop-grpc (release)"
 for product in protoc-gen-swift protoc-gen-loop-grpc; do
-    "$SWIFT" build -c release --package-path Codegen --scratch-path "$CODEGEN_BUILD" --product "$product"
+    "$SWIFT" build -c release --product "$product"
 done
-bin="$("$SWIFT" build -c release --package-path Codegen --scratch-path "$CODEGEN_BUILD" --show-bin-path)"
+bin="$("$SWIFT" build -c release --show-bin-path)"
 
 protoc_version="$(protoc --version)"
 work="$(mktemp -d)"

@@ -218,77 +218,107 @@ public struct GRPCSourceRenderer: Sendable {
         visibility: GRPCVisibility,
         into writer: inout SourceWriter
     ) {
+        let input = method.inputType
+        let output = method.outputType
+        let name = "\(visibility.declarationPrefix)func \(method.swiftIdentifier)"
+        let options = "options: GRPCCallOptions? = nil"
+        var arguments = ["path: \(service.methodsEnumName).\(method.swiftIdentifier)"]
+        if method.kind == .unary || method.kind == .serverStreaming { arguments.append("request: request") }
+        arguments.append("serializer: ProtobufSerializer<\(input)>()")
+        arguments.append("deserializer: ProtobufDeserializer<\(output)>()")
+        arguments.append("options: options ?? defaultOptions")
+        switch method.kind {
+        case .unary:
+            break
+        case .clientStreaming:
+            arguments.append("requests: requests")
+        case .serverStreaming, .bidirectionalStreaming:
+            arguments.append("body: body")
+        }
+        let leading: [String]
+        switch method.kind {
+        case .unary:
+            leading = ["_ request: \(input)", options]
+        case .clientStreaming:
+            leading = [options, "requests: @escaping @Sendable (GRPCRequestWriter<\(input)>) async throws -> Void"]
+        case .serverStreaming:
+            leading = [
+                "_ request: \(input)",
+                options,
+                "body: @escaping @Sendable (GRPCResponseStream<\(output)>) async throws -> R",
+            ]
+        case .bidirectionalStreaming:
+            leading = [
+                options,
+                "body: @escaping @Sendable (GRPCRequestWriter<\(input)>, GRPCResponseStream<\(output)>) async throws -> R",
+            ]
+        }
+        let channelFunction: String
+        switch method.kind {
+        case .unary: channelFunction = "unary"
+        case .clientStreaming: channelFunction = "clientStreaming"
+        case .serverStreaming: channelFunction = "serverStreaming"
+        case .bidirectionalStreaming: channelFunction = "bidirectionalStreaming"
+        }
+
+        renderMethodDocumentation(method, into: &writer)
+        switch method.kind {
+        case .unary, .clientStreaming:
+            // The plain method answers with the response message; its overload with
+            // `onResponse` also shows the metadata that came with it.
+            writer.line("///")
+            writer.line("/// Returns the response message; the overload taking `onResponse` also sees its metadata.")
+            writer.declaration(name, parameters: leading, suffix: " async throws -> \(output) {")
+            writer.indented { writer in
+                let forwarded = method.kind == .unary ? "request, options: options" : "options: options, requests: requests"
+                writer.line("try await \(method.swiftIdentifier)(\(forwarded)) { $0.message }")
+            }
+            writer.line("}")
+            writer.line()
+            renderMethodDocumentation(method, into: &writer)
+            writer.line("///")
+            writer.line("/// `onResponse` gets the response message with its initial and trailing metadata.")
+            writer.declaration(
+                name + "<R: Sendable>",
+                parameters: leading + ["onResponse: (GRPCResponse<\(output)>) async throws -> R"],
+                suffix: " async throws -> R {"
+            )
+            writer.indented { writer in
+                renderChannelCall(channelFunction, arguments: arguments, prefix: "let response = ", into: &writer)
+                writer.line("return try await onResponse(response)")
+            }
+            writer.line("}")
+        case .serverStreaming, .bidirectionalStreaming:
+            writer.declaration(name + "<R: Sendable>", parameters: leading, suffix: " async throws -> R {")
+            writer.indented { writer in
+                renderChannelCall(channelFunction, arguments: arguments, into: &writer)
+            }
+            writer.line("}")
+        }
+    }
+
+    private func renderMethodDocumentation(_ method: GRPCMethodDescription, into writer: inout SourceWriter) {
         if method.documentation.isEmpty {
             writer.line("/// Calls `\(method.name)`: \(shapeDescription(method.kind)).")
         } else {
             writer.documentation(method.documentation)
         }
-        let input = method.inputType
-        let output = method.outputType
-        let name = "\(visibility.declarationPrefix)func \(method.swiftIdentifier)"
-        let options = "options: GRPCCallOptions? = nil"
-        let channelFunction: String
-        var arguments = ["path: \(service.methodsEnumName).\(method.swiftIdentifier)"]
-        switch method.kind {
-        case .unary:
-            writer.declaration(
-                name,
-                parameters: ["_ request: \(input)", options],
-                suffix: " async throws -> GRPCResponse<\(output)> {"
-            )
-            channelFunction = "unary"
-            arguments.append("request: request")
-        case .clientStreaming:
-            writer.declaration(
-                name,
-                parameters: [
-                    options,
-                    "requests: @escaping @Sendable (GRPCRequestWriter<\(input)>) async throws -> Void",
-                ],
-                suffix: " async throws -> GRPCResponse<\(output)> {"
-            )
-            channelFunction = "clientStreaming"
-        case .serverStreaming:
-            writer.declaration(
-                name + "<R: Sendable>",
-                parameters: [
-                    "_ request: \(input)",
-                    options,
-                    "body: @escaping @Sendable (GRPCResponseStream<\(output)>) async throws -> R",
-                ],
-                suffix: " async throws -> R {"
-            )
-            channelFunction = "serverStreaming"
-            arguments.append("request: request")
-        case .bidirectionalStreaming:
-            writer.declaration(
-                name + "<R: Sendable>",
-                parameters: [
-                    options,
-                    "body: @escaping @Sendable (GRPCRequestWriter<\(input)>, GRPCResponseStream<\(output)>) async throws -> R",
-                ],
-                suffix: " async throws -> R {"
-            )
-            channelFunction = "bidirectionalStreaming"
-        }
-        arguments.append("serializer: ProtobufSerializer<\(input)>()")
-        arguments.append("deserializer: ProtobufDeserializer<\(output)>()")
-        arguments.append("options: options ?? defaultOptions")
-        switch method.kind {
-        case .unary: break
-        case .clientStreaming: arguments.append("requests: requests")
-        case .serverStreaming, .bidirectionalStreaming: arguments.append("body: body")
-        }
+    }
+
+    /// `prefix try await channel.function(arguments...)`, one argument per line.
+    private func renderChannelCall(
+        _ function: String,
+        arguments: [String],
+        prefix: String = "",
+        into writer: inout SourceWriter
+    ) {
+        writer.line(prefix + "try await channel.\(function)(")
         writer.indented { writer in
-            writer.line("try await channel.\(channelFunction)(")
-            writer.indented { writer in
-                for (index, argument) in arguments.enumerated() {
-                    writer.line(argument + (index == arguments.count - 1 ? "" : ","))
-                }
+            for (index, argument) in arguments.enumerated() {
+                writer.line(argument + (index == arguments.count - 1 ? "" : ","))
             }
-            writer.line(")")
         }
-        writer.line("}")
+        writer.line(")")
     }
 
     // MARK: - Helpers

@@ -155,31 +155,59 @@ import LoopGRPCCodeGenerator
                 }
 
                 /// One request, one response.
+                ///
+                /// Returns the response message; the overload taking `onResponse` also sees its metadata.
                 public func get(
                     _ request: Loop_Echo_V1_EchoRequest,
                     options: GRPCCallOptions? = nil
-                ) async throws -> GRPCResponse<Loop_Echo_V1_EchoResponse> {
-                    try await channel.unary(
+                ) async throws -> Loop_Echo_V1_EchoResponse {
+                    try await get(request, options: options) { $0.message }
+                }
+
+                /// One request, one response.
+                ///
+                /// `onResponse` gets the response message with its initial and trailing metadata.
+                public func get<R: Sendable>(
+                    _ request: Loop_Echo_V1_EchoRequest,
+                    options: GRPCCallOptions? = nil,
+                    onResponse: (GRPCResponse<Loop_Echo_V1_EchoResponse>) async throws -> R
+                ) async throws -> R {
+                    let response = try await channel.unary(
                         path: Loop_Echo_V1_EchoMethods.get,
                         request: request,
                         serializer: ProtobufSerializer<Loop_Echo_V1_EchoRequest>(),
                         deserializer: ProtobufDeserializer<Loop_Echo_V1_EchoResponse>(),
                         options: options ?? defaultOptions
                     )
+                    return try await onResponse(response)
                 }
 
                 /// Calls `Collect`: a stream of requests, one response.
+                ///
+                /// Returns the response message; the overload taking `onResponse` also sees its metadata.
                 public func collect(
                     options: GRPCCallOptions? = nil,
                     requests: @escaping @Sendable (GRPCRequestWriter<Loop_Echo_V1_EchoRequest>) async throws -> Void
-                ) async throws -> GRPCResponse<Loop_Echo_V1_EchoResponse> {
-                    try await channel.clientStreaming(
+                ) async throws -> Loop_Echo_V1_EchoResponse {
+                    try await collect(options: options, requests: requests) { $0.message }
+                }
+
+                /// Calls `Collect`: a stream of requests, one response.
+                ///
+                /// `onResponse` gets the response message with its initial and trailing metadata.
+                public func collect<R: Sendable>(
+                    options: GRPCCallOptions? = nil,
+                    requests: @escaping @Sendable (GRPCRequestWriter<Loop_Echo_V1_EchoRequest>) async throws -> Void,
+                    onResponse: (GRPCResponse<Loop_Echo_V1_EchoResponse>) async throws -> R
+                ) async throws -> R {
+                    let response = try await channel.clientStreaming(
                         path: Loop_Echo_V1_EchoMethods.collect,
                         serializer: ProtobufSerializer<Loop_Echo_V1_EchoRequest>(),
                         deserializer: ProtobufDeserializer<Loop_Echo_V1_EchoResponse>(),
                         options: options ?? defaultOptions,
                         requests: requests
                     )
+                    return try await onResponse(response)
                 }
 
                 /// Calls `Expand`: one request, a stream of responses.
@@ -286,17 +314,31 @@ import LoopGRPCCodeGenerator
                 }
 
                 /// Calls `SayHello`: one request, one response.
+                ///
+                /// Returns the response message; the overload taking `onResponse` also sees its metadata.
                 func sayHello(
                     _ request: HelloRequest,
                     options: GRPCCallOptions? = nil
-                ) async throws -> GRPCResponse<HelloReply> {
-                    try await channel.unary(
+                ) async throws -> HelloReply {
+                    try await sayHello(request, options: options) { $0.message }
+                }
+
+                /// Calls `SayHello`: one request, one response.
+                ///
+                /// `onResponse` gets the response message with its initial and trailing metadata.
+                func sayHello<R: Sendable>(
+                    _ request: HelloRequest,
+                    options: GRPCCallOptions? = nil,
+                    onResponse: (GRPCResponse<HelloReply>) async throws -> R
+                ) async throws -> R {
+                    let response = try await channel.unary(
                         path: GreeterMethods.sayHello,
                         request: request,
                         serializer: ProtobufSerializer<HelloRequest>(),
                         deserializer: ProtobufDeserializer<HelloReply>(),
                         options: options ?? defaultOptions
                     )
+                    return try await onResponse(response)
                 }
             }
             """
@@ -312,7 +354,7 @@ import LoopGRPCCodeGenerator
         let publicText = render(.public)
         // Every declaration of the public file has the modifier (protocol requirements cannot).
         #expect(publicText.split(separator: "\n").filter { $0.hasPrefix("public ") }.count == 3)
-        #expect(publicText.split(separator: "\n").filter { $0.contains("public func ") }.count == 5)
+        #expect(publicText.split(separator: "\n").filter { $0.contains("public func ") }.count == 7)
         #expect(render(.internal) == publicText.replacing("public ", with: ""))
         #expect(render(.package) == publicText.replacing("public ", with: "package "))
         #expect(!render(.internal).contains("package "))
@@ -408,11 +450,13 @@ import LoopGRPCCodeGenerator
                 """
             )
         )
-        // 99 columns: still one line (the limit is 100).
+        // 83 columns: one line (the limit is 100).
         #expect(
             text.contains(
                 "    ///No leading space.\n"
-                    + "    func add(_ request: Note, options: GRPCCallOptions? = nil) async throws -> GRPCResponse<Note> {\n"
+                    + "    ///\n"
+                    + "    /// Returns the response message; the overload taking `onResponse` also sees its metadata.\n"
+                    + "    func add(_ request: Note, options: GRPCCallOptions? = nil) async throws -> Note {\n"
             )
         )
     }

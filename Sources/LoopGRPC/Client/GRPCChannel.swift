@@ -13,7 +13,7 @@ import Synchronization
 /// let channel = GRPCChannel(host: "127.0.0.1", port: 50051, group: group)
 /// let greeter = Helloworld_GreeterClient(channel: channel)
 /// let reply = try await greeter.sayHello(.with { $0.name = "Loop" })
-/// print(reply.message.message)
+/// print(reply.message)
 /// await channel.close()
 /// ```
 public final class GRPCChannel: Sendable {

@@ -38,7 +38,7 @@ case "greet":
     request.name = flags.value("--name") ?? "Loop"
     do {
         let reply = try await greeter.sayHello(request)
-        print(reply.message.message)
+        print(reply.message)
     } catch {
         print("Greeter: \(error)")
         exit(1)

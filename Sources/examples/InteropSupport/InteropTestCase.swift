@@ -37,10 +37,10 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
         switch self {
         case .emptyUnary:
             let response = try await client.emptyCall(Grpc_Testing_Empty())
-            try expect(response.message == Grpc_Testing_Empty(), "an empty response")
+            try expect(response == Grpc_Testing_Empty(), "an empty response")
         case .largeUnary:
             let response = try await client.unaryCall(Self.simpleRequest(requestSize: 271_828, responseSize: 314_159))
-            try expect(response.message.payload.body == Data(count: 314_159), "a 314159-byte zero payload")
+            try expect(response.payload.body == Data(count: 314_159), "a 314159-byte zero payload")
         case .clientStreaming:
             let response = try await client.streamingInputCall { requests in
                 for size in [27_182, 8, 1_828, 45_904] {
@@ -49,7 +49,7 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
                     try await requests.send(request)
                 }
             }
-            try expect(response.message.aggregatedPayloadSize == 74_922, "aggregated size 74922, got \(response.message.aggregatedPayloadSize)")
+            try expect(response.aggregatedPayloadSize == 74_922, "aggregated size 74922, got \(response.aggregatedPayloadSize)")
         case .serverStreaming:
             let sizes: [Int32] = [31_415, 9, 2_653, 58_979]
             var request = Grpc_Testing_StreamingOutputCallRequest()
@@ -136,7 +136,9 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             var options = GRPCCallOptions()
             options.metadata.add("x-grpc-test-echo-initial", initialValue)
             options.metadata.add(binary: "x-grpc-test-echo-trailing-bin", trailingValue)
-            let response = try await client.unaryCall(Self.simpleRequest(requestSize: 271_828, responseSize: 314_159), options: options)
+            let response = try await client.unaryCall(
+                Self.simpleRequest(requestSize: 271_828, responseSize: 314_159), options: options
+            ) { $0 }
             try expect(response.initialMetadata["x-grpc-test-echo-initial"] == initialValue, "the initial metadata echoed")
             try expect(response.trailingMetadata.binary("x-grpc-test-echo-trailing-bin") == trailingValue, "the trailing metadata echoed")
             try await client.fullDuplexCall(options: options) { requests, responses in
@@ -160,7 +162,7 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             request.fillServerID = true
             var first: String?
             for _ in 0..<100 {
-                let id = try await client.unaryCall(request).message.serverID
+                let id = try await client.unaryCall(request).serverID
                 try expect(!id.isEmpty, "a server_id in the response")
                 if let first { try expect(id == first, "every call served by \(first), got \(id)") } else { first = id }
             }

@@ -235,7 +235,7 @@ let pingPongRounds = [(31_415, 27_182), (9, 8), (2_653, 1_828), (58_979, 45_904)
 enum FourCallKinds {
     static func unary(_ client: Grpc_Testing_TestServiceClient, options: GRPCCallOptions, trailerKeys: [String] = [],
                       requestSize: Int = 271_828, responseSize: Int = 314_159) async throws -> CallOutcome {
-        let response = try await client.unaryCall(simpleRequest(requestSize: requestSize, responseSize: responseSize), options: options)
+        let response = try await client.unaryCall(simpleRequest(requestSize: requestSize, responseSize: responseSize), options: options) { $0 }
         return CallOutcome(responses: [describePayload(response.message.payload)], trailers: pick(trailerKeys, from: response.trailingMetadata))
     }
 
@@ -245,7 +245,7 @@ enum FourCallKinds {
             for size in clientStreamingSizes {
                 try await requests.send(Grpc_Testing_StreamingInputCallRequest.with { $0.payload = zeros(size) })
             }
-        }
+        } onResponse: { $0 }
         return CallOutcome(responses: ["aggregated \(response.message.aggregatedPayloadSize)"],
                            trailers: pick(trailerKeys, from: response.trailingMetadata))
     }

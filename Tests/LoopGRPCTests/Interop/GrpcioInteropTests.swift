@@ -60,7 +60,7 @@ extension GRPCInteropTests {
                     var withMetadata = options
                     withMetadata.metadata.add("x-grpc-test-echo-initial", "test_initial_metadata_value")
                     withMetadata.metadata.add(binary: "x-grpc-test-echo-trailing-bin", echoTrailing)
-                    let unary = try await client.unaryCall(simpleRequest(requestSize: 271_828, responseSize: 314_159), options: withMetadata)
+                    let unary = try await client.unaryCall(simpleRequest(requestSize: 271_828, responseSize: 314_159), options: withMetadata) { $0 }
                     let bidirectional = try await client.fullDuplexCall(options: withMetadata) { requests, responses in
                         try await requests.send(streamingRequest(requestSize: 271_828, responseSizes: [314_159]))
                         try await requests.finish()

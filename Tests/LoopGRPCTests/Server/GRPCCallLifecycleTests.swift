@@ -87,8 +87,8 @@ import LoopGRPCProtobuf
         let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
         let client = Grpc_Health_V1_HealthClient(channel: channel)
 
-        #expect(try await client.check(.with { $0.service = "" }).message.status == .serving)
-        #expect(try await client.check(.with { $0.service = "svc" }).message.status == .serving)
+        #expect(try await client.check(.with { $0.service = "" }).status == .serving)
+        #expect(try await client.check(.with { $0.service = "svc" }).status == .serving)
         await #expect(throws: GRPCStatus(.notFound, "unknown service \"other\"")) {
             _ = try await client.check(.with { $0.service = "other" })
         }

@@ -93,17 +93,32 @@ public struct Grpc_Health_V1_HealthClient: Sendable {
 
     /// If the requested service is unknown, the call will fail with status
     /// NOT_FOUND.
+    ///
+    /// Returns the response message; the overload taking `onResponse` also sees its metadata.
     public func check(
         _ request: Grpc_Health_V1_HealthCheckRequest,
         options: GRPCCallOptions? = nil
-    ) async throws -> GRPCResponse<Grpc_Health_V1_HealthCheckResponse> {
-        try await channel.unary(
+    ) async throws -> Grpc_Health_V1_HealthCheckResponse {
+        try await check(request, options: options) { $0.message }
+    }
+
+    /// If the requested service is unknown, the call will fail with status
+    /// NOT_FOUND.
+    ///
+    /// `onResponse` gets the response message with its initial and trailing metadata.
+    public func check<R: Sendable>(
+        _ request: Grpc_Health_V1_HealthCheckRequest,
+        options: GRPCCallOptions? = nil,
+        onResponse: (GRPCResponse<Grpc_Health_V1_HealthCheckResponse>) async throws -> R
+    ) async throws -> R {
+        let response = try await channel.unary(
             path: Grpc_Health_V1_HealthMethods.check,
             request: request,
             serializer: ProtobufSerializer<Grpc_Health_V1_HealthCheckRequest>(),
             deserializer: ProtobufDeserializer<Grpc_Health_V1_HealthCheckResponse>(),
             options: options ?? defaultOptions
         )
+        return try await onResponse(response)
     }
 
     /// Performs a watch for the serving status of the requested service.

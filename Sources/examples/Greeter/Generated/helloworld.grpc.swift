@@ -62,16 +62,30 @@ struct Helloworld_GreeterClient: Sendable {
     }
 
     /// Sends a greeting
+    ///
+    /// Returns the response message; the overload taking `onResponse` also sees its metadata.
     func sayHello(
         _ request: Helloworld_HelloRequest,
         options: GRPCCallOptions? = nil
-    ) async throws -> GRPCResponse<Helloworld_HelloReply> {
-        try await channel.unary(
+    ) async throws -> Helloworld_HelloReply {
+        try await sayHello(request, options: options) { $0.message }
+    }
+
+    /// Sends a greeting
+    ///
+    /// `onResponse` gets the response message with its initial and trailing metadata.
+    func sayHello<R: Sendable>(
+        _ request: Helloworld_HelloRequest,
+        options: GRPCCallOptions? = nil,
+        onResponse: (GRPCResponse<Helloworld_HelloReply>) async throws -> R
+    ) async throws -> R {
+        let response = try await channel.unary(
             path: Helloworld_GreeterMethods.sayHello,
             request: request,
             serializer: ProtobufSerializer<Helloworld_HelloRequest>(),
             deserializer: ProtobufDeserializer<Helloworld_HelloReply>(),
             options: options ?? defaultOptions
         )
+        return try await onResponse(response)
     }
 }

@@ -150,32 +150,61 @@ public struct Grpc_Testing_TestServiceClient: Sendable {
     }
 
     /// One empty request followed by one empty response.
+    ///
+    /// Returns the response message; the overload taking `onResponse` also sees its metadata.
     public func emptyCall(
         _ request: Grpc_Testing_Empty,
         options: GRPCCallOptions? = nil
-    ) async throws -> GRPCResponse<Grpc_Testing_Empty> {
-        try await channel.unary(
+    ) async throws -> Grpc_Testing_Empty {
+        try await emptyCall(request, options: options) { $0.message }
+    }
+
+    /// One empty request followed by one empty response.
+    ///
+    /// `onResponse` gets the response message with its initial and trailing metadata.
+    public func emptyCall<R: Sendable>(
+        _ request: Grpc_Testing_Empty,
+        options: GRPCCallOptions? = nil,
+        onResponse: (GRPCResponse<Grpc_Testing_Empty>) async throws -> R
+    ) async throws -> R {
+        let response = try await channel.unary(
             path: Grpc_Testing_TestServiceMethods.emptyCall,
             request: request,
             serializer: ProtobufSerializer<Grpc_Testing_Empty>(),
             deserializer: ProtobufDeserializer<Grpc_Testing_Empty>(),
             options: options ?? defaultOptions
         )
+        return try await onResponse(response)
     }
 
     /// One request followed by one response.
     /// The server returns the client payload as-is.
+    ///
+    /// Returns the response message; the overload taking `onResponse` also sees its metadata.
     public func unaryCall(
         _ request: Grpc_Testing_SimpleRequest,
         options: GRPCCallOptions? = nil
-    ) async throws -> GRPCResponse<Grpc_Testing_SimpleResponse> {
-        try await channel.unary(
+    ) async throws -> Grpc_Testing_SimpleResponse {
+        try await unaryCall(request, options: options) { $0.message }
+    }
+
+    /// One request followed by one response.
+    /// The server returns the client payload as-is.
+    ///
+    /// `onResponse` gets the response message with its initial and trailing metadata.
+    public func unaryCall<R: Sendable>(
+        _ request: Grpc_Testing_SimpleRequest,
+        options: GRPCCallOptions? = nil,
+        onResponse: (GRPCResponse<Grpc_Testing_SimpleResponse>) async throws -> R
+    ) async throws -> R {
+        let response = try await channel.unary(
             path: Grpc_Testing_TestServiceMethods.unaryCall,
             request: request,
             serializer: ProtobufSerializer<Grpc_Testing_SimpleRequest>(),
             deserializer: ProtobufDeserializer<Grpc_Testing_SimpleResponse>(),
             options: options ?? defaultOptions
         )
+        return try await onResponse(response)
     }
 
     /// One request followed by a sequence of responses (streamed download).
@@ -197,17 +226,32 @@ public struct Grpc_Testing_TestServiceClient: Sendable {
 
     /// A sequence of requests followed by one response (streamed upload).
     /// The server returns the aggregated size of client payload as the result.
+    ///
+    /// Returns the response message; the overload taking `onResponse` also sees its metadata.
     public func streamingInputCall(
         options: GRPCCallOptions? = nil,
         requests: @escaping @Sendable (GRPCRequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void
-    ) async throws -> GRPCResponse<Grpc_Testing_StreamingInputCallResponse> {
-        try await channel.clientStreaming(
+    ) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        try await streamingInputCall(options: options, requests: requests) { $0.message }
+    }
+
+    /// A sequence of requests followed by one response (streamed upload).
+    /// The server returns the aggregated size of client payload as the result.
+    ///
+    /// `onResponse` gets the response message with its initial and trailing metadata.
+    public func streamingInputCall<R: Sendable>(
+        options: GRPCCallOptions? = nil,
+        requests: @escaping @Sendable (GRPCRequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void,
+        onResponse: (GRPCResponse<Grpc_Testing_StreamingInputCallResponse>) async throws -> R
+    ) async throws -> R {
+        let response = try await channel.clientStreaming(
             path: Grpc_Testing_TestServiceMethods.streamingInputCall,
             serializer: ProtobufSerializer<Grpc_Testing_StreamingInputCallRequest>(),
             deserializer: ProtobufDeserializer<Grpc_Testing_StreamingInputCallResponse>(),
             options: options ?? defaultOptions,
             requests: requests
         )
+        return try await onResponse(response)
     }
 
     /// A sequence of requests with each request served by the server immediately.
@@ -296,17 +340,31 @@ public struct Grpc_Testing_UnimplementedServiceClient: Sendable {
     }
 
     /// A call that no server should implement
+    ///
+    /// Returns the response message; the overload taking `onResponse` also sees its metadata.
     public func unimplementedCall(
         _ request: Grpc_Testing_Empty,
         options: GRPCCallOptions? = nil
-    ) async throws -> GRPCResponse<Grpc_Testing_Empty> {
-        try await channel.unary(
+    ) async throws -> Grpc_Testing_Empty {
+        try await unimplementedCall(request, options: options) { $0.message }
+    }
+
+    /// A call that no server should implement
+    ///
+    /// `onResponse` gets the response message with its initial and trailing metadata.
+    public func unimplementedCall<R: Sendable>(
+        _ request: Grpc_Testing_Empty,
+        options: GRPCCallOptions? = nil,
+        onResponse: (GRPCResponse<Grpc_Testing_Empty>) async throws -> R
+    ) async throws -> R {
+        let response = try await channel.unary(
             path: Grpc_Testing_UnimplementedServiceMethods.unimplementedCall,
             request: request,
             serializer: ProtobufSerializer<Grpc_Testing_Empty>(),
             deserializer: ProtobufDeserializer<Grpc_Testing_Empty>(),
             options: options ?? defaultOptions
         )
+        return try await onResponse(response)
     }
 }
 
@@ -360,16 +418,30 @@ public struct Grpc_Testing_LoadBalancerStatsServiceClient: Sendable {
     }
 
     /// Gets the backend distribution for RPCs sent by a test client.
+    ///
+    /// Returns the response message; the overload taking `onResponse` also sees its metadata.
     public func getClientStats(
         _ request: Grpc_Testing_LoadBalancerStatsRequest,
         options: GRPCCallOptions? = nil
-    ) async throws -> GRPCResponse<Grpc_Testing_LoadBalancerStatsResponse> {
-        try await channel.unary(
+    ) async throws -> Grpc_Testing_LoadBalancerStatsResponse {
+        try await getClientStats(request, options: options) { $0.message }
+    }
+
+    /// Gets the backend distribution for RPCs sent by a test client.
+    ///
+    /// `onResponse` gets the response message with its initial and trailing metadata.
+    public func getClientStats<R: Sendable>(
+        _ request: Grpc_Testing_LoadBalancerStatsRequest,
+        options: GRPCCallOptions? = nil,
+        onResponse: (GRPCResponse<Grpc_Testing_LoadBalancerStatsResponse>) async throws -> R
+    ) async throws -> R {
+        let response = try await channel.unary(
             path: Grpc_Testing_LoadBalancerStatsServiceMethods.getClientStats,
             request: request,
             serializer: ProtobufSerializer<Grpc_Testing_LoadBalancerStatsRequest>(),
             deserializer: ProtobufDeserializer<Grpc_Testing_LoadBalancerStatsResponse>(),
             options: options ?? defaultOptions
         )
+        return try await onResponse(response)
     }
 }

@@ -13,6 +13,8 @@ import SwiftProtobufPluginLibrary
 ///   live in other modules; their modules are imported.
 /// - `ModuleName=<module>`: the module the output is compiled into, so it does not import
 ///   itself (e.g. `LoopGRPCProtobuf` for grpc.health.v1).
+/// - `FilesWithoutServices=Skip|Write`: whether a file without services gets an output file
+///   (default Skip; the SwiftPM build plugin asks for Write, as it names its outputs up front).
 @main
 struct LoopGRPCPlugin: CodeGenerator {
     var supportedFeatures: [Google_Protobuf_Compiler_CodeGeneratorResponse.Feature] {
@@ -33,7 +35,7 @@ struct LoopGRPCPlugin: CodeGenerator {
     ) throws {
         let options = try PluginOptions(parameter: parameter)
         let renderer = GRPCSourceRenderer()
-        for file in files where !file.services.isEmpty {
+        for file in files where options.writesFilesWithoutServices || !file.services.isEmpty {
             let description = FileDescriptionBuilder(options: options).description(of: file)
             try generatorOutputs.add(
                 fileName: options.fileNaming.outputPath(forProto: file.name, extension: ".grpc.swift"),

@@ -44,6 +44,9 @@ struct PluginOptions {
     var fileNaming = FileNaming.fullPath
     var moduleMappings = ProtoFileToModuleMappings()
     var moduleName: String?
+    /// Whether a `.proto` file without services still gets a (declaration-free) output file:
+    /// build tools such as the SwiftPM plugin name their outputs before protoc runs.
+    var writesFilesWithoutServices = false
 
     init(parameter: any CodeGeneratorParameter) throws {
         for (key, value) in parameter.parsedPairs {
@@ -72,6 +75,12 @@ struct PluginOptions {
                     throw InvalidOption(description: "ModuleName=\(value): not a Swift identifier")
                 }
                 moduleName = value
+            case "FilesWithoutServices":
+                switch value.lowercased() {
+                case "skip": writesFilesWithoutServices = false
+                case "write": writesFilesWithoutServices = true
+                default: throw InvalidOption(description: "FilesWithoutServices=\(value): expected Skip or Write")
+                }
             default:
                 throw InvalidOption(description: "unknown option \(key)")
             }
