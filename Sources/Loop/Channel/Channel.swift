@@ -27,38 +27,33 @@ public protocol Channel: AnyObject, Sendable {
 }
 
 extension Channel {
+    // Each of these runs at once on the channel's loop and hops there from any other thread
+    // (ChannelPipeline's operations do the check).
+
     /// Writes `data` through the pipeline (from the tail); sent on the next flush.
+    @inlinable
     public func write<T: Sendable>(_ data: T, promise: EventLoopPromise<Void>? = nil) {
-        if eventLoop.inEventLoop {
-            pipeline.write(data, promise: promise)
-        } else {
-            let pipeline = self.pipeline
-            eventLoop.execute { pipeline.write(data, promise: promise) }
-        }
+        pipeline.write(data, promise: promise)
     }
 
     /// Sends what was written.
+    @inlinable
     public func flush() {
-        if eventLoop.inEventLoop {
-            pipeline.flush()
-        } else {
-            let pipeline = self.pipeline
-            eventLoop.execute { pipeline.flush() }
-        }
+        pipeline.flush()
     }
 
     /// Writes and flushes `data`; the future completes when the socket took it.
     @discardableResult
     public func writeAndFlush<T: Sendable>(_ data: T) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
+        let pipeline = self.pipeline
         if eventLoop.inEventLoop {
-            pipeline.write(data, promise: promise)
-            pipeline.flush()
+            pipeline.tail.write(data, promise: promise)
+            pipeline.tail.flush()
         } else {
-            let pipeline = self.pipeline
             eventLoop.execute {
-                pipeline.write(data, promise: promise)
-                pipeline.flush()
+                pipeline.tail.write(data, promise: promise)
+                pipeline.tail.flush()
             }
         }
         return promise.futureResult
@@ -66,20 +61,14 @@ extension Channel {
 
     /// Asks for one read (when `autoRead` is off).
     public func read() {
-        let pipeline = self.pipeline
-        if eventLoop.inEventLoop { pipeline.read() } else { eventLoop.execute { pipeline.read() } }
+        pipeline.read()
     }
 
     /// Closes the channel, or one direction of it.
     @discardableResult
     public func close(mode: CloseMode = .all) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
-        let pipeline = self.pipeline
-        if eventLoop.inEventLoop {
-            pipeline.close(mode: mode, promise: promise)
-        } else {
-            eventLoop.execute { pipeline.close(mode: mode, promise: promise) }
-        }
+        pipeline.close(mode: mode, promise: promise)
         return promise.futureResult
     }
 }

@@ -56,7 +56,7 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
         try Socket.listen(fd, backlog: backlog, address: address)
         boundAddress.withLock { $0 = Socket.localAddress(fd) }
         activeFlag.store(true, ordering: .relaxed)
-        pipeline.fireChannelActive()
+        pipeline.head.fireChannelActive()
         ev_io_start(evLoop, acceptWatcher)
     }
 
@@ -74,7 +74,7 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
             case EINTR, ECONNABORTED, EPROTO: continue
             default:
                 // EMFILE and friends: report, and let the loop come back on the next event.
-                pipeline.fireErrorCaught(IOError(errnoCode: code, operation: "accept on \(localAddress.map { "\($0)" } ?? "socket")"))
+                pipeline.head.fireErrorCaught(IOError(errnoCode: code, operation: "accept on \(localAddress.map { "\($0)" } ?? "socket")"))
                 return
             }
         }
@@ -111,7 +111,7 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
         Glibc.close(fd)
         fd = -1
         makeChild = nil
-        pipeline.fireChannelInactive()
+        pipeline.head.fireChannelInactive()
         pipeline.tearDown()
         eventLoop.executeOnLoop { [self] in
             eventLoop.deregister(self)

@@ -170,7 +170,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
         let local = Socket.localAddress(fd)
         let remote = Socket.peerAddress(fd)
         addresses.withLock { $0 = (local, remote) }
-        pipeline.fireChannelActive()
+        pipeline.head.fireChannelActive()
         if state == .active { updateReadInterest() }
     }
 
@@ -206,11 +206,11 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
                 receiveBuffer.moveWriterIndex(forwardBy: count)
                 readAnything = true
                 reads += 1
-                pipeline.fireChannelRead(receiveBuffer)
+                pipeline.head.fireChannelRead(receiveBuffer)
                 if count < capacity || reads >= maxReadsPerEvent { break readLoop }
                 if receiveSize < SocketChannel.maximumReceiveSize { receiveSize *= 2 }
             } else if count == 0 {
-                if readAnything { pipeline.fireChannelReadComplete(); readAnything = false }
+                if readAnything { pipeline.head.fireChannelReadComplete(); readAnything = false }
                 peerClosedInput()
                 break readLoop
             } else {
@@ -219,15 +219,15 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
                 case EINTR: continue readLoop
                 case EAGAIN, EWOULDBLOCK: break readLoop
                 default:
-                    if readAnything { pipeline.fireChannelReadComplete(); readAnything = false }
+                    if readAnything { pipeline.head.fireChannelReadComplete(); readAnything = false }
                     let error = IOError(errnoCode: code, operation: "read")
-                    pipeline.fireErrorCaught(error)
+                    pipeline.head.fireErrorCaught(error)
                     closeNow(error: error, promise: nil)
                     return
                 }
             }
         }
-        if readAnything { pipeline.fireChannelReadComplete() }
+        if readAnything { pipeline.head.fireChannelReadComplete() }
         if !autoRead && state == .active { updateReadInterest() }
     }
 
@@ -238,7 +238,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
         }
         inputClosed = true
         updateReadInterest()
-        pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        pipeline.head.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
     }
 
     func coreRead() {
@@ -266,7 +266,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
         if isWritable_ && pending.totalBytes > highWaterMark {
             isWritable_ = false
             writableFlag.store(false, ordering: .relaxed)
-            pipeline.fireChannelWritabilityChanged()
+            pipeline.head.fireChannelWritabilityChanged()
         }
     }
 
@@ -286,7 +286,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
             if clibev_is_active(writeWatcher) == 0 { ev_io_start(evLoop, writeWatcher) }
         case .failed(let error):
             succeedCompletedWrites()
-            pipeline.fireErrorCaught(error)
+            pipeline.head.fireErrorCaught(error)
             closeNow(error: error, promise: nil)
             return
         }
@@ -294,7 +294,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
         if !isWritable_ && pending.totalBytes < lowWaterMark && state == .active {
             isWritable_ = true
             writableFlag.store(true, ordering: .relaxed)
-            pipeline.fireChannelWritabilityChanged()
+            pipeline.head.fireChannelWritabilityChanged()
         }
         if case .drained = result, pending.isEmpty, let promise = outputShutdownPromise {
             outputShutdownPromise = nil
@@ -352,13 +352,13 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
         if Glibc.shutdown(fd, Int32(SHUT_WR)) != 0 && errno != ENOTCONN {
             let error = IOError(errnoCode: errno, operation: "shutdown(output)")
             promise?.fail(error)
-            pipeline.fireErrorCaught(error)
+            pipeline.head.fireErrorCaught(error)
             closeNow(error: error, promise: nil)
             return
         }
         outputClosed = true
         promise?.succeed(())
-        pipeline.fireUserInboundEventTriggered(ChannelEvent.outputClosed)
+        pipeline.head.fireUserInboundEventTriggered(ChannelEvent.outputClosed)
         if inputClosed { closeNow(error: nil, promise: nil) }
     }
 
@@ -395,7 +395,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
             shutdownPromise?.fail(ChannelError.ioOnClosedChannel)
         }
         promise?.succeed(())
-        if wasActive { pipeline.fireChannelInactive() }
+        if wasActive { pipeline.head.fireChannelInactive() }
         pipeline.tearDown()
         // Deregistering later keeps this channel alive until the caller's stack unwinds.
         eventLoop.executeOnLoop { [self] in

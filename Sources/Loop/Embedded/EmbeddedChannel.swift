@@ -61,7 +61,7 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
     public func activate() {
         guard state == .idle else { return }
         state = .active
-        pipeline.fireChannelActive()
+        pipeline.head.fireChannelActive()
     }
 
     // MARK: Inbound
@@ -70,8 +70,8 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
     /// error that reached the tail.
     public func writeInbound<T>(_ data: T) throws {
         guard state != .closed else { throw ChannelError.ioOnClosedChannel }
-        pipeline.fireChannelRead(data)
-        pipeline.fireChannelReadComplete()
+        pipeline.head.fireChannelRead(data)
+        pipeline.head.fireChannelReadComplete()
         eventLoop.run()
         try throwIfErrorCaught()
     }
@@ -101,8 +101,8 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
     /// Writes and flushes `data` from the application side.
     public func writeOutbound<T>(_ data: T) throws {
         guard state != .closed else { throw ChannelError.ioOnClosedChannel }
-        pipeline.write(data, promise: nil)
-        pipeline.flush()
+        pipeline.tail.write(data, promise: nil)
+        pipeline.tail.flush()
         eventLoop.run()
         try throwIfErrorCaught()
     }
@@ -174,7 +174,7 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
         for (_, pending) in pendingWrites { pending?.fail(ChannelError.ioOnClosedChannel) }
         pendingWrites = []
         promise?.succeed(())
-        if wasActive { pipeline.fireChannelInactive() }
+        if wasActive { pipeline.head.fireChannelInactive() }
         pipeline.tearDown()
         closePromise.succeed(())
     }

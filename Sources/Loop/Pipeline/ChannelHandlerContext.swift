@@ -1,7 +1,7 @@
 /// A handler's place in a pipeline: passes events on to the next handler in each direction.
 ///
 /// Contexts belong to the channel's event loop; use them on that loop only.
-public final class ChannelHandlerContext: @unchecked Sendable {
+public final class ChannelHandlerContext {
     /// The handler's name in the pipeline.
     public let name: String
     /// The handler.

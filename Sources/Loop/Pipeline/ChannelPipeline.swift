@@ -62,7 +62,10 @@ public final class ChannelPipeline: @unchecked Sendable {
     /// - Throws: `PipelineError.duplicateName`, `.notFound` for a position's context that is
     ///   not in this pipeline, `.closed` once the channel has closed.
     public func addHandler(_ handler: any ChannelHandler, name: String? = nil, position: Position = .last) throws {
-        precondition(eventLoop.inEventLoop, "ChannelPipeline.addHandler must be called on the channel's event loop")
+        precondition(
+            eventLoop.inEventLoop,
+            "ChannelPipeline.addHandler must be called on the channel's event loop; from async code, `try await` it"
+        )
         guard head.next != nil else { throw PipelineError.closed }
         let name = name ?? makeName(for: handler)
         if contextIfPresent(name: name) != nil { throw PipelineError.duplicateName(name) }
@@ -113,6 +116,42 @@ public final class ChannelPipeline: @unchecked Sendable {
         remove(context)
     }
 
+    // MARK: Changing the pipeline from async code, on any thread
+
+    /// Adds `handler` from async code: runs on the channel's loop (hopping there if needed).
+    ///
+    /// ```swift
+    /// let channel = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: 9999).get()
+    /// try await channel.pipeline.addHandler(LineFrameDecoder(maximumLength: 1024))
+    /// ```
+    /// - Throws: what the on-loop `addHandler` throws.
+    public func addHandler(
+        _ handler: sending any ChannelHandler,
+        name: String? = nil,
+        position: sending Position = .last
+    ) async throws {
+        let transfer = UncheckedTransfer((handler, position))
+        try await onLoopThrowing(eventLoop) {
+            try self.addHandler(transfer.value.0, name: name, position: transfer.value.1)
+        }
+    }
+
+    /// Adds handlers in order from async code, on the channel's loop.
+    public func addHandlers(_ handlers: sending [any ChannelHandler]) async throws {
+        let transfer = UncheckedTransfer(handlers)
+        try await onLoopThrowing(eventLoop) { try self.addHandlers(transfer.value) }
+    }
+
+    /// Removes the handler named `name` from async code, on the channel's loop.
+    public func removeHandler(name: String) async throws {
+        try await onLoopThrowing(eventLoop) { try self.removeHandler(name: name) }
+    }
+
+    /// The names of the handlers, head to tail, read on the channel's loop from async code.
+    public func currentHandlerNames() async -> [String] {
+        await onLoop(eventLoop) { self.handlerNames }
+    }
+
     /// The context of the handler named `name`.
     public func context(name: String) throws -> ChannelHandlerContext {
         guard let context = contextIfPresent(name: name) else { throw PipelineError.notFound(name) }
@@ -131,7 +170,10 @@ public final class ChannelPipeline: @unchecked Sendable {
 
     /// The names of the handlers, head to tail.
     public var handlerNames: [String] {
-        precondition(eventLoop.inEventLoop, "read the pipeline on the channel's event loop")
+        precondition(
+            eventLoop.inEventLoop,
+            "read the pipeline on the channel's event loop; from async code, `await pipeline.currentHandlerNames()`"
+        )
         var names: [String] = []
         var current = head.next
         while let context = current, context !== tail {
@@ -142,7 +184,10 @@ public final class ChannelPipeline: @unchecked Sendable {
     }
 
     private func remove(_ context: ChannelHandlerContext) {
-        precondition(eventLoop.inEventLoop, "ChannelPipeline.removeHandler must be called on the channel's event loop")
+        precondition(
+            eventLoop.inEventLoop,
+            "ChannelPipeline.removeHandler must be called on the channel's event loop; from async code, `try await` it"
+        )
         guard !context.isRemoved, let before = context.prev, let after = context.next else { return }
         before.next = after
         after.prev = before
@@ -226,32 +271,87 @@ public final class ChannelPipeline: @unchecked Sendable {
     }
 
     // MARK: Events from the channel
+    //
+    // On the channel's loop these run at once; from any other thread they hop to the loop
+    // (which is why the values they carry are Sendable). The channel itself fires from the
+    // head directly, on its loop, without the check.
 
     /// Fires channel-active from the head.
-    public func fireChannelActive() { head.fireChannelActive() }
-    /// Fires channel-inactive from the head.
-    public func fireChannelInactive() { head.fireChannelInactive() }
-    /// Fires a read of `data` from the head.
-    @inlinable public func fireChannelRead<T>(_ data: T) { head.fireChannelRead(data) }
-    /// Fires read-complete from the head.
-    @inlinable public func fireChannelReadComplete() { head.fireChannelReadComplete() }
-    /// Fires writability-changed from the head.
-    public func fireChannelWritabilityChanged() { head.fireChannelWritabilityChanged() }
-    /// Fires a user event from the head.
-    public func fireUserInboundEventTriggered(_ event: Any) { head.fireUserInboundEventTriggered(event) }
-    /// Fires an error from the head.
-    public func fireErrorCaught(_ error: any Error) { head.fireErrorCaught(error) }
+    public func fireChannelActive() {
+        if eventLoop.inEventLoop { head.fireChannelActive() } else { eventLoop.execute { self.head.fireChannelActive() } }
+    }
 
-    // MARK: Operations from the application (start at the tail)
+    /// Fires channel-inactive from the head.
+    public func fireChannelInactive() {
+        if eventLoop.inEventLoop { head.fireChannelInactive() } else { eventLoop.execute { self.head.fireChannelInactive() } }
+    }
+
+    /// Fires a read of `data` from the head.
+    @inlinable public func fireChannelRead<T: Sendable>(_ data: T) {
+        if eventLoop.inEventLoop { head.fireChannelRead(data) } else { eventLoop.execute { self.head.fireChannelRead(data) } }
+    }
+
+    /// Fires read-complete from the head.
+    @inlinable public func fireChannelReadComplete() {
+        if eventLoop.inEventLoop {
+            head.fireChannelReadComplete()
+        } else {
+            eventLoop.execute { self.head.fireChannelReadComplete() }
+        }
+    }
+
+    /// Fires writability-changed from the head.
+    public func fireChannelWritabilityChanged() {
+        if eventLoop.inEventLoop {
+            head.fireChannelWritabilityChanged()
+        } else {
+            eventLoop.execute { self.head.fireChannelWritabilityChanged() }
+        }
+    }
+
+    /// Fires a user event from the head.
+    public func fireUserInboundEventTriggered(_ event: any Sendable) {
+        if eventLoop.inEventLoop {
+            head.fireUserInboundEventTriggered(event)
+        } else {
+            eventLoop.execute { self.head.fireUserInboundEventTriggered(event) }
+        }
+    }
+
+    /// Fires an error from the head.
+    public func fireErrorCaught(_ error: any Error) {
+        if eventLoop.inEventLoop { head.fireErrorCaught(error) } else { eventLoop.execute { self.head.fireErrorCaught(error) } }
+    }
+
+    // MARK: Operations from the application (start at the tail; hop to the loop like the events)
 
     /// Writes `data` through every outbound handler.
-    @inlinable public func write<T>(_ data: T, promise: EventLoopPromise<Void>?) { tail.write(data, promise: promise) }
+    @inlinable public func write<T: Sendable>(_ data: T, promise: EventLoopPromise<Void>?) {
+        if eventLoop.inEventLoop {
+            tail.write(data, promise: promise)
+        } else {
+            eventLoop.execute { self.tail.write(data, promise: promise) }
+        }
+    }
+
     /// Flushes through every outbound handler.
-    @inlinable public func flush() { tail.flush() }
+    @inlinable public func flush() {
+        if eventLoop.inEventLoop { tail.flush() } else { eventLoop.execute { self.tail.flush() } }
+    }
+
     /// Asks for a read.
-    public func read() { tail.read() }
+    public func read() {
+        if eventLoop.inEventLoop { tail.read() } else { eventLoop.execute { self.tail.read() } }
+    }
+
     /// Closes the channel or one direction of it.
-    public func close(mode: CloseMode = .all, promise: EventLoopPromise<Void>?) { tail.close(mode: mode, promise: promise) }
+    public func close(mode: CloseMode = .all, promise: EventLoopPromise<Void>?) {
+        if eventLoop.inEventLoop {
+            tail.close(mode: mode, promise: promise)
+        } else {
+            eventLoop.execute { self.tail.close(mode: mode, promise: promise) }
+        }
+    }
 }
 
 /// Errors from changing a pipeline.
