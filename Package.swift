@@ -1,6 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// swift-argument-parser, for the example programs and their tests only (see below).
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "Loop",
     products: [
@@ -15,6 +18,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Flag parsing for the example programs only: no library product (Loop, LoopHTTP2,
+        // LoopGRPC, LoopGRPCProtobuf) depends on it, only ExampleSupport and the executables.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -69,52 +75,55 @@ let package = Package(
                 .product(name: "protoc-gen-swift", package: "swift-protobuf"),
             ]
         ),
-        // Command-line parsing shared by the example programs.
+        // The example programs' options (ArgumentParser) and output set-up. Only the examples
+        // (and their tests) depend on ExampleSupport, InteropSupport and ArgumentParser.
         .target(
             name: "ExampleSupport",
-            dependencies: ["CLibev"],
+            dependencies: ["CLibev", argumentParser],
             path: "Sources/examples/ExampleSupport"
         ),
         .executableTarget(
             name: "EchoServer",
-            dependencies: ["Loop", "ExampleSupport"],
+            dependencies: ["Loop", "ExampleSupport", argumentParser],
             path: "Sources/examples/EchoServer"
         ),
         .executableTarget(
             name: "HTTP2Server",
-            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport"],
+            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport", argumentParser],
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
             name: "HTTP2Client",
-            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport"],
+            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport", argumentParser],
             path: "Sources/examples/HTTP2Client"
         ),
         // grpc.testing.TestService (generated messages and stubs, the service, the client's
-        // test cases), shared by InteropServer, InteropClient and the tests.
+        // test cases) and the interop programs' options, shared by InteropServer, InteropClient
+        // and the tests.
         .target(
             name: "InteropSupport",
-            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "ExampleSupport", argumentParser,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/examples/InteropSupport"
         ),
         .executableTarget(
             name: "InteropServer",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "ExampleSupport"],
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "ExampleSupport", argumentParser],
             path: "Sources/examples/InteropServer"
         ),
         .executableTarget(
             name: "InteropClient",
-            dependencies: ["Loop", "LoopGRPC", "InteropSupport", "ExampleSupport"],
+            dependencies: ["Loop", "LoopGRPC", "InteropSupport", "ExampleSupport", argumentParser],
             path: "Sources/examples/InteropClient"
         ),
         .executableTarget(
             name: "Greeter",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "ExampleSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "ExampleSupport", argumentParser, .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/examples/Greeter"
         ),
         .executableTarget(
             name: "EchoClient",
-            dependencies: ["Loop", "ExampleSupport"],
+            dependencies: ["Loop", "ExampleSupport", argumentParser],
             path: "Sources/examples/EchoClient"
         ),
         // Helpers of the interop tests (peers, processes under hard timeouts, ports) and of the
@@ -141,6 +150,12 @@ let package = Package(
         .testTarget(
             name: "LoopGRPCCodeGeneratorTests",
             dependencies: ["LoopGRPCCodeGenerator"]
+        ),
+        // The example programs' options, parsed in-process, and the built programs' exit
+        // status for --help and bad flags.
+        .testTarget(
+            name: "ExamplesTests",
+            dependencies: ["ExampleSupport", "InteropSupport", "InteropTestSupport", argumentParser]
         ),
         .testTarget(
             name: "LoopHTTP2Tests",

@@ -1,0 +1,37 @@
+import ArgumentParser
+
+/// `Greeter serve`'s options: `[--host 127.0.0.1] [--port 50051]`.
+public struct GreeterServeOptions: ParsableArguments {
+    @Option(help: "The address to listen on.")
+    public var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0: the kernel picks one).")
+    public var port = 50051
+
+    public init() {}
+
+    public func validate() throws {
+        try ExampleValidation.host(host)
+        try ExampleValidation.listenPort(port)
+    }
+}
+
+/// `Greeter greet`'s options: `[--host 127.0.0.1] [--port 50051] [--name Loop]`.
+public struct GreeterGreetOptions: ParsableArguments {
+    @Option(help: "The server's address.")
+    public var host = "127.0.0.1"
+
+    @Option(help: "The server's port.")
+    public var port = 50051
+
+    /// Not checked here: the server answers an empty name with INVALID_ARGUMENT.
+    @Option(help: "The name to greet.")
+    public var name = "Loop"
+
+    public init() {}
+
+    public func validate() throws {
+        try ExampleValidation.host(host)
+        try ExampleValidation.connectPort(port)
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import ExampleSupport
+import Loop
+import LoopHTTP2
+
+/// An HTTP/2 (h2c, prior knowledge) demo server.
+/// Usage: HTTP2Server [--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N] [--max-streams N] [--frame-log]
+@main
+struct HTTP2ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "HTTP2Server",
+        abstract: "An HTTP/2 demo server (h2c, prior knowledge).",
+        discussion: """
+            Routes:
+              GET  /hello         200 "Hello, world!"
+              GET  /echo-size/N   N bytes
+              GET  /delay/MS      "Hello, world!" after MS milliseconds
+              POST /echo          the request body
+              GET  /static/PATH   a file under --root
+            """)
+
+    @OptionGroup var options: HTTP2ServerOptions
+
+    func run() async throws {
+        lineBufferStandardOutput()
+        var configuration = HTTP2Configuration(role: .server)
+        if let limit = options.maxStreams { configuration.maxConcurrentStreams = limit }
+        let frameLog = options.frameLog
+        if frameLog { print("frame log on: every frame in and out is printed") }
+
+        let group = EventLoopGroup(numberOfThreads: options.threads ?? EventLoopGroup.coreCount)
+        let staticFiles = StaticFiles(root: options.root)
+        do {
+            let server = try await HTTP2Server.bind(
+                host: options.host, port: options.port, group: group, configuration: configuration,
+                pipelineSetup: { channel in
+                    if frameLog { try channel.pipeline.addHandler(FrameLogger(role: .server)) }
+                },
+                makeDelegate: { _ in DemoStreams(staticFiles: staticFiles) }
+            )
+            let address = server.localAddress!
+            print("HTTP2Server listening on \(address) (h2c, prior knowledge)")
+            print("Try it: curl --http2-prior-knowledge http://\(address.ipAddress):\(address.port)/hello")
+            print("        nghttp -nv http://\(address.ipAddress):\(address.port)/hello")
+            try await server.closeFuture.get()
+        } catch {
+            print("HTTP2Server: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
