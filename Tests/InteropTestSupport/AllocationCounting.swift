@@ -46,6 +46,8 @@ public struct MallocCounts: Sendable, Equatable, CustomStringConvertible {
 
 /// malloc_counter.c compiled (with cc, into a temporary directory) and a counter file for
 /// one process. `environment` preloads it; `read()` reads the counts at any moment.
+// @unchecked Sendable: immutable after init (paths and the mapped counter file, which the preloaded
+// library writes and `read()` only reads).
 public final class MallocCounter: @unchecked Sendable {
     /// malloc_counter.c, from the source tree.
     public static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -22,6 +22,7 @@ public func withDeadline<T: Sendable>(_ seconds: Double, _ what: String,
 }
 
 /// Resumes a continuation at most once, from any thread.
+// @unchecked Sendable: every mutable field is read and written with `lock` held.
 public final class ResumeOnce<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<T, any Error>?

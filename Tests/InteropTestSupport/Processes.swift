@@ -77,6 +77,8 @@ public func waitForExit(_ process: Process, timeout: Double) async throws -> Boo
 
 /// A long-running process (a server) with its output captured in a file, in `environment`
 /// (by default this process's). `stop()` kills it; `stop()` is idempotent.
+// @unchecked Sendable: started in init and stopped by the test that owns it; Process itself is
+// thread-safe for terminate and wait.
 public final class BackgroundProcess: @unchecked Sendable {
     public let name: String
     public let process = Process()

@@ -25,6 +25,8 @@ public struct ByteBuffer: Sendable {
 
     /// Heap storage shared by a buffer and its slices. Mutated only while uniquely referenced.
     @usableFromInline
+    // @unchecked Sendable: Immutable once shared: a buffer writes into storage only while it holds
+    // the only reference (copy-on-write), so threads that share one only read.
     final class Storage: @unchecked Sendable {
         // Written only while uniquely referenced (growth), so no access can overlap one:
         // the dynamic exclusivity checks on every read of these would cost more than the read.

@@ -4,6 +4,8 @@ import Synchronization
 
 /// A listening TCP socket. Accepted connections become `SocketChannel`s on the child
 /// group's loops; the server channel's pipeline sees each one as a read of `any Channel`.
+// @unchecked Sendable: What other threads read (active, the bound address) is in an Atomic and a
+// Mutex; the socket and watcher are touched on the channel's loop only.
 final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
     let eventLoop: EventLoop
     let pipeline: ChannelPipeline

@@ -3,6 +3,9 @@ import Glibc
 import Synchronization
 
 /// A TCP connection driven by libev read and write watchers on its loop.
+// @unchecked Sendable: What other threads read (active, writable, the addresses) is in Atomics and
+// a Mutex; everything else is touched on the channel's loop only, and the public operations hop
+// there.
 final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
     let eventLoop: EventLoop
     let pipeline: ChannelPipeline

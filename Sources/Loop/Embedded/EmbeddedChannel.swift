@@ -8,6 +8,9 @@
 /// channel.eventLoop.advanceTime(by: .seconds(1))               // fires due timers
 /// _ = try channel.finish()
 /// ```
+// @unchecked Sendable: An embedded channel has no thread of its own: it runs on the thread of the
+// test that drives it, and its loop reports every thread as its own, so it must be used from one
+// thread (a test) at a time.
 public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
     public let eventLoop: EventLoop
     public let pipeline: ChannelPipeline

@@ -40,6 +40,8 @@ extension EventLoop: SerialExecutor, TaskExecutor {
 /// trips per streamed gRPC message, measured). With this separate identity, task-executor
 /// jobs run without isolation and need no switch. The task executor stays the loop itself:
 /// `Task(executorPreference:)` retains what it is given and releases the identity.
+// @unchecked Sendable: Stateless beyond its (immutable, Sendable) loop; jobs go through the loop's
+// locked queue.
 final class LoopSerialExecutor: SerialExecutor, @unchecked Sendable {
     unowned(unsafe) let loop: EventLoop
 

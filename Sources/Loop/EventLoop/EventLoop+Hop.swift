@@ -4,6 +4,8 @@
 /// Moves a value across a `@Sendable` boundary when the code guarantees it is used on one
 /// loop only (the value is created on, or handed to, the loop that owns it, and never
 /// touched from two threads at once); the compiler cannot see that guarantee.
+// @unchecked Sendable: Used only where the value is disconnected from the sender (a `sending`
+// parameter) or is handed to the loop that owns it, as said above.
 package struct UncheckedTransfer<Value>: @unchecked Sendable {
     package let value: Value
     package init(_ value: Value) { self.value = value }

@@ -14,6 +14,8 @@ import Synchronization
 /// let answer = try await loop.scheduleTask(in: .milliseconds(10)) { 42 }.futureResult.get()
 /// await Task(executorPreference: loop) { assert(loop.inEventLoop) }.value
 /// ```
+// @unchecked Sendable: Cross-thread state (the job queue, the run state) is behind Mutexes and the
+// libev async watcher; the libev loop, timers and channels are touched on the loop thread only.
 public final class EventLoop: @unchecked Sendable {
     /// What drives this loop: a libev loop on its own thread, or a manual clock for tests.
     enum Driver {
@@ -338,6 +340,8 @@ extension EventLoop: Equatable {
 
 /// A unit of work queued on a loop. Sendable because it only ever runs on the loop's
 /// thread: closures that capture loop-bound state are enqueued from that thread only.
+// @unchecked Sendable: Runs only on the loop's thread; the queue that carries it across threads is
+// behind a Mutex.
 enum LoopJob: @unchecked Sendable {
     case closure(() -> Void)
     /// A job for the loop as a serial executor (an actor's): runs isolated to the loop.

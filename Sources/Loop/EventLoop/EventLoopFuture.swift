@@ -6,6 +6,8 @@
 /// doubled.whenSuccess { print($0) }      // 40, on the loop
 /// let value = try await doubled.get()    // 40, from async code
 /// ```
+// @unchecked Sendable: Its result and callbacks are read and written on its loop only; completing
+// or adding a callback from elsewhere hops there first.
 public final class EventLoopFuture<Value: Sendable>: @unchecked Sendable {
     /// The loop on which this future completes and runs its callbacks.
     public let eventLoop: EventLoop
@@ -203,6 +205,7 @@ public struct EventLoopPromise<Value: Sendable>: Sendable {
 }
 
 /// A count touched on one loop only.
+// @unchecked Sendable: Created for one fold and touched only in callbacks that run on that loop.
 private final class LoopCounter: @unchecked Sendable {
     var count: Int
     init(_ count: Int) { self.count = count }

@@ -54,6 +54,7 @@ public final class EventLoopGroup: Sendable {
 }
 
 /// A counting semaphore on a pthread mutex and condition (Loop avoids Dispatch/Foundation).
+// @unchecked Sendable: The count is read and written only with the pthread mutex held.
 final class DispatchFreeSemaphore: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()

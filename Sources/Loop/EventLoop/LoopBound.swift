@@ -5,6 +5,7 @@
 /// let bound = LoopBound(self, eventLoop: context.eventLoop)
 /// future.whenComplete { _ in bound.value.finish() }   // runs on the loop
 /// ```
+// @unchecked Sendable: The value is reachable only through `value`, which traps off its loop.
 public struct LoopBound<Value>: @unchecked Sendable {
     @usableFromInline var _value: Value
     /// The loop the value belongs to.

@@ -3,6 +3,7 @@ import CLibev
 /// A one-shot timer on a loop: an `ev_timer` for libev loops, an entry on the manual clock
 /// for embedded ones. Armed, fired and cancelled on the loop thread only; while armed the
 /// loop's `activeTimers` table keeps it alive.
+// @unchecked Sendable: armed, fired and cancelled on its loop's thread only (as said above).
 final class LoopTimer: @unchecked Sendable {
     let loop: EventLoop
     private var fire: (() -> Void)?

@@ -9,6 +9,9 @@
 /// try channel.pipeline.addHandler(ChatHandler(), name: "chat")
 /// try channel.pipeline.removeHandler(name: "chat")
 /// ```
+// @unchecked Sendable: Every public operation runs on the channel's loop: events and writes hop
+// there from other threads, the async overloads hop and await, and the synchronous changes trap off
+// the loop.
 public final class ChannelPipeline: @unchecked Sendable {
     /// The channel's event loop.
     public let eventLoop: EventLoop

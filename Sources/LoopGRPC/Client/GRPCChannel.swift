@@ -31,6 +31,8 @@ public final class GRPCChannel: Sendable {
         var usable = true
     }
 
+    // @unchecked Sendable: Held only inside the channel's Mutex (`pool`); its entries' channels are
+    // Sendable and their loop-bound connections are used on their loops only.
     private struct Pool: @unchecked Sendable {
         var state: GRPCConnectivityState = .idle
         var entries: [Entry] = []

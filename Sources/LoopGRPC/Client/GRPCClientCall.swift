@@ -5,6 +5,8 @@ import LoopHTTP2
 /// task. The connection's delegate feeds it on the loop; the caller sends and reads through
 /// it from anywhere (hopping to the loop when not already there). Deframing, credit, write
 /// water marks and parked senders come from ``GRPCBridgedCall``, shared with the server call.
+// @unchecked Sendable: Its mutable state is touched on its connection's loop only; the caller's
+// task hops there (onLoop) for every send and read.
 final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
     let loop: EventLoop
     let path: String

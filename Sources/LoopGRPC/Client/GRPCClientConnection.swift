@@ -2,6 +2,8 @@ import Loop
 import LoopHTTP2
 
 /// One HTTP/2 connection of a channel: routes stream events to its calls. Loop-bound.
+// @unchecked Sendable: Created, fed and read on its channel's loop only; other threads reach it
+// through onLoop hops.
 final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     let loop: EventLoop
     private(set) var handler: HTTP2ConnectionHandler?

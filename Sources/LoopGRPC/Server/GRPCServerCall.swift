@@ -5,6 +5,8 @@ import LoopHTTP2
 /// task. The delegate feeds it on the loop; the handler's task (which runs on the same loop
 /// by executor preference) reads messages and answers through it. Deframing, credit, write
 /// water marks and parked senders come from ``GRPCBridgedCall``, shared with the client call.
+// @unchecked Sendable: Its mutable state is touched on its connection's loop only (the delegate
+// runs there, the handler task prefers that loop, other callers hop with onLoop).
 final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     let stream: HTTP2StreamHandle
     let loop: EventLoop

@@ -44,6 +44,7 @@ public struct HTTP2Body: AsyncSequence, Sendable {
 
 /// The loop-bound queue behind an ``HTTP2Body``. Touched on the loop only; async callers
 /// that are elsewhere hop there.
+// @unchecked Sendable: Touched on its connection's loop only; async readers elsewhere hop there.
 final class HTTP2BodyStorage: @unchecked Sendable {
     private let stream: HTTP2StreamHandle
     private let loop: EventLoop

@@ -2,6 +2,7 @@ import Loop
 
 /// The sending side of one stream for async code: head, body with backpressure, trailers.
 /// Loop-bound state; async callers elsewhere hop to the loop.
+// @unchecked Sendable: Touched on its connection's loop only; async writers elsewhere hop there.
 final class HTTP2WriterStorage: @unchecked Sendable {
     let stream: HTTP2StreamHandle
     let loop: EventLoop

@@ -165,12 +165,16 @@ public final class HTTP2Client: Sendable {
 
 /// Carries the handler made by a channel initializer (which runs on the channel's loop) to
 /// the code that connected; read it on that loop.
+// @unchecked Sendable: Written on the channel's loop by the initializer and read only after the
+// connect future completed, which orders the two.
 private final class HandlerSlot: @unchecked Sendable {
     var handler: HTTP2ConnectionHandler?
 }
 
 /// A connected, ready HTTP/2 connection: its channel and its handler (use the handler on
 /// the channel's loop only).
+// @unchecked Sendable: The channel is Sendable; the handler is loop-bound and documented as used on
+// the channel's loop only (HTTP2Client does so through onLoop hops).
 public struct HTTP2ConnectedHandler: @unchecked Sendable {
     public let channel: any Channel
     public let handler: HTTP2ConnectionHandler

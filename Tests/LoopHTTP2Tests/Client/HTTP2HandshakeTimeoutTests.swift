@@ -12,6 +12,8 @@ import Loop
     }
 
     /// Records what a raw client receives and when the connection closes.
+    // @unchecked Sendable: filled on the channel's loop; the test reads `received` only through the
+    // `closed` promise, after the loop completed it.
     final class Recorder: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         var received = ByteBuffer()

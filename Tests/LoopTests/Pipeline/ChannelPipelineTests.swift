@@ -4,6 +4,8 @@ import Testing
 // Handlers that record what they see in a shared log and tag messages with their name, so the
 // order in which a message crossed the pipeline is visible in the message itself.
 
+// @unchecked Sendable: written by handlers of an EmbeddedChannel and read by the same test, all on
+// the test's thread.
 private final class Log: @unchecked Sendable {
     var entries: [String] = []
     func add(_ entry: String) { entries.append(entry) }

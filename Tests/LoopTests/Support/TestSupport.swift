@@ -315,6 +315,8 @@ func openConnectionDescriptors(port: Int, includingListener: Bool = false) -> [I
 }
 
 /// A weak reference, to check that something was deallocated.
+// @unchecked Sendable: a weak reference is only read (is it nil?) after the object's users have
+// finished.
 struct Weak<Object: AnyObject>: @unchecked Sendable {
     weak var object: Object?
     init(_ object: Object) { self.object = object }
