@@ -11,6 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Build-time only: the `swift package generate-documentation` command that `make docs`
+        // runs over each library's .docc catalog. A plugin, so no library or product links it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
