@@ -60,6 +60,34 @@ bench: deps peers
 	@scripts/install-python-deps.sh matplotlib
 	python3 Benchmarks/bench.py $(BENCH_ARGS)
 
+# DocC archives of the four libraries (swift-docc-plugin; catalogs in Sources/<library>/<library>.docc),
+# written to $(DOCS_DIR)/<library>.doccarchive. Fails on any DocC warning: --warnings-as-errors
+# makes docc fail, and a "warning:" line left in its output fails the target too.
+DOCS_TARGETS := Loop LoopHTTP2 LoopGRPC LoopGRPCProtobuf
+DOCS_DIR := .build/docs
+
+.PHONY: docs
+docs: deps
+	@mkdir -p $(DOCS_DIR)
+	@for target in $(DOCS_TARGETS); do \
+		log="$(DOCS_DIR)/$$target.log"; \
+		echo "docs: $$target -> $(DOCS_DIR)/$$target.doccarchive"; \
+		if ! $(SWIFT) package --allow-writing-to-directory $(DOCS_DIR) generate-documentation \
+			--target "$$target" --output-path "$(DOCS_DIR)/$$target.doccarchive" --warnings-as-errors \
+			>"$$log" 2>&1; then \
+			grep -v -E '^\[[0-9]+/[0-9]+\]' "$$log" >&2; \
+			echo "docs: $$target failed (full output: $$log)" >&2; \
+			exit 1; \
+		fi; \
+		if grep -q '^warning:' "$$log"; then \
+			grep -A8 '^warning:' "$$log" >&2; \
+			echo "docs: DocC warnings in $$target (full output: $$log)" >&2; \
+			exit 1; \
+		fi; \
+	done
+	@echo "docs: no DocC warnings. Browse one: python3 -m http.server --directory $(DOCS_DIR)/Loop.doccarchive 8000,"
+	@echo "      then http://127.0.0.1:8000/documentation/loop/"
+
 # Regenerates the committed Swift code of the .proto files (messages with protoc-gen-swift,
 # services with protoc-gen-loop-grpc, both built in release here): Health, InteropSupport, Greeter.
 .PHONY: generate

@@ -21,6 +21,9 @@ let package = Package(
         // Flag parsing for the example programs only: no library product (Loop, LoopHTTP2,
         // LoopGRPC, LoopGRPCProtobuf) depends on it, only ExampleSupport and the executables.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Build-time only: the `swift package generate-documentation` command that `make docs`
+        // runs over each library's .docc catalog. A plugin, so no library or product links it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.

@@ -80,7 +80,7 @@ struct HTTP2AbuseLimits {
 }
 
 /// The limits on one header block (HEADERS and its CONTINUATION frames), checked by the
-/// frame decoder while it gathers the block. Part of ``HTTP2AbuseLimits``.
+/// frame decoder while it gathers the block. Part of `HTTP2AbuseLimits`.
 ///
 /// ```swift
 /// var limits = HTTP2HeaderBlockLimits(maxHeaderListSize: 16_384)   // blocks up to 32 KiB

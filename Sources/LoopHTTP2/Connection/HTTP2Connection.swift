@@ -5,13 +5,13 @@ import Loop
 ///
 /// The connection dispatches frames and keeps the stream-id rules (RFC 9113 §5.1.1,
 /// §5.1.2); each other concern has a room of its own (docs/architecture.md):
-/// - stream states: ``HTTP2StreamState`` (§5.1), in records of the ``HTTP2StreamTable``;
-/// - outbound DATA and send windows: ``HTTP2OutboundScheduler`` (§5.2, §6.9);
-/// - inbound windows, credit on consumption, BDP growth: ``HTTP2InboundWindows``;
-/// - GOAWAY and the two-phase shutdown: ``HTTP2Shutdown`` (§6.8);
-/// - abuse limits (rapid reset, control-frame and CONTINUATION floods): ``HTTP2AbuseLimits``;
-/// - header field rules: ``HTTP2HeaderValidation`` (§8);
-/// - closed-stream memory: ``RecentStreamIDs``.
+/// - stream states: `HTTP2StreamState` (§5.1), in records of the `HTTP2StreamTable`;
+/// - outbound DATA and send windows: `HTTP2OutboundScheduler` (§5.2, §6.9);
+/// - inbound windows, credit on consumption, BDP growth: `HTTP2InboundWindows`;
+/// - GOAWAY and the two-phase shutdown: `HTTP2Shutdown` (§6.8);
+/// - abuse limits (rapid reset, control-frame and CONTINUATION floods): `HTTP2AbuseLimits`;
+/// - header field rules: `HTTP2HeaderValidation` (§8);
+/// - closed-stream memory: `RecentStreamIDs`.
 /// Every violation produces the RFC's GOAWAY or RST_STREAM code.
 ///
 /// ```swift
@@ -287,7 +287,7 @@ public struct HTTP2Connection: Sendable {
 
     // MARK: Shutdown
 
-    /// Starts a graceful shutdown (RFC 9113 §6.8, ``HTTP2Shutdown``): a server sends GOAWAY
+    /// Starts a graceful shutdown (RFC 9113 §6.8, `HTTP2Shutdown`): a server sends GOAWAY
     /// with the largest stream id and a PING, and once the PING is acknowledged, GOAWAY with
     /// the last stream actually accepted. Streams already open finish; the state becomes
     /// `.closed` when none is left.

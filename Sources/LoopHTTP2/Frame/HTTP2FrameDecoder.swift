@@ -20,7 +20,7 @@ public struct HTTP2FrameDecoder: Sendable {
     /// The SETTINGS_MAX_FRAME_SIZE we announced: larger frames are FRAME_SIZE_ERROR.
     public var maxFrameSize: UInt32 = 16_384
     /// How many CONTINUATION frames and bytes one header block may use before
-    /// ENHANCE_YOUR_CALM (one of the connection's abuse limits, ``HTTP2AbuseLimits``).
+    /// ENHANCE_YOUR_CALM (one of the connection's abuse limits, `HTTP2AbuseLimits`).
     public var headerBlockLimits: HTTP2HeaderBlockLimits
 
     private struct PendingBlock {
