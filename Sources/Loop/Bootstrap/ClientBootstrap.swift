@@ -1,10 +1,10 @@
-/// Sets up an outgoing TCP connection.
+/// Sets up an outgoing TCP or Unix domain socket connection.
 ///
 /// ```swift
 /// let channel = try await ClientBootstrap(group: group)
 ///     .channelOption(.connectTimeout(.seconds(2)))
 ///     .channelInitializer { channel in try channel.pipeline.addHandler(ResponseHandler()) }
-///     .connect(host: "127.0.0.1", port: 9999)
+///     .connect(host: "127.0.0.1", port: 9999)   // or .connect(unixDomainSocketPath: "/run/app.sock")
 ///     .get()
 /// ```
 public struct ClientBootstrap: Sendable {
@@ -17,7 +17,8 @@ public struct ClientBootstrap: Sendable {
         self.group = group
     }
 
-    /// An option for the connection (e.g. `.connectTimeout`, `.autoRead`).
+    /// An option for the connection (e.g. `.connectTimeout`, `.autoRead`). TCP options
+    /// (`.tcpNoDelay`, on by default) are skipped for Unix domain sockets.
     public func channelOption(_ option: ChannelOption) -> ClientBootstrap {
         var copy = self
         copy.options.append(option)
@@ -42,9 +43,28 @@ public struct ClientBootstrap: Sendable {
         }
     }
 
-    /// Connects to `address`.
+    /// Connects to `address` (IP or Unix domain).
     public func connect(to address: SocketAddress) -> EventLoopFuture<any Channel> {
         connect(to: address, on: group.next())
+    }
+
+    /// Connects to the Unix domain socket at `path`. Fails with
+    /// `SocketAddressError.unixDomainSocketPathTooLong`, or an `IOError` naming the path
+    /// (ENOENT when nothing is there, ECONNREFUSED when nobody listens).
+    public func connect(unixDomainSocketPath path: String) -> EventLoopFuture<any Channel> {
+        do {
+            return connect(to: try SocketAddress(unixDomainSocketPath: path))
+        } catch {
+            return group.next().makeFailedFuture(error)
+        }
+    }
+
+    /// Connects to `endpoint`: `connect(host:port:)` or `connect(unixDomainSocketPath:)`.
+    public func connect(to endpoint: Endpoint) -> EventLoopFuture<any Channel> {
+        switch endpoint {
+        case .hostAndPort(let host, let port): return connect(host: host, port: port)
+        case .unixDomainSocket(let path): return connect(unixDomainSocketPath: path)
+        }
     }
 
     private func connect(to address: SocketAddress, on loop: EventLoop) -> EventLoopFuture<any Channel> {
@@ -59,13 +79,13 @@ public struct ClientBootstrap: Sendable {
             }
             let channel: SocketChannel
             do {
-                channel = SocketChannel(fd: try Socket.makeTCP(family: address.family), eventLoop: loop)
+                channel = SocketChannel(fd: try Socket.makeStream(family: address.family), eventLoop: loop)
             } catch {
                 promise.fail(error)
                 return
             }
             do {
-                for option in options { try channel.applyOption(option) }
+                for option in options where Socket.option(option, appliesTo: address.family) { try channel.applyOption(option) }
                 try initializer?(channel)
             } catch {
                 channel.close()

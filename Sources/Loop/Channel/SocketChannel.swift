@@ -2,7 +2,7 @@ import CLibev
 import Glibc
 import Synchronization
 
-/// A TCP connection driven by libev read and write watchers on its loop.
+/// A TCP or Unix domain stream connection driven by libev read and write watchers on its loop.
 final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
     let eventLoop: EventLoop
     let pipeline: ChannelPipeline
