@@ -51,14 +51,14 @@ public struct ServerBootstrap: Sendable {
         return copy
     }
 
-    /// Listens on `host:port` (port 0 picks a free port; read it from `localAddress`).
+    /// Listens on `host:port` (port 0 picks a free port; read it from `localAddress`). A
+    /// name is resolved off the loop and the server listens on its first address in
+    /// `getaddrinfo`'s order (bind `"::"` or `"0.0.0.0"` to listen on every address).
     public func bind(host: String, port: Int) -> EventLoopFuture<any Channel> {
         let loop = group.next()
-        do {
-            return bind(to: try SocketAddress.resolve(host: host, port: port), on: loop, spreadChildren: true)
-        } catch {
-            return loop.makeFailedFuture(error)
-        }
+        let bootstrap = self
+        return NameResolution.resolveAll(host: host, port: port, on: loop, using: { try SocketAddress.resolveAll(host: $0, port: $1) })
+            .flatMap { addresses in bootstrap.bind(to: addresses[0], on: loop, spreadChildren: true) }
     }
 
     /// Listens on `address` (IP or Unix domain).
@@ -103,7 +103,8 @@ public struct ServerBootstrap: Sendable {
     /// spreads connections over the listeners and each connection stays on the loop that
     /// accepted it (no hand-over between threads).
     public func bindOnEveryLoop(host: String, port: Int) async throws -> [any Channel] {
-        var address = try SocketAddress.resolve(host: host, port: port)
+        var address = try await NameResolution.resolveAll(host: host, port: port, on: group.next(),
+                                                          using: { try SocketAddress.resolveAll(host: $0, port: $1) }).get()[0]
         var channels: [any Channel] = []
         let bootstrap = self.serverOption(.reusePort(true))
         do {

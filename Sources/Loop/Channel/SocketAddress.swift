@@ -6,7 +6,7 @@ import Glibc
 /// ```swift
 /// let address = try SocketAddress(ipAddress: "127.0.0.1", port: 8080)
 /// let local = try SocketAddress(unixDomainSocketPath: "/run/app/grpc.sock")
-/// let resolved = try SocketAddress.resolve(host: "localhost", port: 8080)
+/// let all = try SocketAddress.resolveAll(host: "localhost", port: 8080)  // getaddrinfo's order
 /// ```
 public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
     case v4(sockaddr_in)
@@ -55,29 +55,42 @@ public enum SocketAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Resolves `host` (a name or a numeric address) with `getaddrinfo`; the first result wins.
+    /// Blocks the calling thread while a name is looked up (bootstraps resolve off the loop).
     public static func resolve(host: String, port: Int) throws -> SocketAddress {
-        if let numeric = try? SocketAddress(ipAddress: host, port: port) { return numeric }
+        try resolveAll(host: host, port: port)[0]
+    }
+
+    /// Every IPv4 and IPv6 address of `host`, in `getaddrinfo`'s order (the order a client
+    /// should try them in). A numeric address is parsed without a lookup. Blocks the calling
+    /// thread while a name is looked up.
+    /// - Throws: `SocketAddressError.invalidPort`, or `.unresolvable` naming `host`.
+    public static func resolveAll(host: String, port: Int) throws -> [SocketAddress] {
         guard (0...65535).contains(port) else { throw SocketAddressError.invalidPort(port) }
+        if let numeric = try? SocketAddress(ipAddress: host, port: port) { return [numeric] }
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var results: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, String(port), &hints, &results)
         guard rc == 0, let first = results else {
-            throw SocketAddressError.unresolvable(host: host, reason: String(cString: gai_strerror(rc)))
+            let reason = rc == EAI_SYSTEM ? String(cString: strerror(errno)) : String(cString: gai_strerror(rc))
+            throw SocketAddressError.unresolvable(host: host, reason: reason)
         }
         defer { freeaddrinfo(results) }
+        var addresses: [SocketAddress] = []
         var entry: UnsafeMutablePointer<addrinfo>? = first
         while let info = entry {
-            if info.pointee.ai_family == AF_INET {
-                return .v4(info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee })
+            let address: SocketAddress?
+            switch info.pointee.ai_family {
+            case AF_INET: address = .v4(info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee })
+            case AF_INET6: address = .v6(info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee })
+            default: address = nil
             }
-            if info.pointee.ai_family == AF_INET6 {
-                return .v6(info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee })
-            }
+            if let address, !addresses.contains(address) { addresses.append(address) }
             entry = info.pointee.ai_next
         }
-        throw SocketAddressError.unresolvable(host: host, reason: "no IPv4 or IPv6 address")
+        guard !addresses.isEmpty else { throw SocketAddressError.unresolvable(host: host, reason: "no IPv4 or IPv6 address") }
+        return addresses
     }
 
     /// The port (0 for a Unix domain socket).
