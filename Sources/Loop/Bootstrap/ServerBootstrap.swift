@@ -1,6 +1,6 @@
 import Glibc
 
-/// Sets up a listening TCP server.
+/// Sets up a listening TCP or Unix domain socket server.
 ///
 /// ```swift
 /// let group = EventLoopGroup()
@@ -35,7 +35,8 @@ public struct ServerBootstrap: Sendable {
         return copy
     }
 
-    /// An option for every accepted connection (e.g. `.tcpNoDelay`, `.autoRead`).
+    /// An option for every accepted connection (e.g. `.tcpNoDelay`, `.autoRead`). TCP and
+    /// port options are skipped for Unix domain sockets.
     public func childOption(_ option: ChannelOption) -> ServerBootstrap {
         var copy = self
         copy.childOptions.append(option)
@@ -50,26 +51,60 @@ public struct ServerBootstrap: Sendable {
         return copy
     }
 
-    /// Listens on `host:port` (port 0 picks a free port; read it from `localAddress`).
+    /// Listens on `host:port` (port 0 picks a free port; read it from `localAddress`). A
+    /// name is resolved off the loop and the server listens on its first address in
+    /// `getaddrinfo`'s order (bind `"::"` or `"0.0.0.0"` to listen on every address).
     public func bind(host: String, port: Int) -> EventLoopFuture<any Channel> {
         let loop = group.next()
+        let bootstrap = self
+        return NameResolution.resolveAll(host: host, port: port, on: loop, using: { try SocketAddress.resolveAll(host: $0, port: $1) })
+            .flatMap { addresses in bootstrap.bind(to: addresses[0], on: loop, spreadChildren: true) }
+    }
+
+    /// Listens on `address` (IP or Unix domain).
+    public func bind(to address: SocketAddress) -> EventLoopFuture<any Channel> {
+        bind(to: address, on: group.next(), spreadChildren: true)
+    }
+
+    /// Listens on a Unix domain socket at `path`, creating the socket file; closing the
+    /// server removes it (unless another file has replaced it since). If a file is already
+    /// at `path` the bind fails with an `IOError` (EADDRINUSE) naming the path, unless
+    /// `cleanupExistingSocketFile` is true and that file is a socket nobody listens on any
+    /// more (left by a server that died): then it is removed first. A file that is not a
+    /// socket, or a socket a server listens on, is never removed.
+    ///
+    /// ```swift
+    /// let server = try await ServerBootstrap(group: group)
+    ///     .childChannelInitializer { channel in try channel.pipeline.addHandler(EchoHandler()) }
+    ///     .bind(unixDomainSocketPath: "/run/echo.sock", cleanupExistingSocketFile: true)
+    ///     .get()
+    /// ```
+    public func bind(unixDomainSocketPath path: String, cleanupExistingSocketFile: Bool = false) -> EventLoopFuture<any Channel> {
+        let loop = group.next()
+        let address: SocketAddress
         do {
-            return bind(to: try SocketAddress.resolve(host: host, port: port), on: loop, spreadChildren: true)
+            address = try SocketAddress(unixDomainSocketPath: path)
         } catch {
             return loop.makeFailedFuture(error)
         }
+        return bind(to: address, on: loop, spreadChildren: true, cleanupExistingSocketFile: cleanupExistingSocketFile)
     }
 
-    /// Listens on `address`.
-    public func bind(to address: SocketAddress) -> EventLoopFuture<any Channel> {
-        bind(to: address, on: group.next(), spreadChildren: true)
+    /// Listens on `endpoint`: `bind(host:port:)` or `bind(unixDomainSocketPath:)` (an
+    /// existing file at the path fails the bind).
+    public func bind(to endpoint: Endpoint) -> EventLoopFuture<any Channel> {
+        switch endpoint {
+        case .hostAndPort(let host, let port): return bind(host: host, port: port)
+        case .unixDomainSocket(let path): return bind(unixDomainSocketPath: path)
+        }
     }
 
     /// Listens once per loop of the group on the same port with `SO_REUSEPORT`: the kernel
     /// spreads connections over the listeners and each connection stays on the loop that
     /// accepted it (no hand-over between threads).
     public func bindOnEveryLoop(host: String, port: Int) async throws -> [any Channel] {
-        var address = try SocketAddress.resolve(host: host, port: port)
+        var address = try await NameResolution.resolveAll(host: host, port: port, on: group.next(),
+                                                          using: { try SocketAddress.resolveAll(host: $0, port: $1) }).get()[0]
         var channels: [any Channel] = []
         let bootstrap = self.serverOption(.reusePort(true))
         do {
@@ -85,7 +120,8 @@ public struct ServerBootstrap: Sendable {
         return channels
     }
 
-    private func bind(to address: SocketAddress, on loop: EventLoop, spreadChildren: Bool) -> EventLoopFuture<any Channel> {
+    private func bind(to address: SocketAddress, on loop: EventLoop, spreadChildren: Bool,
+                      cleanupExistingSocketFile: Bool = false) -> EventLoopFuture<any Channel> {
         guard loop.isAcceptingChannels else { return loop.makeFailedFuture(ChannelError.eventLoopShutdown) }
         let promise = loop.makePromise(of: (any Channel).self)
         let bootstrap = self
@@ -96,16 +132,18 @@ public struct ServerBootstrap: Sendable {
             }
             let fd: Int32
             do {
-                fd = try Socket.makeTCP(family: address.family)
+                if cleanupExistingSocketFile { try Socket.removeStaleSocketFile(at: address) }
+                fd = try Socket.makeStream(family: address.family)
             } catch {
                 promise.fail(error)
                 return
             }
             let server = ServerSocketChannel(fd: fd, eventLoop: loop)
             do {
-                for option in bootstrap.serverOptions { try Socket.apply(option, to: fd) }
+                let family = address.family
+                for option in bootstrap.serverOptions where Socket.option(option, appliesTo: family) { try Socket.apply(option, to: fd) }
                 let childGroup = bootstrap.childGroup
-                let options = bootstrap.childOptions
+                let options = bootstrap.childOptions.filter { Socket.option($0, appliesTo: family) }
                 let initializer = bootstrap.childInitializer
                 server.makeChild = { childFD in
                     let childLoop = spreadChildren ? childGroup.next() : loop

@@ -49,3 +49,33 @@ public struct IOError: Error, Equatable, CustomStringConvertible {
         "\(operation) failed: \(String(cString: strerror(errnoCode))) (errno \(errnoCode))"
     }
 }
+
+/// Connecting to a host name failed at every address it resolved to (tried in
+/// `getaddrinfo`'s order, each with the connect timeout).
+///
+/// `"connect to localhost:8080 failed: [::1]:8080: Connection refused (errno 111); 127.0.0.1:8080: Connection refused (errno 111)"`
+public struct ConnectError: Error, CustomStringConvertible {
+    /// One address tried and why it did not connect.
+    public struct Attempt: Sendable {
+        public let address: SocketAddress
+        /// An `IOError` (e.g. ECONNREFUSED) or `ChannelError.connectTimeout`.
+        public let error: any Error
+    }
+
+    /// The host name given to `connect`.
+    public let host: String
+    public let port: Int
+    /// Every address tried, in order.
+    public let attempts: [Attempt]
+
+    public var description: String {
+        let reasons = attempts.map { attempt -> String in
+            switch attempt.error {
+            case let error as IOError: return "\(attempt.address): \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+            case ChannelError.connectTimeout(let limit): return "\(attempt.address): no connection within \(limit)"
+            default: return "\(attempt.address): \(attempt.error)"
+            }
+        }
+        return "connect to \(host):\(port) failed: \(reasons.joined(separator: "; "))"
+    }
+}

@@ -2,8 +2,10 @@ import CLibev
 import Glibc
 import Synchronization
 
-/// A listening TCP socket. Accepted connections become `SocketChannel`s on the child
-/// group's loops; the server channel's pipeline sees each one as a read of `any Channel`.
+/// A listening TCP or Unix domain socket. Accepted connections become `SocketChannel`s on
+/// the child group's loops; the server channel's pipeline sees each one as a read of
+/// `any Channel`. A Unix domain socket's file is removed when the channel closes, if it is
+/// still the one this channel created.
 // @unchecked Sendable: What other threads read (active, the bound address) is in an Atomic and a
 // Mutex; the socket and watcher are touched on the channel's loop only.
 final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sendable {
@@ -17,6 +19,8 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
     private let boundAddress = Mutex<SocketAddress?>(nil)
     private var isOpen = true
     private let acceptsPerEvent = 16
+    /// The socket file this channel created (Unix domain sockets), removed on close.
+    private var socketFile: (path: String, device: UInt64, inode: UInt64)?
 
     /// Makes a child channel for an accepted socket (set by the bootstrap).
     var makeChild: ((Int32) -> Void)?
@@ -55,6 +59,9 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
     /// Binds and listens; call on the loop.
     func bindAndListen(to address: SocketAddress, backlog: Int32) throws {
         try Socket.bind(fd, to: address)
+        if let path = address.unixDomainSocketPath, let identity = Socket.socketFileIdentity(path) {
+            socketFile = (path, identity.device, identity.inode)
+        }
         try Socket.listen(fd, backlog: backlog, address: address)
         boundAddress.withLock { $0 = Socket.localAddress(fd) }
         activeFlag.store(true, ordering: .relaxed)
@@ -112,6 +119,11 @@ final class ServerSocketChannel: Channel, ChannelCore, ClosableChannel, @uncheck
         ev_io_stop(evLoop, acceptWatcher)
         Glibc.close(fd)
         fd = -1
+        if let file = socketFile, let identity = Socket.socketFileIdentity(file.path),
+           identity.device == file.device, identity.inode == file.inode {
+            unlink(file.path)  // only our own file: another server may have replaced it since
+        }
+        socketFile = nil
         makeChild = nil
         pipeline.head.fireChannelInactive()
         pipeline.tearDown()

@@ -8,8 +8,8 @@ enum Socket {
         signal(SIGPIPE, SIG_IGN)
     }()
 
-    /// A new non-blocking, close-on-exec TCP socket.
-    static func makeTCP(family: Int32) throws -> Int32 {
+    /// A new non-blocking, close-on-exec stream socket (TCP, or Unix domain for `AF_UNIX`).
+    static func makeStream(family: Int32) throws -> Int32 {
         _ = ignoreSIGPIPE
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw IOError(errnoCode: errno, operation: "socket") }
@@ -24,6 +24,16 @@ enum Socket {
         var value = value
         guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
             throw IOError(errnoCode: errno, operation: "setsockopt(\(what))")
+        }
+    }
+
+    /// Whether `option` means anything for a socket of `family`: TCP and port options are
+    /// skipped for Unix domain sockets (setting TCP_NODELAY on one would fail).
+    static func option(_ option: ChannelOption, appliesTo family: Int32) -> Bool {
+        guard family == AF_UNIX else { return true }
+        switch option {
+        case .tcpNoDelay, .reuseAddress, .reusePort: return false
+        default: return true
         }
     }
 
@@ -49,6 +59,38 @@ enum Socket {
 
     static func listen(_ fd: Int32, backlog: Int32, address: SocketAddress) throws {
         guard Glibc.listen(fd, backlog) == 0 else { throw IOError(errnoCode: errno, operation: "listen on \(address)") }
+    }
+
+    /// The identity (device, inode) of the socket file at `path`; nil when there is none.
+    static func socketFileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    /// Removes the socket file at `path` when nothing listens on it any more (a server that
+    /// died without cleaning up). Leaves a missing path alone; refuses, with EADDRINUSE
+    /// naming the path, a file that is not a socket or a socket a server still listens on.
+    static func removeStaleSocketFile(at address: SocketAddress) throws {
+        guard let path = address.unixDomainSocketPath else { return }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw IOError(errnoCode: EADDRINUSE, operation: "bind to \(path) (a file that is not a socket is there; it was left alone)")
+        }
+        let probe = try makeStream(family: AF_UNIX)
+        defer { Glibc.close(probe) }
+        let rc = address.withSockAddr { Glibc.connect(probe, $0, $1) }
+        let code = rc == 0 ? 0 : errno
+        switch code {
+        case ECONNREFUSED: break  // stale: nobody listens
+        case ENOENT: return
+        case 0, EAGAIN: throw IOError(errnoCode: EADDRINUSE, operation: "bind to \(path) (a server is listening there)")
+        default: throw IOError(errnoCode: code, operation: "probe the socket file \(path)")
+        }
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw IOError(errnoCode: errno, operation: "remove the stale socket file \(path)")
+        }
     }
 
     static func localAddress(_ fd: Int32) -> SocketAddress? {

@@ -2,7 +2,7 @@ import CLibev
 import Glibc
 import Synchronization
 
-/// A TCP connection driven by libev read and write watchers on its loop.
+/// A TCP or Unix domain stream connection driven by libev read and write watchers on its loop.
 // @unchecked Sendable: What other threads read (active, writable, the addresses) is in Atomics and
 // a Mutex; everything else is touched on the channel's loop only, and the public operations hop
 // there.
@@ -49,6 +49,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
     private var connectTimer: LoopTimer?
     private var connectTimeout: Duration = .seconds(10)
     private var connectAddress: SocketAddress?
+    private var activateOnConnect = true
 
     /// Wraps `fd` (already non-blocking) on `eventLoop`; call on that loop.
     init(fd: Int32, eventLoop: EventLoop) {
@@ -123,12 +124,16 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
 
     // MARK: Becoming active
 
-    /// Starts a non-blocking connect; `promise` completes once connected.
-    func connect(to address: SocketAddress, promise: EventLoopPromise<Void>) {
+    /// Starts a non-blocking connect; `promise` completes once connected. With `activate`
+    /// false the channel stays inactive until the caller calls `becomeActive` (a bootstrap
+    /// sets up the pipeline of the connection that succeeded first).
+    func connect(to address: SocketAddress, activate: Bool = true, promise: EventLoopPromise<Void>) {
         connectAddress = address
+        activateOnConnect = activate
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         if rc == 0 {
-            becomeActive()
+            state = .connecting
+            if activate { becomeActive() }
             promise.succeed(())
             return
         }
@@ -158,7 +163,7 @@ final class SocketChannel: Channel, ChannelCore, ClosableChannel, @unchecked Sen
         connectPromise = nil
         let code = Socket.pendingError(fd)
         if code == 0 {
-            becomeActive()
+            if activateOnConnect { becomeActive() }
             promise.succeed(())
         } else {
             promise.fail(IOError(errnoCode: code, operation: "connect to \(connectAddress.map { "\($0)" } ?? "peer")"))

@@ -174,7 +174,7 @@ extension GRPCChannel {
     private func requestHeaders(path: String, options: GRPCCallOptions, timeout: Duration?) -> [HPACKHeader] {
         var headers = [
             HPACKHeader(":method", "POST"), HPACKHeader(":scheme", "http"), HPACKHeader(":path", path),
-            HPACKHeader(":authority", configuration.authority ?? "\(host):\(port)"),
+            HPACKHeader(":authority", authority),
             HPACKHeader("content-type", "application/grpc"), HPACKHeader("te", "trailers"),
             HPACKHeader("user-agent", configuration.userAgent),
             HPACKHeader("grpc-accept-encoding", GRPCCompression.acceptEncodingHeader),

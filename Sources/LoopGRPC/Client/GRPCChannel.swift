@@ -2,7 +2,8 @@ import Loop
 import LoopHTTP2
 import Synchronization
 
-/// A client's channel to one gRPC server (`host:port`, cleartext HTTP/2). It connects on
+/// A client's channel to one gRPC server (`host:port` or a Unix domain socket, cleartext
+/// HTTP/2). It connects on
 /// the first call, counts a connection ready only once the server's SETTINGS arrived (the
 /// readiness grpc-go relies on), reconnects with exponential backoff and jitter after a
 /// failure, and opens another connection when the server's SETTINGS_MAX_CONCURRENT_STREAMS
@@ -16,10 +17,23 @@ import Synchronization
 /// print(reply.message)
 /// await channel.close()
 /// ```
+///
+/// Over a Unix domain socket the `:authority` is `localhost` (as grpc-go sends for `unix:`
+/// targets) unless `configuration.authority` says otherwise:
+///
+/// ```swift
+/// let channel = GRPCChannel(endpoint: .unixDomainSocket(path: "/run/app/grpc.sock"), group: group)
+/// ```
 public final class GRPCChannel: Sendable {
+    /// Where the channel connects.
+    public let endpoint: Endpoint
+    /// The host (for a Unix domain socket, its path).
     public let host: String
+    /// The port (0 for a Unix domain socket).
     public let port: Int
     public let configuration: GRPCChannelConfiguration
+    /// The `:authority` of every call: `configuration.authority`, else `host:port` or `localhost`.
+    let authority: String
     let group: EventLoopGroup
     private let pool: Mutex<Pool>
 
@@ -43,9 +57,19 @@ public final class GRPCChannel: Sendable {
         var retryScheduled = false
     }
 
-    public init(host: String, port: Int, group: EventLoopGroup, configuration: GRPCChannelConfiguration = GRPCChannelConfiguration()) {
-        self.host = host
-        self.port = port
+    /// A channel to `host:port`; a host name's addresses are tried in order on each connect.
+    public convenience init(host: String, port: Int, group: EventLoopGroup, configuration: GRPCChannelConfiguration = GRPCChannelConfiguration()) {
+        self.init(endpoint: .hostAndPort(host: host, port: port), group: group, configuration: configuration)
+    }
+
+    /// A channel to a host and port or a Unix domain socket.
+    public init(endpoint: Endpoint, group: EventLoopGroup, configuration: GRPCChannelConfiguration = GRPCChannelConfiguration()) {
+        self.endpoint = endpoint
+        switch endpoint {
+        case .hostAndPort(let host, let port): (self.host, self.port) = (host, port)
+        case .unixDomainSocket(let path): (self.host, self.port) = (path, 0)
+        }
+        self.authority = configuration.authority ?? endpoint.defaultAuthority
         self.group = group
         self.configuration = configuration
         self.pool = Mutex(Pool())
@@ -96,7 +120,7 @@ public final class GRPCChannel: Sendable {
                 if let connecting = pool.connecting { return .wait(connecting.futureResult) }
                 if pool.state == .transientFailure, let retryAt = pool.retryAt, ContinuousClock.now < retryAt {
                     guard waitForReady else {
-                        return .fail(GRPCStatus(.unavailable, "cannot connect to \(host):\(port): \(pool.lastError)"))
+                        return .fail(GRPCStatus(.unavailable, "cannot connect to \(endpoint): \(pool.lastError)"))
                     }
                     return .sleep(retryAt - ContinuousClock.now)
                 }
@@ -135,7 +159,7 @@ public final class GRPCChannel: Sendable {
     private func establish() async {
         do {
             let connected = try await HTTP2Client.connectHandler(
-                host: host, port: port, group: group, configuration: configuration.http2,
+                to: endpoint, group: group, configuration: configuration.http2,
                 connectTimeout: configuration.connectTimeout
             ) { channel in
                 GRPCClientConnection(loop: channel.eventLoop)

@@ -12,7 +12,7 @@ public struct GRPCChannelConfiguration: Sendable {
     public var interceptors: [any GRPCClientInterceptor] = []
     /// The `user-agent` sent with every call.
     public var userAgent = "grpc-swift-loop/1.0"
-    /// The `:authority` sent; `host:port` when nil.
+    /// The `:authority` sent; when nil, `host:port`, or `localhost` over a Unix domain socket.
     public var authority: String?
     /// Called on every connectivity change (on a loop thread; keep it short).
     public var onStateChange: (@Sendable (GRPCConnectivityState) -> Void)?

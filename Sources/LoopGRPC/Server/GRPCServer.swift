@@ -1,7 +1,7 @@
 import Loop
 import LoopHTTP2
 
-/// A gRPC server over cleartext HTTP/2 (h2c), as grpc-go, grpcio and grpc-swift clients
+/// A gRPC server over cleartext HTTP/2 (h2c) on TCP or a Unix domain socket, as grpc-go, grpcio and grpc-swift clients
 /// speak it without TLS. It sends its SETTINGS as soon as a connection is accepted
 /// (the handshake rule, docs/architecture.md), so clients that wait for them never stall.
 ///
@@ -22,7 +22,7 @@ public final class GRPCServer: Sendable {
         self.paths = paths
     }
 
-    /// The port the server listens on (useful after binding port 0).
+    /// The port the server listens on (useful after binding port 0; 0 on a Unix domain socket).
     public var port: Int { channel.localAddress?.port ?? 0 }
 
     /// Completes when the server's listening channel has closed.
@@ -33,9 +33,23 @@ public final class GRPCServer: Sendable {
         host: String, port: Int, group: EventLoopGroup, services: [any GRPCService],
         configuration: GRPCServerConfiguration = GRPCServerConfiguration()
     ) async throws -> GRPCServer {
+        try await bind(.hostAndPort(host: host, port: port), group: group, services: services, configuration: configuration)
+    }
+
+    /// Binds a host and port or a Unix domain socket and starts serving `services`. A Unix
+    /// domain socket's file is removed when the server closes; an existing file fails the
+    /// bind (EADDRINUSE naming the path).
+    ///
+    /// ```swift
+    /// let server = try await GRPCServer.bind(.unixDomainSocket(path: "/run/app/grpc.sock"), group: group, services: [Greeter()])
+    /// ```
+    public static func bind(
+        _ endpoint: Endpoint, group: EventLoopGroup, services: [any GRPCService],
+        configuration: GRPCServerConfiguration = GRPCServerConfiguration()
+    ) async throws -> GRPCServer {
         var router = GRPCRouter()
         for service in services { service.register(with: &router) }
-        return try await bind(host: host, port: port, group: group, router: router, configuration: configuration)
+        return try await bind(endpoint, group: group, router: router, configuration: configuration)
     }
 
     /// Binds and starts serving the methods of `router`.
@@ -43,8 +57,16 @@ public final class GRPCServer: Sendable {
         host: String, port: Int, group: EventLoopGroup, router: GRPCRouter,
         configuration: GRPCServerConfiguration = GRPCServerConfiguration()
     ) async throws -> GRPCServer {
+        try await bind(.hostAndPort(host: host, port: port), group: group, router: router, configuration: configuration)
+    }
+
+    /// Binds a host and port or a Unix domain socket and starts serving the methods of `router`.
+    public static func bind(
+        _ endpoint: Endpoint, group: EventLoopGroup, router: GRPCRouter,
+        configuration: GRPCServerConfiguration = GRPCServerConfiguration()
+    ) async throws -> GRPCServer {
         let fixed = configuration
-        let channel = try await HTTP2Server.bind(host: host, port: port, group: group, configuration: configuration.http2) { channel in
+        let channel = try await HTTP2Server.bind(endpoint, group: group, configuration: configuration.http2) { channel in
             GRPCServerConnection(router: router, configuration: fixed, loop: channel.eventLoop)
         }
         return GRPCServer(channel: channel, paths: router.paths)

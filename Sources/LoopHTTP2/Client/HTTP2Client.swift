@@ -1,6 +1,7 @@
 import Loop
 
-/// One HTTP/2 connection (h2c, prior knowledge) carrying many concurrent requests.
+/// One HTTP/2 connection (h2c, prior knowledge, over TCP or a Unix domain socket) carrying
+/// many concurrent requests.
 ///
 /// `connect` returns only after the server's SETTINGS arrived (the readiness grpc-go and
 /// others rely on), or fails with `HTTP2ConnectionError.handshakeTimeout`.
@@ -23,14 +24,33 @@ public final class HTTP2Client: Sendable {
         self.streams = UncheckedTransfer(streams)
     }
 
-    /// Connects and waits for the server's SETTINGS.
+    /// Connects and waits for the server's SETTINGS. A host name's addresses are tried in
+    /// order (see `ClientBootstrap.connect(host:port:)`).
     public static func connect(
         host: String, port: Int, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
         connectTimeout: Duration = .seconds(10),
         frameLogger: (@Sendable (String) -> Void)? = nil
     ) async throws -> HTTP2Client {
-        let connected = try await connectHandler(host: host, port: port, group: group, configuration: configuration,
+        try await connect(to: .hostAndPort(host: host, port: port), group: group, configuration: configuration,
+                          connectTimeout: connectTimeout, frameLogger: frameLogger)
+    }
+
+    /// Connects to a host and port or a Unix domain socket and waits for the server's
+    /// SETTINGS. Over a Unix domain socket, send `authority: "localhost"` (or the name the
+    /// server expects).
+    ///
+    /// ```swift
+    /// let client = try await HTTP2Client.connect(to: .unixDomainSocket(path: "/tmp/app.sock"), group: group)
+    /// let response = try await client.send(HTTP2RequestHead(method: "GET", path: "/hello", authority: "localhost"))
+    /// ```
+    public static func connect(
+        to endpoint: Endpoint, group: EventLoopGroup,
+        configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
+        connectTimeout: Duration = .seconds(10),
+        frameLogger: (@Sendable (String) -> Void)? = nil
+    ) async throws -> HTTP2Client {
+        let connected = try await connectHandler(to: endpoint, group: group, configuration: configuration,
                                                  connectTimeout: connectTimeout, frameLogger: frameLogger) { channel in
             HTTP2ClientStreams(loop: channel.eventLoop)
         }
@@ -45,6 +65,18 @@ public final class HTTP2Client: Sendable {
     ///   time, or the connect error.
     public static func connectHandler(
         host: String, port: Int, group: EventLoopGroup,
+        configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
+        connectTimeout: Duration = .seconds(10),
+        frameLogger: (@Sendable (String) -> Void)? = nil,
+        makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
+    ) async throws -> HTTP2ConnectedHandler {
+        try await connectHandler(to: .hostAndPort(host: host, port: port), group: group, configuration: configuration,
+                                 connectTimeout: connectTimeout, frameLogger: frameLogger, makeDelegate: makeDelegate)
+    }
+
+    /// `connectHandler(host:port:...)` for a host and port or a Unix domain socket.
+    public static func connectHandler(
+        to endpoint: Endpoint, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
         connectTimeout: Duration = .seconds(10),
         frameLogger: (@Sendable (String) -> Void)? = nil,
@@ -65,7 +97,7 @@ public final class HTTP2Client: Sendable {
                 created.handler = handler
                 try channel.pipeline.addHandler(handler, name: "http2")
             }
-            .connect(host: host, port: port)
+            .connect(to: endpoint)
             .get()
         let loop = channel.eventLoop
         guard let handler = await onLoop(loop, { created.handler }) else { throw HTTP2ConnectionError.closedBeforeReady }

@@ -1,6 +1,6 @@
 import Loop
 
-/// An HTTP/2 server over cleartext TCP with prior knowledge (h2c), as `nghttp`,
+/// An HTTP/2 server over cleartext TCP or a Unix domain socket with prior knowledge (h2c), as `nghttp`,
 /// `curl --http2-prior-knowledge`, `h2load` and gRPC clients speak it. It sends its SETTINGS
 /// the moment a connection is accepted (the handshake rule, docs/architecture.md).
 ///
@@ -17,7 +17,23 @@ public enum HTTP2Server {
         configuration: HTTP2Configuration = HTTP2Configuration(role: .server),
         handler: @escaping @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
     ) async throws -> any Channel {
-        try await bind(host: host, port: port, group: group, configuration: configuration) { channel in
+        try await bind(.hostAndPort(host: host, port: port), group: group, configuration: configuration, handler: handler)
+    }
+
+    /// Serves every request with an async `handler`, on a host and port or a Unix domain
+    /// socket (its file is removed when the server closes; an existing file fails the bind).
+    ///
+    /// ```swift
+    /// let server = try await HTTP2Server.bind(.unixDomainSocket(path: "/tmp/app.sock"), group: group) { request, response in
+    ///     try await response.respond(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: "Hello"))
+    /// }
+    /// ```
+    public static func bind(
+        _ endpoint: Endpoint, group: EventLoopGroup,
+        configuration: HTTP2Configuration = HTTP2Configuration(role: .server),
+        handler: @escaping @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
+    ) async throws -> any Channel {
+        try await bind(endpoint, group: group, configuration: configuration) { channel in
             HTTP2AsyncStreamDelegate(loop: channel.eventLoop, handler: handler)
         }
     }
@@ -26,6 +42,17 @@ public enum HTTP2Server {
     /// (on the connection's loop). The fastest face: no task or object per request.
     public static func bind(
         host: String, port: Int, group: EventLoopGroup,
+        configuration: HTTP2Configuration = HTTP2Configuration(role: .server),
+        pipelineSetup: (@Sendable (any Channel) throws -> Void)? = nil,
+        makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
+    ) async throws -> any Channel {
+        try await bind(.hostAndPort(host: host, port: port), group: group, configuration: configuration,
+                       pipelineSetup: pipelineSetup, makeDelegate: makeDelegate)
+    }
+
+    /// Serves streams with a stream-level delegate on a host and port or a Unix domain socket.
+    public static func bind(
+        _ endpoint: Endpoint, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .server),
         pipelineSetup: (@Sendable (any Channel) throws -> Void)? = nil,
         makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
@@ -39,7 +66,7 @@ public enum HTTP2Server {
                 try pipelineSetup?(channel)
                 try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel)))
             }
-            .bind(host: host, port: port)
+            .bind(to: endpoint)
             .get()
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import InteropTestSupport
 import Testing
 import Loop
 @testable import LoopHTTP2
@@ -39,6 +41,30 @@ import Loop
         #expect(back == big)
         try await client.close()
         try await server.close().get()
+        try await group.shutdownGracefully()
+    }
+
+    @Test func requestOverAUnixDomainSocket() async throws {
+        let scratch = try TemporaryDirectory("h2-unix")
+        defer { scratch.remove() }
+        let path = scratch.file("h2.sock")
+        let group = EventLoopGroup(numberOfThreads: 2)
+        let server = try await HTTP2Server.bind(.unixDomainSocket(path: path), group: group) { request, response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            try await response.respond(HTTP2ResponseHead(status: 200, headers: [HPACKHeader("x-authority", request.head.authority)]),
+                                       body: ByteBuffer(string: "\(request.head.path) got \(body.readableBytes) bytes"))
+        }
+        #expect(server.localAddress?.unixDomainSocketPath == path)
+        let client = try await HTTP2Client.connect(to: .unixDomainSocket(path: path), group: group)
+        let response = try await client.send(HTTP2RequestHead(method: "POST", path: "/upload", authority: "localhost"),
+                                             body: ByteBuffer(string: "hello"))
+        #expect(response.head.status == 200)
+        #expect(response.head.header("x-authority") == "localhost")
+        let body = try await response.body.collect(upTo: 1024)
+        #expect(String(decoding: body.readableBytesView, as: UTF8.self) == "/upload got 5 bytes")
+        try await client.close()
+        try await server.close().get()
+        #expect(!FileManager.default.fileExists(atPath: path))
         try await group.shutdownGracefully()
     }
 }

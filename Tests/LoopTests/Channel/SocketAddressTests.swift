@@ -39,3 +39,37 @@ import Testing
         #expect(throws: SocketAddressError.invalidPort(70000)) { try SocketAddress.resolve(host: "127.0.0.1", port: 70000) }
     }
 }
+
+@Suite struct UnixDomainSocketAddressTests {
+    @Test func holdsThePath() throws {
+        let address = try SocketAddress(unixDomainSocketPath: "/run/app/grpc.sock")
+        #expect(address.family == AF_UNIX)
+        #expect(address.unixDomainSocketPath == "/run/app/grpc.sock")
+        #expect(address.description == "/run/app/grpc.sock")
+        #expect(address.port == 0)
+        #expect(address.ipAddress == "")
+        #expect(address == (try SocketAddress(unixDomainSocketPath: "/run/app/grpc.sock")))
+        #expect(address != (try SocketAddress(unixDomainSocketPath: "/run/app/other.sock")))
+        #expect(address != (try SocketAddress(ipAddress: "127.0.0.1", port: 0)))
+        #expect(try SocketAddress(ipAddress: "127.0.0.1", port: 1).unixDomainSocketPath == nil)
+    }
+
+    @Test func thePathMustFitSunPath() throws {
+        #expect(SocketAddress.maximumUnixDomainSocketPathLength == 107)
+        let longest = "/" + String(repeating: "a", count: 106)
+        #expect(try SocketAddress(unixDomainSocketPath: longest).unixDomainSocketPath == longest)
+        let tooLong = longest + "b"
+        #expect(throws: SocketAddressError.unixDomainSocketPathTooLong(path: tooLong, maximum: 107)) {
+            try SocketAddress(unixDomainSocketPath: tooLong)
+        }
+        #expect(throws: SocketAddressError.invalidUnixDomainSocketPath("")) { try SocketAddress(unixDomainSocketPath: "") }
+        #expect(throws: SocketAddressError.invalidUnixDomainSocketPath("a\u{0}b")) { try SocketAddress(unixDomainSocketPath: "a\u{0}b") }
+    }
+
+    @Test func endpointsDescribeThemselvesAndTheirAuthority() {
+        #expect(Endpoint.hostAndPort(host: "example.com", port: 50051).description == "example.com:50051")
+        #expect(Endpoint.hostAndPort(host: "example.com", port: 50051).defaultAuthority == "example.com:50051")
+        #expect(Endpoint.unixDomainSocket(path: "/run/app.sock").description == "unix:/run/app.sock")
+        #expect(Endpoint.unixDomainSocket(path: "/run/app.sock").defaultAuthority == "localhost")
+    }
+}

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import Loop
 
@@ -108,4 +109,51 @@ final class RecordingHandler: ChannelInboundHandler {
         log("error \(error)")
         context.fireErrorCaught(error)
     }
+}
+
+// MARK: Unix domain sockets
+
+/// A fresh directory under /tmp (short, so socket paths fit `sun_path`); `body` gets its
+/// path; the directory and the files in it are removed after.
+func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
+    var template = Array("/tmp/loop-test-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    guard made != nil else { throw IOError(errnoCode: errno, operation: "mkdtemp") }
+    let directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    defer { removeDirectory(directory) }
+    return try await body(directory)
+}
+
+/// Removes `directory` and the files in it (no subdirectories).
+private func removeDirectory(_ directory: String) {
+    if let dir = opendir(directory) {
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { unlink(directory + "/" + name) }
+        }
+        closedir(dir)
+    }
+    rmdir(directory)
+}
+
+/// Whether anything (a file, a socket) is at `path`.
+func fileExists(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) == 0
+}
+
+/// Creates a regular file at `path`.
+func createRegularFile(_ path: String) throws {
+    let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw IOError(errnoCode: errno, operation: "create \(path)") }
+    close(fd)
+}
+
+/// Leaves a socket file at `path` that nobody listens on (what a server that crashed leaves).
+func createStaleSocketFile(_ path: String) throws {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw IOError(errnoCode: errno, operation: "socket") }
+    defer { close(fd) }
+    let address = try SocketAddress(unixDomainSocketPath: path)
+    guard address.withSockAddr({ bind(fd, $0, $1) }) == 0 else { throw IOError(errnoCode: errno, operation: "bind \(path)") }
 }
