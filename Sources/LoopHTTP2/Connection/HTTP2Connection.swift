@@ -328,8 +328,17 @@ public struct HTTP2Connection: Sendable {
 
     mutating func remoteEnded(_ streamID: UInt32) {
         // The receiving transition already ended the remote side; both ended: finished.
-        guard streams.modify(streamID, { $0.state == .closed }) == true else { return }
-        finishStream(streamID)
+        guard let bothEnded = streams.modify(streamID, { $0.state == .closed }) else { return }
+        if bothEnded {
+            finishStream(streamID)
+        } else if role == .client {
+            // The stream-end rule (docs/architecture.md), client side: the response is
+            // complete while the request is still open. Nothing the client still sends can
+            // change it, so end our side now (as grpc-go does) and release the stream: a
+            // server that ends with trailers and no RST_STREAM (RFC 9113 allows that) must not
+            // hold a stream slot until the application happens to finish its request.
+            resetAfterCompleteExchange(streamID)
+        }
     }
 
     /// END_STREAM left on our side.
@@ -343,10 +352,16 @@ public struct HTTP2Connection: Sendable {
         } else if role == .server {
             // The stream-end rule (docs/architecture.md): the response is complete before
             // the request; tell the client to stop uploading (RFC 9113 §8.1).
-            HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: .noError, into: &output.control)
-            recentlyReset.insert(streamID)
-            finishStream(streamID)
+            resetAfterCompleteExchange(streamID)
         }
+    }
+
+    /// RST_STREAM(NO_ERROR) for a stream whose response is complete while the other side
+    /// is still open, and the stream released.
+    private mutating func resetAfterCompleteExchange(_ streamID: UInt32) {
+        HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: .noError, into: &output.control)
+        recentlyReset.insert(streamID)
+        finishStream(streamID)
     }
 
     mutating func finishStream(_ streamID: UInt32) {

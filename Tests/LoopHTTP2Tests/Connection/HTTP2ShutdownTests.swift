@@ -243,7 +243,8 @@ import Loop
     @Test func designStreamEndRuleClientKeepsTheCompleteResponseWhenACancelFollows() throws {
         // Still uploading when the whole response arrives, then RST_STREAM(CANCEL) (as some
         // proxies send instead of NO_ERROR): the trailers come first in the events, so the
-        // call's outcome is theirs.
+        // call's outcome is theirs. The client ends its side itself at the trailers, so the
+        // CANCEL finds a closed stream and is neither reported nor answered.
         var client = PeerHarness.client()
         client.handshake()
         let id = try client.connection.sendHeaders(requestHead(method: "POST"), endStream: false)
@@ -255,15 +256,33 @@ import Loop
         #expect(client.events() == [
             .headers(1, fields(responseHead()), endStream: false),
             .headers(1, ["grpc-status: 0"], endStream: true),
-            .reset(1, .cancel),
             .closed(1),
         ])
-        #expect(client.sent() == [])  // no RST_STREAM in answer to RST_STREAM (RFC 9113 §5.4.2)
+        // Our own end of the exchange, not an answer to the CANCEL (RFC 9113 §5.4.2).
+        #expect(client.sent() == [.rst(1, .noError)])
         #expect(throws: HTTP2StreamError.streamClosed(1)) {
             try client.connection.sendData(streamID: 1, ByteBuffer(bytes: [4]), endStream: true)
         }
     }
 
+    @Test func designStreamEndRuleClientEndsItsSideWhenTheServerSendsNoReset() throws {
+        // A server may end its response with trailers and no RST_STREAM while the request is
+        // still open (RFC 9113 §8.1 only says it MAY reset). The client then ends its side
+        // with RST_STREAM(NO_ERROR) and releases the stream: 1,000 such exchanges leave no
+        // stream open and send nothing else.
+        var client = PeerHarness.client()
+        client.handshake()
+        for _ in 0..<1000 {
+            let id = try client.connection.sendHeaders(requestHead(method: "POST"), endStream: false)
+            try client.connection.sendData(streamID: id, ByteBuffer(bytes: [1, 2, 3]), endStream: false)
+            _ = client.sent()
+            client.deliverHeaders(streamID: id, responseHead(), endStream: false)
+            client.deliverHeaders(streamID: id, [HPACKHeader("grpc-status", "7")], endStream: true)
+            #expect(client.sent() == [.rst(id, .noError)])
+            #expect(client.events().last == .closed(id))
+            #expect(client.connection.openStreamCount == 0)
+        }
+    }
     @Test func designStreamEndRuleResetAfterACompleteExchangeIsIgnored() throws {
         var client = PeerHarness.client()
         client.handshake()
