@@ -44,6 +44,13 @@ public struct HTTP2Configuration: Sendable {
     /// How long a peer may take to complete the handshake.
     public var handshakeTimeout: Duration = .seconds(10)
 
+    /// Server only: whether a response that ends while the request is still open is
+    /// followed by RST_STREAM(NO_ERROR), telling the client to stop uploading (RFC 9113 §8.1
+    /// says the server MAY). Off, the stream stays half-closed until the client ends its side
+    /// (Loop's and grpc-go's clients do so at once with their own reset); some proxies rewrite
+    /// the server's reset (HAProxy 2.6 turns NO_ERROR into CANCEL), which is the trade-off.
+    public var resetsOpenRequestAfterResponse = true
+
     public init(role: Role) {
         self.role = role
     }

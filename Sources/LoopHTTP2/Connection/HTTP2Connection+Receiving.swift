@@ -258,7 +258,10 @@ extension HTTP2Connection {
             if isIdle(streamID) { throw .connection(.protocolError, "RST_STREAM on idle stream \(streamID) (RFC 9113 §6.4)") }
             return
         }
-        if role == .server { try abuse.peerReset(now: now) }
+        // Rapid reset (CVE-2023-44487) is cancelling work the server still does; a reset after
+        // the whole response went out (half-closed local: a client ending its side, as the
+        // stream-end rule has it) costs nothing more than the request did, so it is not counted.
+        if role == .server, streams.modify(streamID, { $0.state.isLocalOpen }) == true { try abuse.peerReset(now: now) }
         closeStream(streamID)
         events.append(.reset(streamID: streamID, code))
         events.append(.closed(streamID: streamID))

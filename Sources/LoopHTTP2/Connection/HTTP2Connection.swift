@@ -349,7 +349,7 @@ public struct HTTP2Connection: Sendable {
         }) else { return }
         if state == .closed {
             finishStream(streamID)
-        } else if role == .server {
+        } else if role == .server && configuration.resetsOpenRequestAfterResponse {
             // The stream-end rule (docs/architecture.md): the response is complete before
             // the request; tell the client to stop uploading (RFC 9113 §8.1).
             resetAfterCompleteExchange(streamID)

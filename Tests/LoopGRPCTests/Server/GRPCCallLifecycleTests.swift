@@ -4,6 +4,7 @@ import Loop
 import LoopHTTP2
 @testable import LoopGRPC
 import LoopGRPCProtobuf
+import InteropTestSupport
 
 /// Cancellation, early ends, health and reconnection across a real connection.
 @Suite struct GRPCCallLifecycleTests {
@@ -77,6 +78,46 @@ import LoopGRPCProtobuf
             }
             #expect(text(response.message) == "first")
         }
+    }
+
+    /// The stream-end rule, client side: a server that aborts a bidi call with trailers and
+    /// sends no RST_STREAM (allowed by RFC 9113) leaves the client's request side open; the
+    /// client ends it itself, so 1,000 such calls share one connection and `close()` returns
+    /// at once instead of waiting for streams nobody will finish.
+    @Test func clientReleasesTheStreamWhenTheServerEndsWithoutAReset() async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        var router = GRPCRouter()
+        router.registerBidirectionalStreaming("/probe.P/Abort", deserializer: codec, serializer: codec) { _, _, _ in
+            throw GRPCStatus(.permissionDenied, "no")
+        }
+        var configuration = GRPCServerConfiguration()
+        configuration.http2.resetsOpenRequestAfterResponse = false
+        let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, router: router, configuration: configuration)
+        let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
+        let codec = self.codec
+        for _ in 0..<1000 {
+            do {
+                // The request side is left open on purpose: no `requests.finish()`.
+                try await channel.bidirectionalStreaming(path: "/probe.P/Abort", serializer: codec, deserializer: codec,
+                                                         options: GRPCCallOptions()) { requests, responses in
+                    try await requests.send(ByteBuffer(string: "hello"))
+                    for try await _ in responses {}
+                }
+                Issue.record("the call succeeded")
+            } catch let status as GRPCStatus {
+                #expect(status.code == .permissionDenied, "\(status)")
+            }
+        }
+        #expect(channel.connectionCount == 1)
+        let start = ContinuousClock.now
+        do {
+            try await withDeadline(5, "channel.close() with 1,000 aborted calls behind it") { await channel.close() }
+        } catch {
+            Issue.record("\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(2), "close() waited for streams the client never ended")
+        try await server.close()
+        try await group.shutdownGracefully()
     }
 
     @Test func healthCheckAndWatch() async throws {

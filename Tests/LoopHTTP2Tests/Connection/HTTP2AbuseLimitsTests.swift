@@ -92,6 +92,35 @@ import Loop
         #expect(server.events() == [.reset(11, .enhanceYourCalm), .closed(11), .connectionError(.enhanceYourCalm)])
     }
 
+    @Test func resetsAfterTheCompleteResponseAreNotRapidReset() throws {
+        // A client that ends its side with RST_STREAM once it has the whole response (the
+        // stream-end rule, as Loop's and grpc-go's clients do) cancels no work: 1,000 of them
+        // within a second stay under a limit of 5.
+        var server = PeerHarness.server {
+            $0.maxResetsPerSecond = 5
+            $0.resetsOpenRequestAfterResponse = false
+        }
+        server.handshake()
+        server.now = 100 * Self.second
+        for index in 0..<1000 {
+            let id = UInt32(2 * index + 1)
+            server.sendRequest(streamID: id)
+            try server.connection.sendHeaders(streamID: id, responseHead(), endStream: true)
+            #expect(server.sent() == [.headers(id, fields(responseHead()), endStream: true)])
+            server.receive(rstStreamFrame(streamID: id, code: .noError))
+            server.now += Self.millisecond
+        }
+        #expect(server.connection.state == .active)
+        #expect(server.connection.openStreamCount == 0)
+        // A reset of a stream still being answered counts as before.
+        for index in 1000..<1006 {
+            let id = UInt32(2 * index + 1)
+            server.sendRequest(streamID: id)
+            server.receive(rstStreamFrame(streamID: id, code: .cancel))
+        }
+        #expect(server.sent() == [.goAway(last: 2011, .enhanceYourCalm)])
+    }
+
     @Test func rapidResetWithTheDefaultLimitOf200() {
         var server = PeerHarness.server()
         server.handshake()
