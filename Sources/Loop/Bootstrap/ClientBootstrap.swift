@@ -95,6 +95,10 @@ public struct ClientBootstrap: Sendable {
     /// Tries `addresses` in order on the loop; the first that connects wins.
     private func connect(trying addresses: [SocketAddress], host: String, port: Int,
                          on loop: EventLoop) -> EventLoopFuture<any Channel> {
+        // A resolver answers with at least one address or throws; a replaced one (tests) may not.
+        guard !addresses.isEmpty else {
+            return loop.makeFailedFuture(SocketAddressError.unresolvable(host: host, reason: "no IPv4 or IPv6 address"))
+        }
         let promise = loop.makePromise(of: (any Channel).self)
         let bootstrap = self
         loop.execute {

@@ -133,6 +133,8 @@ public final class ChannelPipeline: @unchecked Sendable {
         name: String? = nil,
         position: sending Position = .last
     ) async throws {
+        // `sending`: the caller gave up the handler and the position, so handing them to the
+        // loop cannot race (the compiler does not carry that through the hop's closure).
         let transfer = UncheckedTransfer((handler, position))
         try await onLoopThrowing(eventLoop) {
             try self.addHandler(transfer.value.0, name: name, position: transfer.value.1)
@@ -141,7 +143,7 @@ public final class ChannelPipeline: @unchecked Sendable {
 
     /// Adds handlers in order from async code, on the channel's loop.
     public func addHandlers(_ handlers: sending [any ChannelHandler]) async throws {
-        let transfer = UncheckedTransfer(handlers)
+        let transfer = UncheckedTransfer(handlers)  // `sending`, as in addHandler above
         try await onLoopThrowing(eventLoop) { try self.addHandlers(transfer.value) }
     }
 
