@@ -44,14 +44,47 @@ public struct HTTP2Configuration: Sendable {
     /// How long a peer may take to complete the handshake.
     public var handshakeTimeout: Duration = .seconds(10)
 
-    /// Server only: whether a response that ends while the request is still open is
-    /// followed by RST_STREAM(NO_ERROR), telling the client to stop uploading (RFC 9113 §8.1
-    /// says the server MAY). Off, the stream stays half-closed until the client ends its side
-    /// (Loop's and grpc-go's clients do so at once with their own reset); some proxies rewrite
-    /// the server's reset (HAProxy 2.6 turns NO_ERROR into CANCEL), which is the trade-off.
-    public var resetsOpenRequestAfterResponse = true
+    /// Server only: what follows a response that ends while the request is still open
+    /// (the stream-end rule, docs/architecture.md). See ``UnfinishedRequestPolicy``.
+    public var unfinishedRequestPolicy: UnfinishedRequestPolicy = .resetAfterGracePeriod(.milliseconds(500))
 
     public init(role: Role) {
         self.role = role
     }
 }
+
+extension HTTP2Configuration {
+    /// What a server does with a request whose response is already complete (it sent
+    /// END_STREAM) while the client has not ended its side: a gRPC call the server aborted
+    /// while the client still streams, or an early error answer to an upload.
+    ///
+    /// RFC 9113 §8.1 lets the server follow such a response with RST_STREAM(NO_ERROR) to
+    /// stop the upload. Clients end their side by themselves once the response is complete
+    /// (Loop's and grpc-go's with their own reset, grpcio with END_STREAM, usually within a
+    /// round trip), and a reset that arrives right behind the response can cost the client its
+    /// status: HAProxy 2.6 turns the server's RST_STREAM(NO_ERROR) into CANCEL, and grpcio
+    /// clients behind it then report CANCELLED instead of the trailers' status. The default
+    /// therefore waits for the client first.
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .server)
+    /// configuration.unfinishedRequestPolicy = .resetAfterGracePeriod(.milliseconds(200))
+    /// ```
+    public enum UnfinishedRequestPolicy: Sendable, Equatable {
+        /// RST_STREAM(NO_ERROR) right behind the response. The stream is released at once;
+        /// behind HAProxy, grpcio clients see CANCELLED instead of the status.
+        case resetImmediately
+        /// Waits for the client to end its side (END_STREAM or its own RST_STREAM); a client
+        /// that has not within the grace period gets RST_STREAM(NO_ERROR). Meanwhile its DATA
+        /// is discarded and credited at once (it can change nothing), and the stream keeps
+        /// its slot under SETTINGS_MAX_CONCURRENT_STREAMS, so what a client can hold this way
+        /// stays bounded. The wait is between the period and twice it (the timer sweeps in
+        /// generations, one timer per connection).
+        case resetAfterGracePeriod(Duration)
+        /// Never resets: the stream stays half-closed until the client ends its side, and
+        /// its DATA is delivered as usual (for servers that answer early and still read the
+        /// body). A client that never ends its side holds its stream slot.
+        case waitForClient
+    }
+}
+

@@ -196,6 +196,9 @@ extension HTTP2Connection {
     /// What a DATA frame did to its stream.
     private enum DataOutcome {
         case accepted
+        /// Taken for a stream whose response is complete and which waits for the client's
+        /// end (``HTTP2ResetGrace``): nothing can use it, so it is credited and dropped.
+        case discarded
         /// Not taken (stream state or window): its connection credit goes back now.
         case refused(HTTP2ProtocolError)
         /// Taken but more or less than content-length: the reset that follows closes the
@@ -224,7 +227,7 @@ extension HTTP2Connection {
                 // unconsumed bytes back to the connection.
                 return .wrongLength(.stream(streamID, .protocolError, "\(stream.receivedLength) body bytes but content-length \(expected) (RFC 9113 §8.1.1)"))
             }
-            return .accepted
+            return stream.awaitsPeerEnd ? .discarded : .accepted
         }
         switch received {
         case nil:
@@ -238,6 +241,10 @@ extension HTTP2Connection {
             throw error
         case .wrongLength(let error)?:
             throw error
+        case .discarded?:
+            consume(streamID: streamID, bytes: data.readableBytes, padding: flowControlledLength - data.readableBytes)
+            if endStream { remoteEnded(streamID) }
+            return
         case .accepted?:
             break
         }

@@ -62,6 +62,8 @@ public struct HTTP2Connection: Sendable {
     /// Peer streams that closed normally: HEADERS on them is STREAM_CLOSED, while a lower
     /// id never used is PROTOCOL_ERROR (RFC 9113 §5.1, §5.1.1).
     var recentlyClosed = RecentStreamIDs(capacity: 128)
+    /// Server streams waiting for the client's end before their reset (the stream-end rule).
+    var resetGrace: HTTP2ResetGrace
     var now: UInt64 = 0
 
     /// True while producing DATA is paused (``pauseOutput()``); control frames still go out.
@@ -88,6 +90,7 @@ public struct HTTP2Connection: Sendable {
         self.localSettings = settings
         self.inbound = HTTP2InboundWindows(configuration: configuration)
         self.abuse = HTTP2AbuseLimits(configuration: configuration)
+        self.resetGrace = HTTP2ResetGrace(maxWaitingStreams: configuration.maxConcurrentStreams)
     }
 
     // MARK: Start
@@ -349,10 +352,35 @@ public struct HTTP2Connection: Sendable {
         }) else { return }
         if state == .closed {
             finishStream(streamID)
-        } else if role == .server && configuration.resetsOpenRequestAfterResponse {
+        } else if role == .server {
             // The stream-end rule (docs/architecture.md): the response is complete before
-            // the request; tell the client to stop uploading (RFC 9113 §8.1).
-            resetAfterCompleteExchange(streamID)
+            // the request; the client is told to stop uploading (RFC 9113 §8.1), at once or
+            // after a grace period for it to end its side first.
+            switch configuration.unfinishedRequestPolicy {
+            case .resetImmediately:
+                resetAfterCompleteExchange(streamID)
+            case .resetAfterGracePeriod:
+                streams.modify(streamID) { $0.awaitsPeerEnd = true }
+                resetGrace.add(streamID)
+                if resetGrace.needsCompaction {
+                    let table = streams
+                    resetGrace.compact { table[$0]?.awaitsPeerEnd == true }
+                }
+            case .waitForClient:
+                break
+            }
+        }
+    }
+
+    /// True while some stream waits out its grace period: the handler then calls
+    /// ``resetGracePeriodElapsed()`` once per period.
+    public var hasStreamsAwaitingPeerEnd: Bool { !resetGrace.isEmpty }
+
+    /// One grace period passed (``HTTP2Configuration/UnfinishedRequestPolicy/resetAfterGracePeriod(_:)``):
+    /// streams whose client has not ended its side for a whole period get RST_STREAM(NO_ERROR).
+    public mutating func resetGracePeriodElapsed() {
+        for id in resetGrace.tick() where streams.modify(id, { $0.awaitsPeerEnd }) == true {
+            resetAfterCompleteExchange(id)
         }
     }
 

@@ -14,6 +14,9 @@ struct HTTP2Stream {
     var receivedLength = 0
     /// A client's HEAD request: its response has no body whatever content-length says.
     var requestIsHead = false
+    /// Server: the response is complete and the request still open; the stream waits for
+    /// the client to end its side (``HTTP2ResetGrace``), its DATA discarded and credited.
+    var awaitsPeerEnd = false
 
     init(state: HTTP2StreamState, sendWindow: Int, receiveWindow: Int) {
         self.state = state

@@ -22,6 +22,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private var inReadBatch = false
     private var flushScheduled = false
     private var handshakeTimer: Scheduled<Void>?
+    /// Runs once per grace period while streams wait for the client's end (the stream-end rule).
+    private var graceTimer: Scheduled<Void>?
     private var closing = false
     private var readyPromises: [EventLoopPromise<Void>] = []
     private var dispatching: [HTTP2ConnectionEvent] = []
@@ -89,6 +91,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     public func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
+        graceTimer?.cancel()
+        graceTimer = nil
         if connection.state != .closed {
             connection.close(code: .noError, reason: "connection closed")
         }
@@ -188,6 +192,21 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             outgoing.removeAll(keepingCapacity: true)
             context.flush()
             connection.reclaimOutput()
+        }
+        if graceTimer == nil, connection.hasStreamsAwaitingPeerEnd { startGraceTimer(context.eventLoop) }
+    }
+
+    /// Ticks once per grace period until no stream waits for its client's end.
+    private func startGraceTimer(_ loop: EventLoop) {
+        guard case .resetAfterGracePeriod(let period) = connection.configuration.unfinishedRequestPolicy,
+              connection.state != .closed else { return }
+        let bound = LoopBound(self, eventLoop: loop)
+        graceTimer = loop.scheduleTask(in: period) {
+            let handler = bound.value
+            handler.graceTimer = nil
+            handler.connection.resetGracePeriodElapsed()
+            handler.processEvents()
+            handler.flushNow()   // starts the next tick while streams still wait
         }
     }
 

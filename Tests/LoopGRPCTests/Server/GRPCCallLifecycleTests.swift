@@ -91,7 +91,7 @@ import InteropTestSupport
             throw GRPCStatus(.permissionDenied, "no")
         }
         var configuration = GRPCServerConfiguration()
-        configuration.http2.resetsOpenRequestAfterResponse = false
+        configuration.http2.unfinishedRequestPolicy = .waitForClient
         let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, router: router, configuration: configuration)
         let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
         let codec = self.codec

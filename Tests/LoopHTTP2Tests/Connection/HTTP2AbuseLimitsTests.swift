@@ -98,7 +98,7 @@ import Loop
         // within a second stay under a limit of 5.
         var server = PeerHarness.server {
             $0.maxResetsPerSecond = 5
-            $0.resetsOpenRequestAfterResponse = false
+            $0.unfinishedRequestPolicy = .waitForClient
         }
         server.handshake()
         server.now = 100 * Self.second

@@ -205,7 +205,7 @@ import Loop
     // MARK: the stream-end rule (docs/architecture.md)
 
     @Test func designStreamEndRuleTrailersBeforeTheRequestEndedSendRstNoError() throws {
-        var server = PeerHarness.server()
+        var server = PeerHarness.server { $0.unfinishedRequestPolicy = .resetImmediately }
         server.handshake()
         server.sendRequest(streamID: 1, requestHead(method: "POST"))
         server.receive(dataFrame(streamID: 1, [1, 2]))
@@ -223,7 +223,7 @@ import Loop
     }
 
     @Test func designStreamEndRuleDataWithEndStreamBeforeTheRequestEnded() throws {
-        var server = PeerHarness.server()
+        var server = PeerHarness.server { $0.unfinishedRequestPolicy = .resetImmediately }
         server.handshake()
         server.sendRequest(streamID: 1, requestHead(method: "POST"))
         try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
