@@ -52,11 +52,12 @@ test: test-deps peers
 	SWIFT=$(SWIFT) scripts/test-user-package.sh
 
 # Release benchmarks: micro (package-benchmark) and load (echo: Loop vs SwiftNIO; HTTP/2: vs
-# swift-nio-http2, nghttpd, h2o; gRPC: vs grpc-swift-2, grpc-go, grpcio), interleaved.
+# swift-nio-http2, nghttpd, h2o; gRPC: vs grpc-swift-2, grpc-go, grpcio; gRPC through a proxy:
+# GRPCProxy vs HAProxy, nginx), interleaved.
 # Writes Benchmarks/results/report.md and PNG charts (matplotlib). BENCH_ARGS="--only grpc --quick", for example.
 # Fails when something broke (bench.py exits 1) or a goal FAILs (exits 3): see Benchmarks/README.md.
 bench: deps peers
-	@scripts/install-deps.sh valgrind binutils nghttp2-client nghttp2-server h2o
+	@scripts/install-deps.sh valgrind binutils nghttp2-client nghttp2-server h2o haproxy nginx
 	@scripts/install-python-deps.sh matplotlib
 	python3 Benchmarks/bench.py $(BENCH_ARGS)
 

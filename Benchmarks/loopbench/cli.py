@@ -1,17 +1,19 @@
-"""Loop benchmarks: echo (Loop vs SwiftNIO), HTTP/2 (Loop vs swift-nio-http2, nghttpd, h2o) and
-gRPC (Loop vs grpc-swift-2, grpc-go, grpcio).
+"""Loop benchmarks: echo (Loop vs SwiftNIO), HTTP/2 (Loop vs swift-nio-http2, nghttpd, h2o),
+gRPC (Loop vs grpc-swift-2, grpc-go, grpcio) and gRPC through a proxy (Loop's GRPCProxy vs HAProxy,
+nginx).
 
 Run from anywhere (the top-level `make bench` runs `python3 Benchmarks/bench.py`):
 
-    python3 Benchmarks/bench.py                # every part (echo, HTTP/2, gRPC)
+    python3 Benchmarks/bench.py                # every part (echo, HTTP/2, gRPC, proxy)
     python3 Benchmarks/bench.py --quick        # smoke test: short runs, one round
     python3 Benchmarks/bench.py --only echo    # one part; the report keeps the other parts'
     python3 Benchmarks/bench.py --only http2   # sections from the previous run
     python3 Benchmarks/bench.py --only grpc    # (also: python3 Benchmarks/grpc_bench.py)
+    python3 Benchmarks/bench.py --only proxy [--proxies haproxy,nginx]
 
 Each part builds what it runs, measures, and returns its section of results/report.md, its chart
-(results/echo.png, http2.png, grpc.png) and its goal lines (PASS, FAIL, or SKIP when not measured);
-see loopbench/echo.py, http2.py and grpc.py. At the end every goal line of every part is printed
+(results/echo.png, http2.png, grpc.png; the proxy part has none) and its goal lines (PASS, FAIL, or
+SKIP when not measured); see loopbench/echo.py, http2.py, grpc.py and proxy.py. At the end every goal line of every part is printed
 again as one summary.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import argparse
 import os
 import sys
 
-from . import echo, grpc, http2
+from . import echo, grpc, http2, proxy
 from .common import RESULTS, BenchError, log, machine
 from .goals import EXIT_BROKEN, EXIT_GOAL_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code, summary
 from .report import compose_report
@@ -37,7 +39,7 @@ EPILOG = f"""exit status:
 """
 
 # (--only name, module, name in messages)
-PARTS = (("echo", echo, "echo"), ("http2", http2, "HTTP/2"), ("grpc", grpc, "gRPC"))
+PARTS = (("echo", echo, "echo"), ("http2", http2, "HTTP/2"), ("grpc", grpc, "gRPC"), ("proxy", proxy, "proxy"))
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -52,7 +54,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--skip-build", action="store_true", help="use the binaries already built")
     p.add_argument("--skip-callgrind", action="store_true", help="do not count instructions")
     p.add_argument("--skip-micro", action="store_true", help="do not run package-benchmark")
-    p.add_argument("--only", choices=("echo", "http2", "grpc"), help="run one part (default: all)")
+    p.add_argument("--only", choices=tuple(part for part, _, _ in PARTS), help="run one part (default: all)")
     p.add_argument("--h2-counts", type=int, nargs=2, metavar=("N", "2N"),
                    help="HTTP/2 callgrind request counts (default 5000 10000, quick 1000 2000)")
     p.add_argument("--h2-rounds", type=int, default=1,
@@ -61,6 +63,12 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--grpc-duration", type=float, help="gRPC: seconds per timed run (default 5, quick 1.5)")
     p.add_argument("--grpc-counts", type=int, nargs=2, metavar=("N", "M"),
                    help="gRPC callgrind call counts (default 10000 30000, quick 1000 3000)")
+    p.add_argument("--proxies", metavar="LIST",
+                   help="proxy part: which proxies, comma-separated from grpcproxy, haproxy, nginx (default: all; "
+                        "the direct row always runs)")
+    p.add_argument("--proxy-rounds", type=int, help="proxy part: rounds, medians reported (default 3, quick 1)")
+    p.add_argument("--proxy-duration", type=float,
+                   help="proxy part: seconds per timed run (default 5, quick 1.5)")
     return p
 
 
@@ -88,6 +96,12 @@ def parse_args(argv: list[str] | None, grpc_alone: bool) -> argparse.Namespace:
     args.grpc_counts = tuple(args.grpc_counts) if args.grpc_counts else ((1000, 3000) if args.quick else (10000, 30000))
     if args.grpc_counts[1] <= args.grpc_counts[0]:
         p.error("--grpc-counts: the second count must be larger")
+    try:
+        args.proxies = proxy.parse_proxies(args.proxies)
+    except ValueError as error:
+        p.error(str(error))
+    args.proxy_rounds = args.proxy_rounds or (1 if args.quick else 3)
+    args.proxy_duration = args.proxy_duration or (1.5 if args.quick else 5.0)
     return args
 
 
@@ -114,7 +128,7 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
     if not results:
         return EXIT_BROKEN
     texts = {part: (results[part].text if part in results else None) for part, _, _ in PARTS}
-    report = compose_report(texts["echo"], texts["http2"], info, args, grpc=texts["grpc"])
+    report = compose_report(texts["echo"], texts["http2"], info, args, grpc=texts["grpc"], proxy=texts["proxy"])
     log("")
     if "echo" in results:
         log(results["echo"].console)
@@ -126,12 +140,13 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
         log("")
         for goal in results["http2"].goals:
             log(goal.line())
-    if "grpc" in results:
-        log("")
-        log(results["grpc"].console)
-        log("")
-        for goal in results["grpc"].goals:
-            log(goal.line())
+    for part in ("grpc", "proxy"):
+        if part in results:
+            log("")
+            log(results[part].console)
+            log("")
+            for goal in results[part].goals:
+                log(goal.line())
     log(f"\nreport: {report}")
     for part, chart in (("grpc", "grpc.png"), ("echo", "echo.png"), ("http2", "http2.png")):
         if part in results and (RESULTS / chart).exists():

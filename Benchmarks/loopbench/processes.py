@@ -161,8 +161,14 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def rss_kib(pid: int) -> int:
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident set size in KiB (/proc/PID/status VmRSS; field="VmHWM": its peak so far)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise BenchError(f"no VmRSS for pid {pid}")
+    raise BenchError(f"no {field} for pid {pid}")
+
+
+def max_rss_kib(pid: int) -> int:
+    """The peak resident set size of a live process so far, in KiB (VmHWM)."""
+    return rss_kib(pid, "VmHWM")

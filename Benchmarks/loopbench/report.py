@@ -36,6 +36,9 @@ HTTP2_END = "<!-- http2:end -->"
 GRPC_BEGIN = "<!-- grpc:begin -->"
 GRPC_END = "<!-- grpc:end -->"
 GRPC_NOTE = "_(gRPC section above: from an earlier run, not this one)_"
+PROXY_BEGIN = "<!-- proxy:begin -->"
+PROXY_END = "<!-- proxy:end -->"
+PROXY_NOTE = "_(proxy section above: from an earlier run, not this one)_"
 ECHO_NOTE = "_(echo section above: from an earlier run, not this one)_"
 HTTP2_NOTE = "_(HTTP/2 section above: from an earlier run, not this one)_"
 
@@ -53,18 +56,28 @@ def command(args) -> str:
         (f" --only {args.only}" if args.only else "")
 
 
-def compose_report(echo: str | None, http2: str | None, info: dict, args, grpc: str | None = None) -> Path:
+def take_section(old: str, begin: str, end: str, note: str) -> tuple[str, str]:
+    """(the report without the section between the markers, the section's previous text without
+    its from-an-earlier-run note)."""
+    if begin not in old or end not in old:
+        return old, ""
+    start, stop = old.index(begin), old.index(end) + len(end)
+    text = old[start + len(begin):stop - len(end)].replace(note, "").strip("\n").rstrip()
+    return (old[:start].rstrip() + "\n" + old[stop:].lstrip("\n")).rstrip() + "\n", text
+
+
+def compose_report(echo: str | None, http2: str | None, info: dict, args, grpc: str | None = None,
+                   proxy: str | None = None) -> Path:
     """Writes report.md from the parts that ran; a part that did not run keeps its text from
     the previous report (marked as such)."""
     path = RESULTS / "report.md"
     old = path.read_text() if path.exists() else ""
-    old_grpc = ""
-    if GRPC_BEGIN in old and GRPC_END in old:
-        start, end = old.index(GRPC_BEGIN), old.index(GRPC_END) + len(GRPC_END)
-        old_grpc = old[start + len(GRPC_BEGIN):end - len(GRPC_END)].replace(GRPC_NOTE, "").strip("\n").rstrip()
-        old = (old[:start].rstrip() + "\n" + old[end:].lstrip("\n")).rstrip() + "\n"
+    old, old_proxy = take_section(old, PROXY_BEGIN, PROXY_END, PROXY_NOTE)
+    old, old_grpc = take_section(old, GRPC_BEGIN, GRPC_END, GRPC_NOTE)
     if grpc is None:
         grpc = old_grpc + "\n\n" + GRPC_NOTE if old_grpc else ""
+    if proxy is None:
+        proxy = old_proxy + "\n\n" + PROXY_NOTE if old_proxy else ""
     old_http2, old_echo = "", old
     if HTTP2_BEGIN in old and HTTP2_END in old:
         start, end = old.index(HTTP2_BEGIN), old.index(HTTP2_END) + len(HTTP2_END)
@@ -91,5 +104,7 @@ def compose_report(echo: str | None, http2: str | None, info: dict, args, grpc: 
         text += f"\n{HTTP2_BEGIN}\n{http2.rstrip()}\n{HTTP2_END}\n"
     if grpc:
         text += f"\n{GRPC_BEGIN}\n{grpc.rstrip()}\n{GRPC_END}\n"
+    if proxy:
+        text += f"\n{PROXY_BEGIN}\n{proxy.rstrip()}\n{PROXY_END}\n"
     path.write_text(text)
     return path
