@@ -24,8 +24,9 @@ struct HAProxyConfiguration: Sendable {
     static let backend = "loop"
     static let server = "s1"
 
-    /// The runtime API's socket.
-    var socketPath: String { directory + "/haproxy.sock" }
+    /// The runtime API's socket, in `directory`.
+    static let socketFile = "haproxy.sock"
+    var socketPath: String { directory + "/" + Self.socketFile }
 
     var text: String {
         var lines = [

@@ -12,7 +12,7 @@ struct RunningReverseProxy: Sendable {
     let directory: TemporaryDirectory
 
     /// HAProxy's runtime API (its `stats socket`).
-    var haproxyRuntimeAPI: HAProxyRuntimeAPI { HAProxyRuntimeAPI(socketPath: directory.file("haproxy.sock")) }
+    var haproxyRuntimeAPI: HAProxyRuntimeAPI { HAProxyRuntimeAPI(socketPath: directory.file(HAProxyConfiguration.socketFile)) }
 
     /// Starts `kind` on a free port and waits until it accepts connections. A proxy that
     /// exits before accepting (the port was taken meanwhile) is started again on another
