@@ -10,8 +10,11 @@ all: build
 
 # Debian packages: libev for Loop; real HTTP/2 peers for the interop tests; gcc (cc) for the
 # allocation-budget tests, which compile a malloc-counting LD_PRELOAD library; protoc for the
-# README package that scripts/test-user-package.sh builds with the LoopGRPCGenerator plugin.
-TEST_PEERS := nghttp2-client nghttp2-server curl h2o gcc protobuf-compiler
+# README package that scripts/test-user-package.sh builds with the LoopGRPCGenerator plugin;
+# haproxy and nginx for the gRPC proxy tests, which start them as child processes with
+# generated configurations on 127.0.0.1 (LoopGRPCTests/Interop/Proxies; the system services
+# the packages install are not used).
+TEST_PEERS := nghttp2-client nghttp2-server curl h2o gcc protobuf-compiler haproxy nginx
 PYTHON_PEERS := h2 hyperframe hpack
 
 deps:
@@ -22,7 +25,7 @@ test-deps:
 	@scripts/install-python-deps.sh $(PYTHON_PEERS)
 
 # Real gRPC peers for the gRPC interop tests: grpc-go 1.33 (Debian) interop client and server,
-# compression_peer and the shared .proto files, built into $LOOP_PEERS_DIR (~/.cache/loop-peers)
+# compression_peer, abort_peer and the shared .proto files, built into $LOOP_PEERS_DIR (~/.cache/loop-peers)
 # (see scripts/install-grpc-peers.sh for the layout); grpcio for grpcio_peer.py.
 GRPC_PYTHON_PEERS := grpc:grpcio grpc_tools:grpcio-tools
 

@@ -32,11 +32,12 @@ public struct Peer: Sendable {
 
     public static let python3 = Peer(name: "python3", package: "python3")
 
-    /// The peer's path on PATH, or an error naming the package to install (whether or not
-    /// CI=true: a missing peer always fails).
+    /// The peer's path on PATH, then in the sbin directories (a user's PATH often lacks
+    /// them, and Debian puts servers such as haproxy and nginx in /usr/sbin), or an error
+    /// naming the package to install (whether or not CI=true: a missing peer always fails).
     public func locate() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") where !directory.isEmpty {
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/local/sbin", "/usr/sbin", "/sbin"] where !directory.isEmpty {
             let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

@@ -17,12 +17,23 @@ scripts/install-grpc-peers.sh puts in $LOOP_PEERS_DIR/protos (default ~/.cache/l
       response_status, interval_us and the echo of x-grpc-test-echo-initial (initial metadata)
       and x-grpc-test-echo-trailing-bin (trailing metadata). Prints "listening on PORT"
       once it accepts calls (--port 0 picks a free port), and stops on SIGTERM or SIGINT.
+  grpcio_peer.py abort --port N [--host 127.0.0.1] --kind bidi|server-streaming [--count 1000]
+                 [--concurrency 20] [--message TEXT]
+      Makes --count calls that the server aborts, at most --concurrency at a time, on one
+      channel (grpc.aio): bidi is FullDuplexCall whose one request carries response_status
+      {code: 7 PERMISSION_DENIED, message: --message} and whose request side is never
+      half-closed (the call waits for the status); server-streaming is StreamingOutputCall
+      with the same response_status. Prints one line per status seen,
+      "STATUS <CODE_NAME> <count>" sorted by name, and exits 0 (2 if it could not connect).
+      A PERMISSION_DENIED whose message is not --message counts as
+      PERMISSION_DENIED_WRONG_MESSAGE (the first such message goes to standard error).
 
 --compression gzip makes the client's channel, or the server, compress messages with gzip.
 Both ends allow messages up to 8 MiB.
 """
 
 import argparse
+import asyncio
 import atexit
 import os
 import queue
@@ -375,6 +386,61 @@ def run_client(args):
 
 
 # ---------------------------------------------------------------------------------------------
+# Aborted calls
+
+ABORT_CODE = 7  # PERMISSION_DENIED
+ABORT_MESSAGE = "aborted by the server (proxy test)"
+
+
+async def abort_calls(args, messages_pb2, test_pb2_grpc):
+    m = messages_pb2
+    target = f"{args.host}:{args.port}"
+    async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
+        try:
+            await asyncio.wait_for(channel.channel_ready(), args.connect_timeout)
+        except asyncio.TimeoutError:
+            print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s", flush=True)
+            return 2
+        stub = test_pb2_grpc.TestServiceStub(channel)
+        request = m.StreamingOutputCallRequest(response_type=m.COMPRESSABLE,
+                                               response_status=m.EchoStatus(code=ABORT_CODE, message=args.message))
+        limit = asyncio.Semaphore(args.concurrency)
+        counts = {}
+        wrong_messages = []
+
+        async def one():
+            async with limit:
+                if args.kind == "bidi":
+                    call = stub.FullDuplexCall(timeout=CALL_TIMEOUT)
+                    try:
+                        await call.write(request)
+                    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                        pass  # the call already ended: its status says how
+                    # No done_writing(): the request side stays open until the status arrives.
+                else:
+                    call = stub.StreamingOutputCall(request, timeout=CALL_TIMEOUT)
+                code = await call.code()
+                details = await call.details()
+                name = code.name
+                if code == grpc.StatusCode.PERMISSION_DENIED and details != args.message:
+                    name = "PERMISSION_DENIED_WRONG_MESSAGE"
+                    wrong_messages.append(details)
+                counts[name] = counts.get(name, 0) + 1
+
+        await asyncio.gather(*(one() for _ in range(args.count)))
+    for name in sorted(counts):
+        print(f"STATUS {name} {counts[name]}", flush=True)
+    if wrong_messages:
+        print(f"grpcio_peer: a PERMISSION_DENIED message was {wrong_messages[0]!r}, want {args.message!r}", file=sys.stderr)
+    return 0
+
+
+def run_abort(args):
+    _, messages_pb2, test_pb2_grpc = load_stubs(args.protos)
+    return asyncio.run(abort_calls(args, messages_pb2, test_pb2_grpc))
+
+
+# ---------------------------------------------------------------------------------------------
 # Server
 
 STATUS_BY_CODE = {code.value[0]: code for code in grpc.StatusCode}
@@ -488,18 +554,25 @@ def run_server(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
-    for mode in ("client", "server"):
+    for mode in ("client", "server", "abort"):
         p = sub.add_parser(mode)
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--compression", choices=("none", "gzip", "deflate"))
+        if mode != "abort":
+            p.add_argument("--compression", choices=("none", "gzip", "deflate"))
         p.add_argument("--protos", default=default_protos_dir(), help="root of the .proto files (-I)")
         if mode == "client":
             p.add_argument("--cases", help=f"comma-separated subset of: {', '.join(CLIENT_CASES)}")
             p.add_argument("--large-size", type=int, default=4 * 1024 * 1024, help="large_unary payload bytes")
             p.add_argument("--connect-timeout", type=float, default=10.0)
+        if mode == "abort":
+            p.add_argument("--kind", choices=("bidi", "server-streaming"), required=True)
+            p.add_argument("--count", type=int, default=1000)
+            p.add_argument("--concurrency", type=int, default=20)
+            p.add_argument("--message", default=ABORT_MESSAGE, help="the status message the server is asked for")
+            p.add_argument("--connect-timeout", type=float, default=10.0)
     args = parser.parse_args()
-    return run_client(args) if args.mode == "client" else run_server(args)
+    return {"client": run_client, "server": run_server, "abort": run_abort}[args.mode](args)
 
 
 if __name__ == "__main__":
