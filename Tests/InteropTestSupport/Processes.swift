@@ -160,3 +160,11 @@ public func withBackgroundProcess<T>(_ process: BackgroundProcess, _ body: (Back
         throw error
     }
 }
+
+/// A field of /proc/PID/status in KiB (`VmRSS`: resident now, `VmHWM`: the peak), nil when
+/// the process is gone or the field is missing.
+public func processMemoryKiB(_ pid: Int32, _ field: String = "VmRSS") -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }) else { return nil }
+    return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+}
