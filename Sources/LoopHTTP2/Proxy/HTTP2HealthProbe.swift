@@ -79,7 +79,8 @@ public struct HTTP2HealthProbe: Sendable {
         if message == [0, 0, 0, 0, 2, 0x08, 0x01] {
             verdict = .serving
         } else {
-            verdict = .notServing("status is not SERVING (message \(message.map { String($0, radix: 16) }))")
+            let hex = message.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
+            verdict = .notServing("status is not SERVING (response bytes \(hex))")
         }
     }
 }
