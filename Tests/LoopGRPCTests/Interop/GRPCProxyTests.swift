@@ -23,11 +23,13 @@ import Testing
         let listener: any Channel
         private let connections: ChannelList
 
-        init() async throws {
+        let health = GRPCHealthService()
+
+        init(serverID: String = "backend") async throws {
             group = EventLoopGroup(numberOfThreads: 1)
             var router = GRPCRouter()
-            TestService().register(with: &router)
-            GRPCHealthService().register(with: &router)
+            TestService(serverID: serverID).register(with: &router)
+            health.register(with: &router)
             let routes = router
             var configuration = GRPCServerConfiguration()
             configuration.maxReceiveMessageSize = 8 << 20
@@ -347,5 +349,72 @@ import Testing
         print("GRPCProxyTests: \(calls) calls across a backend's graceful shutdown: \(failures.count) failed; \(statistics.retries) refused retries, \(statistics.connectFailures) connect failures")
         #expect(calls > 100)
         #expect(failures.isEmpty, "\(failures.prefix(3))")
+    }
+
+    // MARK: Health checks
+
+    /// A backend whose grpc.health.v1 status is NOT_SERVING gets no calls once a check saw
+    /// it, and gets them again once it is SERVING.
+    @Test func healthChecksSteerCallsAwayFromANotServingBackend() async throws {
+        let first = try await Backend(serverID: "first")
+        let second = try await Backend(serverID: "second")
+        defer { Task { await first.stop(); await second.stop() } }
+        second.health.setStatus(.notServing, for: "")
+        let (during, after) = try await Self.withProxy(upstreams: [first.port, second.port], "calls steered by health checks",
+                                                   configure: { $0.healthCheckInterval = .milliseconds(100) }) { _, _, client in
+            try await Task.sleep(for: .milliseconds(400))
+            var during: Set<String> = []
+            for _ in 0..<20 {
+                let request = Grpc_Testing_SimpleRequest.with { $0.fillServerID = true }
+                during.insert(try await client.unaryCall(request, options: Self.options()).serverID)
+            }
+            second.health.setStatus(.serving, for: "")
+            try await Task.sleep(for: .milliseconds(400))
+            var after: Set<String> = []
+            for _ in 0..<20 {
+                let request = Grpc_Testing_SimpleRequest.with { $0.fillServerID = true }
+                after.insert(try await client.unaryCall(request, options: Self.options()).serverID)
+            }
+            return (during, after)
+        }
+        #expect(during == ["first"])
+        #expect(after == ["first", "second"])
+    }
+
+    // MARK: The GRPCProxy program
+
+    /// The built GRPCProxy example in front of two backends: calls go through, its RSS is read
+    /// from /proc after a 64 MiB download.
+    @Test func theGRPCProxyProgramForwardsCalls() async throws {
+        let first = try await Backend(serverID: "first")
+        let second = try await Backend(serverID: "second")
+        defer { Task { await first.stop(); await second.stop() } }
+        let proxy = try await startServer(try locateBuiltProduct("GRPCProxy"), name: "GRPCProxy") {
+            ["--listen", "127.0.0.1:\($0)", "--upstream", "127.0.0.1:\(first.port)", "--upstream", "127.0.0.1:\(second.port)",
+             "--threads", "1", "--health-check"]
+        }
+        try await withServer(proxy) { proxy in
+            let (servers, downloaded) = try await withTestServiceClient(port: proxy.port, seconds: 60, "calls through GRPCProxy") { client in
+                var servers: Set<String> = []
+                for _ in 0..<10 {
+                    let request = Grpc_Testing_SimpleRequest.with { $0.fillServerID = true; $0.responseSize = 1000 }
+                    servers.insert(try await client.unaryCall(request, options: Self.options()).serverID)
+                }
+                let request = streamingRequest(responseSizes: Array(repeating: 1 << 20, count: 64))
+                let downloaded = try await client.streamingOutputCall(request, options: Self.options()) { responses in
+                    var total = 0
+                    for try await response in responses { total += response.payload.body.count }
+                    return total
+                }
+                return (servers, downloaded)
+            }
+            #expect(servers == ["first", "second"])
+            #expect(downloaded == 64 << 20)
+            let pid = proxy.process.process.processIdentifier
+            if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+                print("GRPCProxyTests: GRPCProxy (debug build) after 64 MiB through it: \(line)")
+            }
+        }
     }
 }
