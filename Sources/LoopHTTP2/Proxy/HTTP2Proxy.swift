@@ -3,7 +3,7 @@ import Loop
 /// A reverse proxy for HTTP/2 and gRPC: accepts h2c connections and forwards each stream to
 /// one of its upstreams, chosen round-robin among the healthy ones.
 ///
-/// Event-loop native: each loop has its own upstream connections (``HTTP2UpstreamPool``),
+/// Event-loop native: each loop has its own upstream connections (an upstream pool),
 /// and a downstream connection's streams go out through those of its own loop, so a
 /// request never changes thread and no task is made per stream. Streams are multiplexed on
 /// upstream connections up to the upstream's SETTINGS_MAX_CONCURRENT_STREAMS.

@@ -3,7 +3,7 @@
 ///
 /// RFC 9113 §8.2.2: connection-specific fields (`connection`, `keep-alive`,
 /// `proxy-connection`, `transfer-encoding`, `upgrade`) make an HTTP/2 message malformed and
-/// `te` may only be `trailers`. ``HTTP2HeaderValidation`` already rejects such a message on
+/// `te` may only be `trailers`. The connection's header validation already rejects such a message on
 /// receipt, so a proxy normally forwards header lists as they are; ``forwardable(_:)`` is the
 /// second line, and returns the list itself (no copy) when it holds no such field.
 ///
