@@ -90,7 +90,14 @@ struct HTTP2ProxyStreamState {
         let trailers = waitingTrailers
         waitingBody = []
         waitingTrailers = nil
-        if body.count > 1 || trailers != nil { replayable = false; heldBody = nil } else if let first = body.first { heldBody = first }
+        if body.count > 1 || trailers != nil || (heldBody != nil && !body.isEmpty) {
+            // More than one buffer would have to be held (on a retry, the held one is sent
+            // first and more arrived meanwhile): not replayable again.
+            replayable = false
+            heldBody = nil
+        } else if let first = body.first {
+            heldBody = first
+        }
         return (body, trailers)
     }
 

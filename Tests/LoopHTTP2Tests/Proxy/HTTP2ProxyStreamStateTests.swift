@@ -52,6 +52,20 @@ import Testing
         #expect(state.attempts == 2)
     }
 
+    @Test func bodyArrivingDuringARetryMakesTheRequestNotReplayableAgain() {
+        var state = state()
+        state.opened()
+        let first = ByteBuffer(bytes: [1])
+        _ = state.requestData(first, endStream: false)
+        #expect(state.upstreamReset(.refusedStream, connectionLost: false) == .retry)
+        _ = state.requestData(ByteBuffer(bytes: [2]), endStream: true)   // waits: still connecting
+        state.opened()
+        #expect(state.replay.body == first)
+        let waiting = state.takeWaitingBody()
+        #expect(waiting.body == [ByteBuffer(bytes: [2])])
+        #expect(!state.replayable && state.replay.body == nil)
+    }
+
     @Test func aRefusedStreamWithMoreBodyThanHeldIsResetDownstream() {
         var state = state()
         state.opened()
