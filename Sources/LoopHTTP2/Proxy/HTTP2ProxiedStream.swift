@@ -63,7 +63,7 @@ final class HTTP2ProxiedStream: HTTP2UpstreamStreamOwner {
         pool.statistics.upstreamStreamsOpened += 1
         if let held = replay.body {
             // A retry: these bytes were counted and credited on the first attempt.
-            try? handle.sendData(held, endStream: replay.endStream && state.waitingTrailers == nil)
+            try? handle.sendData(held, endStream: replay.endStream && state.waitingBody.isEmpty && state.waitingTrailers == nil)
         }
         let waiting = state.takeWaitingBody()
         waitingBytes = 0

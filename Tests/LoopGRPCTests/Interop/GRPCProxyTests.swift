@@ -25,7 +25,7 @@ import Testing
 
         let health = GRPCHealthService()
 
-        init(serverID: String = "backend") async throws {
+        init(serverID: String = "backend", maxConcurrentStreams: UInt32? = 1000) async throws {
             group = EventLoopGroup(numberOfThreads: 1)
             var router = GRPCRouter()
             TestService(serverID: serverID).register(with: &router)
@@ -33,6 +33,7 @@ import Testing
             let routes = router
             var configuration = GRPCServerConfiguration()
             configuration.maxReceiveMessageSize = 8 << 20
+            configuration.http2.maxConcurrentStreams = maxConcurrentStreams
             let fixed = configuration
             let box = ChannelList()
             connections = box
@@ -454,5 +455,36 @@ import Testing
         // Round-robin puts every first attempt on the refuser (the retry moves the cursor
         // past it); REFUSED_STREAM is per stream, so it does not mark the upstream down.
         #expect(statistics.retries == 50)
+    }
+
+    // MARK: MAX_CONCURRENT_STREAMS
+
+    /// A backend that allows 2 concurrent streams per connection: 10 concurrent calls make
+    /// the proxy open more connections instead of failing or queueing behind one.
+    @Test func moreConnectionsOpenWhenTheUpstreamsStreamLimitIsReached() async throws {
+        let backend = try await Backend(maxConcurrentStreams: 2)
+        defer { Task { await backend.stop() } }
+        let (completed, statistics) = try await Self.withProxy(upstreams: [backend.port], "10 concurrent calls, 2 streams per upstream connection") { proxy, _, client in
+            let completed = try await withThrowingTaskGroup(of: Int.self) { tasks in
+                for _ in 0..<10 {
+                    tasks.addTask {
+                        let request = Grpc_Testing_StreamingOutputCallRequest.with {
+                            $0.responseParameters = [Grpc_Testing_ResponseParameters.with { $0.size = 10; $0.intervalUs = 200_000 }]
+                        }
+                        return try await client.streamingOutputCall(request, options: Self.options()) { responses in
+                            var count = 0
+                            for try await _ in responses { count += 1 }
+                            return count
+                        }
+                    }
+                }
+                return try await tasks.reduce(0, +)
+            }
+            return (completed, await proxy.statistics())
+        }
+        print("GRPCProxyTests: 10 concurrent calls, upstream limit 2 streams: \(completed) responses, \(statistics.connectsStarted) upstream connections")
+        #expect(completed == 10)
+        #expect(statistics.connectsStarted >= 5)
+        #expect(statistics.failedRequests == 0)
     }
 }
