@@ -124,6 +124,12 @@ let package = Package(
             dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "ExampleSupport", argumentParser, .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/examples/Greeter"
         ),
+        // A gRPC / HTTP/2 reverse proxy over LoopHTTP2's HTTP2Proxy (issue #11).
+        .executableTarget(
+            name: "GRPCProxy",
+            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport", argumentParser],
+            path: "Sources/examples/GRPCProxy"
+        ),
         .executableTarget(
             name: "EchoClient",
             dependencies: ["Loop", "ExampleSupport", argumentParser],

@@ -15,6 +15,7 @@ import Testing
         ("Greeter", ["greet"], ["USAGE: Greeter greet", "--name"]),
         ("InteropServer", [], ["USAGE: InteropServer", "--port", "--use_tls"]),
         ("InteropClient", [], ["USAGE: InteropClient", "--server_host", "--test_case"]),
+        ("GRPCProxy", [], ["USAGE: GRPCProxy", "--upstream <host:port>", "--health-check"]),
     ])
     func helpExitsZero(program: String, subcommand: [String], expected: [String]) async throws {
         let result = try await runProcess(try locateBuiltProduct(program), subcommand + ["--help"], timeout: 30)
@@ -36,6 +37,8 @@ import Testing
         ("InteropServer", ["--use_tls=true"], "TLS is not supported: run with --use_tls=false"),
         ("InteropClient", ["--use_tls=true"], "TLS is not supported: run with --use_tls=false"),
         ("InteropClient", ["--test_case=large_unray"], "unknown test case \"large_unray\""),
+        ("GRPCProxy", [], "at least one --upstream host:port is needed"),
+        ("GRPCProxy", ["--upstream", "127.0.0.1:0"], "--upstream's port must be in 1...65535"),
     ])
     func badFlagsExitWithUsageError(program: String, arguments: [String], expected: String) async throws {
         let result = try await runProcess(try locateBuiltProduct(program), arguments, timeout: 30)

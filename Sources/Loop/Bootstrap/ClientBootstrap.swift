@@ -8,7 +8,9 @@
 ///     .get()
 /// ```
 public struct ClientBootstrap: Sendable {
-    private let group: EventLoopGroup
+    private let group: EventLoopGroup?
+    /// Set by `init(eventLoop:)`: every connection is made from this loop.
+    private let pinnedLoop: EventLoop?
     private var options: [ChannelOption] = [.tcpNoDelay(true)]
     private var initializer: (@Sendable (any Channel) throws -> Void)?
     /// Looks a host name up; runs on a thread of its own, never on a loop (tests replace it).
@@ -17,6 +19,23 @@ public struct ClientBootstrap: Sendable {
     /// Connects from a loop of `group`.
     public init(group: EventLoopGroup) {
         self.group = group
+        self.pinnedLoop = nil
+    }
+
+    /// Connects from `eventLoop` itself, so the new channel shares that loop with the code
+    /// that asked for it (a proxy opening upstream connections for a downstream one, say).
+    ///
+    /// ```swift
+    /// let upstream = ClientBootstrap(eventLoop: downstream.eventLoop).connect(host: "127.0.0.1", port: 50051)
+    /// ```
+    public init(eventLoop: EventLoop) {
+        self.group = nil
+        self.pinnedLoop = eventLoop
+    }
+
+    /// The loop the next connection is made from.
+    private func nextLoop() -> EventLoop {
+        pinnedLoop ?? group!.next()
     }
 
     /// An option for the connection (e.g. `.connectTimeout`, `.autoRead`). TCP options
@@ -43,7 +62,7 @@ public struct ClientBootstrap: Sendable {
     /// future fails with a `ConnectError` naming the host and every address tried.
     /// - Throws: `SocketAddressError.unresolvable` naming the host when the lookup fails.
     public func connect(host: String, port: Int) -> EventLoopFuture<any Channel> {
-        let loop = group.next()
+        let loop = nextLoop()
         if let numeric = try? SocketAddress(ipAddress: host, port: port) {
             return connect(to: numeric, on: loop)
         }
@@ -55,7 +74,7 @@ public struct ClientBootstrap: Sendable {
 
     /// Connects to `address` (IP or Unix domain).
     public func connect(to address: SocketAddress) -> EventLoopFuture<any Channel> {
-        connect(to: address, on: group.next())
+        connect(to: address, on: nextLoop())
     }
 
     /// Connects to the Unix domain socket at `path`. Fails with
@@ -65,7 +84,7 @@ public struct ClientBootstrap: Sendable {
         do {
             return connect(to: try SocketAddress(unixDomainSocketPath: path))
         } catch {
-            return group.next().makeFailedFuture(error)
+            return nextLoop().makeFailedFuture(error)
         }
     }
 

@@ -56,7 +56,7 @@ struct HTTP2AbuseLimits {
         controlFrames = WindowedCounter(window: 10_000_000_000, limit: configuration.maxControlFramesWithoutProgress)
     }
 
-    /// HEADERS or DATA arrived: the peer is doing real work.
+    /// HEADERS or DATA arrived, or DATA left: the connection is doing real work.
     mutating func progress() {
         controlFrames.reset()
     }

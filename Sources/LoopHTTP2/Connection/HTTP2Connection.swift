@@ -418,6 +418,11 @@ public struct HTTP2Connection: Sendable {
             switch write.step {
             case .data(let payload, let endStream):
                 output.appendData(streamID: write.streamID, payload, endStream: endStream)
+                // DATA we send is work for the peer too: a client that only downloads sends
+                // nothing but WINDOW_UPDATE and BDP PINGs, which must not add up to a
+                // "flood" while its response streams (grpc-go resets its ping strikes on
+                // every send as well).
+                abuse.progress()
             case .trailers(let trailers):
                 encoder.writeHeaders(streamID: write.streamID, headers: trailers, endStream: true, into: &output.control)
             case .end:
