@@ -41,6 +41,33 @@ import Loop
         for step in UInt64(1)...10 { try spread.controlFrame(now: step * 11 * Self.second) }  // keepalive pace
     }
 
+    @Test func dataWeSendCountsAsProgressForADownloadingClient() throws {
+        // A client that only downloads sends nothing but WINDOW_UPDATE and its BDP PINGs:
+        // while its response streams, 100 PINGs under a limit of 5 are fine; once nothing is
+        // sent any more, the sixth PING since the last DATA is a flood again.
+        var server = PeerHarness.server {
+            $0.maxControlFramesWithoutProgress = 5
+            $0.initialStreamWindowSize = 1 << 20
+        }
+        server.handshake()
+        server.now = 100 * Self.second
+        server.sendRequest(streamID: 1, endStream: true)
+        _ = server.events()
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
+        for index in 0..<100 {
+            try server.connection.sendData(streamID: 1, ByteBuffer(bytes: patternBytes(100)), endStream: false)
+            server.receive(pingFrame(UInt64(index)))
+            server.now += Self.millisecond
+        }
+        #expect(server.connection.state == .active)
+        _ = server.sent()
+        // The last PING of the loop came after the last DATA: four more make five.
+        for index in 0..<4 { server.receive(pingFrame(UInt64(1000 + index))) }
+        #expect(server.connection.state == .active)
+        server.receive(pingFrame(2000))
+        #expect(server.sent().last == .goAway(last: 1, .enhanceYourCalm))
+    }
+
     @Test func rfc9113Section6_10HeaderBlockLimitsCountContinuationsAndBytes() throws {
         let limits = HTTP2HeaderBlockLimits(maxHeaderListSize: 1000, maxContinuationFrames: 2)
         #expect(limits.maxBlockSize == 32_768)  // twice the larger of the list limit and 16 KiB
