@@ -6,18 +6,13 @@ import InteropTestSupport
 /// prior knowledge (h2c) and forwarding every call to one upstream over h2c.
 ///
 /// Another proxy is one more case here: its peer (or built product) and how it is launched.
-/// Our own GRPCProxy example would be
-///
-///     case grpcProxy
-///     ...
-///     case .grpcProxy:
-///         return ReverseProxyLaunch(executable: try locateBuiltProduct("GRPCProxy"),
-///                                   arguments: ["--listen", "127.0.0.1:\(port)", "--upstream", "127.0.0.1:\(upstreamPort)"])
 enum ReverseProxyKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// HAProxy 2.6 (Debian `haproxy`), `mode http` with `proto h2` on both sides.
     case haproxy
     /// nginx 1.22 (Debian `nginx`), `listen ... http2` and `grpc_pass`.
     case nginx
+    /// Our own GRPCProxy example (Sources/examples/GRPCProxy, on LoopHTTP2's HTTP2Proxy).
+    case grpcProxy = "GRPCProxy"
 
     var description: String { rawValue }
 
@@ -42,6 +37,9 @@ enum ReverseProxyKind: String, CaseIterable, Sendable, CustomStringConvertible {
             // -p: the prefix (temporary files), -e stderr: the error log before the
             // configuration is read (nginx would otherwise open /var/log/nginx/error.log).
             return ReverseProxyLaunch(executable: nginx, arguments: ["-p", directory.path + "/", "-c", file, "-e", "stderr"])
+        case .grpcProxy:
+            return ReverseProxyLaunch(executable: try locateBuiltProduct("GRPCProxy"),
+                                      arguments: ["--listen", "127.0.0.1:\(port)", "--upstream", "127.0.0.1:\(upstreamPort)", "--threads", "1"])
         }
     }
 }
