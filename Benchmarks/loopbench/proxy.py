@@ -37,7 +37,7 @@ from pathlib import Path
 from .common import LOOP_SCRATCH, ROOT, BenchError, build_swift, load_average, log, loop_commit, swift_bin_path, \
     swift_build
 from .goals import Goal, markdown
-from .grpc import CONNECTIONS, STREAMS, Bodies, h2load, load_client, verify
+from .grpc import CONNECTIONS, STREAMS, Bodies, h2load, load_client, paired, verify
 from .processes import CLIENT_CPU, SERVER_CPU, PeerServer, Server, cpu_times, free_port, max_rss_kib, pinned
 from .report import PartResult, command, fmt, get, ratio, valid
 
@@ -382,14 +382,6 @@ def load_runs(binaries: dict, bodies: Bodies, workdir: Path, rows: tuple[str, ..
 
 # ---------------------------------------------------------------------------------------------
 # Tables, goals
-
-
-def paired(results: dict, workload: str, a: str, b: str, key: str) -> tuple[float | None, list[float]]:
-    """a/b within each round (the runs side by side), and their median."""
-    xs = get(results, workload, a, key + "_all") or []
-    ys = get(results, workload, b, key + "_all") or []
-    ratios = [x / y for x, y in zip(xs, ys) if valid(x) and valid(y) and y]
-    return (statistics.median(ratios) if ratios else None), ratios
 
 
 def us_cell(v) -> str:

@@ -45,18 +45,7 @@ extension Peer {
             ["--host", "127.0.0.1", "--port", String($0), "--threads", "1"]
         }
         let measurement = try await withServer(server) { server in
-            let arguments = ["-c", "1", "-m", "10", "-d", body, "-H", "content-type: application/grpc", "-H", "te: trailers",
-                             "http://127.0.0.1:\(server.port)/grpc.testing.TestService/UnaryCall"]
-            return try await withDeadline(120, "the gRPC allocation measurement") {
-                try await measureAllocations(counter: counter, requests: Self.calls, warmUp: 1_000) { n in
-                    let run = try await runH2load(h2load, requests: n, arguments)
-                    // h2load sees :status 200 even for a failed call; every response message must arrive.
-                    guard run.dataBytes == n * Self.responseBytes else {
-                        throw InteropError("h2load received \(run.dataBytes) bytes of DATA for \(n) calls, expected "
-                                           + "\(n * Self.responseBytes): calls ended without their response\n\(run.output.suffix(2000))")
-                    }
-                }
-            }
+            try await Self.measureUnaryCalls(port: server.port, h2load: h2load, body: body, counter: counter, "the gRPC allocation measurement")
         }
         let perCall = measurement.allocationsPerRequest
         let figure = String(format: "%.3f", perCall)
@@ -68,5 +57,23 @@ extension Peer {
             Fewer: lower the budget in GRPCAllocationBudgetTests. Measured on \(binary); after changing the sources, \
             rebuild it with `swift build -c release --product InteropServer` (make test does).
             """)
+    }
+
+    /// Runs `calls` (then 2 × `calls`) 11-byte UnaryCalls with h2load (`-c 1 -m 10`) at
+    /// 127.0.0.1:`port` and counts the allocations `counter` saw per call; every call must
+    /// bring its response message (h2load sees :status 200 even for a failed call).
+    static func measureUnaryCalls(port: Int, h2load: String, body: String, counter: MallocCounter,
+                                  _ what: String) async throws -> AllocationMeasurement {
+        let arguments = ["-c", "1", "-m", "10", "-d", body, "-H", "content-type: application/grpc", "-H", "te: trailers",
+                         "http://127.0.0.1:\(port)/grpc.testing.TestService/UnaryCall"]
+        return try await withDeadline(120, what) {
+            try await measureAllocations(counter: counter, requests: calls, warmUp: 1_000) { n in
+                let run = try await runH2load(h2load, requests: n, arguments)
+                guard run.dataBytes == n * responseBytes else {
+                    throw InteropError("h2load received \(run.dataBytes) bytes of DATA for \(n) calls, expected "
+                                       + "\(n * responseBytes): calls ended without their response\n\(run.output.suffix(2000))")
+                }
+            }
+        }
     }
 }

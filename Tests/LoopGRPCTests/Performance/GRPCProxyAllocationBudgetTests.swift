@@ -13,7 +13,6 @@ import Testing
     /// header lists decoded on each side (request head, response head, trailers).
     static let budget = 5.4
     static let tolerance = 1.0
-    static let calls = 10_000
 
     @Test func allocationsPerProxiedUnaryCall() async throws {
         let h2load = try Peer.h2load.locate()
@@ -33,17 +32,8 @@ import Testing
                 ["--listen", "127.0.0.1:\($0)", "--upstream", "127.0.0.1:\(backend.port)", "--threads", "1"]
             }
             return try await withServer(proxy) { proxy in
-                let arguments = ["-c", "1", "-m", "10", "-d", body, "-H", "content-type: application/grpc", "-H", "te: trailers",
-                                 "http://127.0.0.1:\(proxy.port)/grpc.testing.TestService/UnaryCall"]
-                return try await withDeadline(120, "the proxy's allocation measurement") {
-                    try await measureAllocations(counter: counter, requests: Self.calls, warmUp: 1_000) { n in
-                        let run = try await runH2load(h2load, requests: n, arguments)
-                        guard run.dataBytes == n * GRPCAllocationBudgetTests.responseBytes else {
-                            throw InteropError("h2load received \(run.dataBytes) bytes of DATA for \(n) calls through the proxy, expected "
-                                               + "\(n * GRPCAllocationBudgetTests.responseBytes)\n\(run.output.suffix(2000))")
-                        }
-                    }
-                }
+                try await GRPCAllocationBudgetTests.measureUnaryCalls(port: proxy.port, h2load: h2load, body: body, counter: counter,
+                                                                      "the proxy's allocation measurement")
             }
         }
         let perCall = measurement.allocationsPerRequest
