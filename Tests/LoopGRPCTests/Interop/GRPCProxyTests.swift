@@ -412,9 +412,7 @@ import Testing
             #expect(servers == ["first", "second"])
             #expect(downloaded == 1 << 30)
             let pid = proxy.process.process.processIdentifier
-            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-            let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
-            let kilobytes = peak.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
+            let kilobytes = processMemoryKiB(pid, "VmHWM") ?? 0
             print("GRPCProxyTests: GRPCProxy (debug build) after 1 GiB through it: peak RSS \(kilobytes) kB")
             // The program itself is ~15 MB; the proxied stream may hold a window (1 MiB) per
             // direction, plus socket write buffers.
