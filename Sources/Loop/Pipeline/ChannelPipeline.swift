@@ -194,6 +194,10 @@ public final class ChannelPipeline: @unchecked Sendable {
             "ChannelPipeline.removeHandler must be called on the channel's event loop; from async code, `try await` it"
         )
         guard !context.isRemoved, let before = context.prev, let after = context.next else { return }
+        // Events reach a context without retaining it (unowned shortcuts), and a handler may
+        // remove itself from inside one of its own events: the pipeline's links were its only
+        // owners, so it is kept alive until the loop's current work is done.
+        retireAfterCurrentWork([context])
         before.next = after
         after.prev = before
         context.isRemoved = true
@@ -215,6 +219,9 @@ public final class ChannelPipeline: @unchecked Sendable {
             context.isRemoved = true
             context.handler.handlerRemoved(context: context)
         }
+        // The channel may close from inside a handler's event (a handler closing on a bad
+        // read): that handler's context still runs when the links are cut.
+        retireAfterCurrentWork(removed)
         for context in removed + [head, tail] {
             context.next = nil
             context.prev = nil
@@ -223,6 +230,13 @@ public final class ChannelPipeline: @unchecked Sendable {
             context.removedTargets = (nil, nil)
         }
         _channel = nil
+    }
+
+    /// Keeps `contexts` alive until the loop has finished what it is running now (a job
+    /// queued behind it lets go of them).
+    private func retireAfterCurrentWork(_ contexts: [ChannelHandlerContext]) {
+        guard !contexts.isEmpty else { return }
+        eventLoop.executeOnLoop { withExtendedLifetime(contexts) {} }
     }
 
     private func contains(_ context: ChannelHandlerContext) -> Bool {

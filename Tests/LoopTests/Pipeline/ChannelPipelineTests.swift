@@ -104,6 +104,10 @@ private final class SelfRemovingHandler: ChannelInboundHandler {
     let removeBeforeForwarding: Bool
     let log: Log
     var reads = 0
+    /// The context, without keeping it alive: events reach it unretained, so once removed
+    /// the pipeline must keep it alive until its current event is done.
+    weak var removedContext: ChannelHandlerContext?
+    var contextAliveAfterRemoval = false
 
     init(removeBeforeForwarding: Bool, log: Log) {
         self.removeBeforeForwarding = removeBeforeForwarding
@@ -114,12 +118,15 @@ private final class SelfRemovingHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: String) {
         reads += 1
+        removedContext = context
         if removeBeforeForwarding {
             try! context.pipeline.removeHandler(context: context)
+            contextAliveAfterRemoval = removedContext != nil
             context.fireChannelRead(data + "!")
         } else {
             context.fireChannelRead(data + "!")
             try! context.pipeline.removeHandler(context: context)
+            contextAliveAfterRemoval = removedContext != nil
         }
     }
 }
@@ -338,6 +345,11 @@ private struct PipelineTestError: Error, Equatable, CustomStringConvertible {
         #expect(remover.reads == 1)
         #expect(channel.pipeline.handlerNames == ["a", "c"])
         #expect(log.entries.filter { $0 == "self-removing removed" }.count == 1)
+        // Alive while its event was still running (it was freed under the handler before),
+        // and let go of once the loop's work is done: no leak.
+        #expect(remover.contextAliveAfterRemoval)
+        channel.eventLoop.run()
+        #expect(remover.removedContext == nil)
     }
 
     @Test func handlerAddedAfterTheCurrentOneSeesTheCurrentMessage() throws {
