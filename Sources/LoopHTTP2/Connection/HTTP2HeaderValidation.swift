@@ -97,10 +97,33 @@ enum HTTP2HeaderValidation {
     private static func fieldProblem(_ header: HPACKHeader) -> String? {
         var name = header.name
         // Scan the contiguous UTF-8 directly: the view's index machinery costs several times more.
-        let hasUpperCase = name.withUTF8 { bytes in
-            bytes.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        let nameFault = name.withUTF8 { bytes -> NameFault? in
+            for (index, byte) in bytes.enumerated() {
+                if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return .upperCase }
+                // §8.2.1: no 0x00-0x20, 0x7f-0xff; a colon only as a pseudo-header's first byte.
+                if byte <= 0x20 || byte >= 0x7F || (byte == UInt8(ascii: ":") && index > 0) { return .invalidCharacter }
+            }
+            return nil
         }
-        if hasUpperCase { return "upper-case header name \(name) (RFC 9113 §8.2.1)" }
+        switch nameFault {
+        case .upperCase?: return "upper-case header name \(name) (RFC 9113 §8.2.1)"
+        case .invalidCharacter?: return "invalid character in header name \(name.debugDescription) (RFC 9113 §8.2.1)"
+        case nil: break
+        }
+        var value = header.value
+        let valueFault = value.withUTF8 { bytes -> ValueFault? in
+            guard let first = bytes.first, let last = bytes.last else { return nil }
+            // §8.2.1: a value must not start or end with SP or HTAB, nor contain NUL, LF or CR
+            // (a gateway translating to HTTP/1.1 would otherwise pass on a smuggled line).
+            if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 { return .surroundingWhitespace }
+            if bytes.contains(where: { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D }) { return .lineBreakOrNul }
+            return nil
+        }
+        switch valueFault {
+        case .surroundingWhitespace?: return "leading or trailing whitespace in the value of \(name) (RFC 9113 §8.2.1)"
+        case .lineBreakOrNul?: return "CR, LF or NUL in the value of \(name) (RFC 9113 §8.2.1)"
+        case nil: break
+        }
         let connectionSpecific: Bool
         switch name.utf8.count {
         case 2:
@@ -115,6 +138,9 @@ enum HTTP2HeaderValidation {
         return connectionSpecific ? "connection-specific header \(name) (RFC 9113 §8.2.2)" : nil
     }
 }
+
+private enum NameFault { case upperCase, invalidCharacter }
+private enum ValueFault { case surroundingWhitespace, lineBreakOrNul }
 
 extension Substring {
     /// Without leading and trailing spaces and tabs.

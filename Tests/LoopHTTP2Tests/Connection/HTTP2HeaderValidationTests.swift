@@ -25,6 +25,16 @@ import Loop
     static let malformedRequests: [MalformedHead] = [
         MalformedHead("upper-case field name", requestHead(extra: [("X-Upper", "1")]), "§8.2.1"),
         MalformedHead("upper-case in the middle of a name", requestHead(extra: [("content-Type", "text/plain")]), "§8.2.1"),
+        MalformedHead("space in a field name", requestHead(extra: [("x name", "1")]), "§8.2.1"),
+        MalformedHead("colon inside a field name", requestHead(extra: [("x:name", "1")]), "§8.2.1"),
+        MalformedHead("non-ASCII byte in a field name", requestHead(extra: [("x-caf\u{E9}", "1")]), "§8.2.1"),
+        MalformedHead("DEL in a field name", requestHead(extra: [("x\u{7F}", "1")]), "§8.2.1"),
+        MalformedHead("CR in a field value", requestHead(extra: [("x-a", "one\rtwo")]), "§8.2.1"),
+        MalformedHead("LF in a field value", requestHead(extra: [("x-a", "one\ntransfer-encoding: chunked")]), "§8.2.1"),
+        MalformedHead("NUL in a field value", requestHead(extra: [("x-a", "one\u{0}two")]), "§8.2.1"),
+        MalformedHead("leading space in a field value", requestHead(extra: [("x-a", " one")]), "§8.2.1"),
+        MalformedHead("trailing tab in a field value", requestHead(extra: [("x-a", "one\t")]), "§8.2.1"),
+        MalformedHead("CR LF in a pseudo-header value", [method, scheme, HPACKHeader(":path", "/a\r\nHost: evil"), authority], "§8.2.1"),
         MalformedHead("connection header", requestHead(extra: [("connection", "keep-alive")]), "§8.2.2"),
         MalformedHead("keep-alive header", requestHead(extra: [("keep-alive", "timeout=5")]), "§8.2.2"),
         MalformedHead("proxy-connection header", requestHead(extra: [("proxy-connection", "close")]), "§8.2.2"),
@@ -77,6 +87,9 @@ import Loop
     @Test(arguments: [
         [HPACKHeader("te", "trailers")],
         [HPACKHeader("content-type", "application/grpc"), HPACKHeader("x-empty", "")],
+        // §8.2.1 allows inner spaces and tabs, other control characters than CR/LF/NUL, and
+        // bytes past 0x7F (obs-text) in values.
+        [HPACKHeader("user-agent", "grpc-go/1.33 (linux;\tamd64)"), HPACKHeader("x-cafe", "caf\u{E9} \u{1}")],
     ])
     func validRequestsAreAccepted(extra: [HPACKHeader]) {
         var server = PeerHarness.server()
@@ -154,6 +167,8 @@ import Loop
 
     static let malformedResponses: [MalformedHead] = [
         MalformedHead("missing :status", [HPACKHeader("content-type", "text/plain")], "§8.3.2"),
+        MalformedHead("LF in a field value", [HPACKHeader(":status", "200"), HPACKHeader("location", "/a\nset-cookie: x")], "§8.2.1"),
+        MalformedHead("trailing space in a field value", [HPACKHeader(":status", "200"), HPACKHeader("server", "loop ")], "§8.2.1"),
         MalformedHead("request pseudo-header in a response", [HPACKHeader(":status", "200"), HPACKHeader(":path", "/")], "§8.3.2"),
         MalformedHead("duplicate :status", [HPACKHeader(":status", "200"), HPACKHeader(":status", "204")], "§8.3.2"),
         MalformedHead("pseudo-header after a regular one", [HPACKHeader("server", "x"), HPACKHeader(":status", "200")], "§8.3"),
