@@ -55,8 +55,15 @@ extension HTTP2Connection {
                 try receiveData(frame.streamID, data, endStream: endStream, flowControlledLength: length)
             case .headers(let headers, let endStream):
                 abuse.progress()
+                if decoder.headersDependingOnThemselves == frame.streamID {
+                    decoder.headersDependingOnThemselves = nil
+                    // The HEADERS opened the stream (idle → open), so it can be reset.
+                    if isPeerInitiated(frame.streamID) && frame.streamID > lastPeerStreamID { lastPeerStreamID = frame.streamID }
+                    throw .stream(frame.streamID, .protocolError, "HEADERS makes stream \(frame.streamID) depend on itself (RFC 9113 §5.3.1)")
+                }
                 try receiveHeaders(frame.streamID, headers, endStream: endStream)
             case .oversizedHeaders(let endStream):
+                decoder.headersDependingOnThemselves = nil
                 try receiveOversizedHeaders(frame.streamID, endStream: endStream)
             case .priority:
                 break  // RFC 9113 §5.3.2: ignored

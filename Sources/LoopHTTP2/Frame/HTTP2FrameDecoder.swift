@@ -28,7 +28,13 @@ public struct HTTP2FrameDecoder: Sendable {
         var endStream: Bool
         var block: ByteBuffer
         var continuations: Int
+        var dependsOnItself: Bool
     }
+
+    /// Set when the HEADERS just returned carried a priority that makes its stream depend on
+    /// itself (RFC 9113 §5.3.1: a stream error the connection raises once the block is
+    /// decoded, so the HPACK context stays in step). The connection reads and clears it.
+    public internal(set) var headersDependingOnThemselves: UInt32?
 
     public init(role: Role, maxHeaderListSize: Int = 65_536, headerBlockLimits: HTTP2HeaderBlockLimits? = nil) {
         self.expectingPreface = role == .server
@@ -111,19 +117,26 @@ public struct HTTP2FrameDecoder: Sendable {
             guard streamID != 0 else { throw .connection(.protocolError, "HEADERS on stream 0 (RFC 9113 §6.2)") }
             let priorityLength = flags & HTTP2FrameFlags.priority != 0 ? 5 : 0
             try stripPadding(&payload, flags: flags, frame: "HEADERS", fieldsLength: priorityLength)
+            var dependsOnItself = false
             if priorityLength > 0 {
-                // Exclusive flag, dependency and weight: parsed and ignored (RFC 9113 §5.3.2).
-                guard payload.readableBytes >= priorityLength else {
+                // Exclusive flag, dependency and weight: ignored (RFC 9113 §5.3.2), except a
+                // dependency on the stream itself (§5.3.1).
+                guard payload.readableBytes >= priorityLength,
+                      let dependency = payload.getInteger(at: payload.readerIndex, as: UInt32.self) else {
                     throw .connection(.frameSizeError, "HEADERS with PRIORITY shorter than 5 bytes (RFC 9113 §6.2)")
                 }
+                dependsOnItself = dependency & 0x7FFF_FFFF == streamID
                 payload.moveReaderIndex(forwardBy: priorityLength)
             }
             let endStream = flags & HTTP2FrameFlags.endStream != 0
             if flags & HTTP2FrameFlags.endHeaders != 0 {
-                return try decodeBlock(streamID: streamID, endStream: endStream, block: payload)
+                let frame = try decodeBlock(streamID: streamID, endStream: endStream, block: payload)
+                if dependsOnItself { headersDependingOnThemselves = streamID }
+                return frame
             }
             try headerBlockLimits.check(continuations: 0, size: payload.readableBytes)
-            pendingBlock = PendingBlock(streamID: streamID, endStream: endStream, block: payload, continuations: 0)
+            pendingBlock = PendingBlock(streamID: streamID, endStream: endStream, block: payload, continuations: 0,
+                                        dependsOnItself: dependsOnItself)
             return nil
 
         case HTTP2FrameType.continuation:
@@ -135,15 +148,20 @@ public struct HTTP2FrameDecoder: Sendable {
             pending.block.writeBuffer(&payload)
             if flags & HTTP2FrameFlags.endHeaders != 0 {
                 pendingBlock = nil
-                return try decodeBlock(streamID: pending.streamID, endStream: pending.endStream, block: pending.block)
+                let frame = try decodeBlock(streamID: pending.streamID, endStream: pending.endStream, block: pending.block)
+                if pending.dependsOnItself { headersDependingOnThemselves = pending.streamID }
+                return frame
             }
             pendingBlock = pending
             return nil
 
         case HTTP2FrameType.priority:
             guard streamID != 0 else { throw .connection(.protocolError, "PRIORITY on stream 0 (RFC 9113 §6.3)") }
-            guard payload.readableBytes == 5 else {
+            guard payload.readableBytes == 5, let dependency = payload.getInteger(at: payload.readerIndex, as: UInt32.self) else {
                 throw .stream(streamID, .frameSizeError, "PRIORITY of \(payload.readableBytes) bytes, not 5 (RFC 9113 §6.3)")
+            }
+            guard dependency & 0x7FFF_FFFF != streamID else {
+                throw .stream(streamID, .protocolError, "PRIORITY makes stream \(streamID) depend on itself (RFC 9113 §5.3.1)")
             }
             return HTTP2Frame(streamID: streamID, payload: .priority)
 

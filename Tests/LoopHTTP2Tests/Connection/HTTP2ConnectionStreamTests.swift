@@ -233,6 +233,47 @@ import Loop
         #expect(server.connection.state == .active)
     }
 
+    @Test func rfc9113Section5_3_1HeadersThatDependOnTheirOwnStreamAreAStreamError() {
+        var server = activeServer()
+        server.receive(headersFrame(streamID: 1, block: server.block(requestHead()), endStream: true, priority: (dependency: 1, weight: 16)))
+        #expect(server.sent() == [.rst(1, .protocolError)])
+        let events = server.connection.takeEvents()
+        guard case .streamError(1, let error)? = events.first else {
+            Issue.record("expected a stream error, got \(events)")
+            return
+        }
+        #expect(error.reason.contains("§5.3.1"), "\(error.reason)")
+        // The header block was decoded (the HPACK context stays in step), and the connection
+        // goes on; also when the block is split over CONTINUATION, and with the exclusive bit set.
+        server.sendRequest(streamID: 3, requestHead(path: "/next"), endStream: true)
+        #expect(server.events() == [.headers(3, fields(requestHead(path: "/next")), endStream: true)])
+        let split = server.block(requestHead(path: "/split"))
+        server.receive(headersFrame(streamID: 5, block: Array(split[..<3]), endStream: true, endHeaders: false,
+                                    priority: (dependency: 0x8000_0005, weight: 16)),
+                       continuationFrame(streamID: 5, block: Array(split[3...])))
+        #expect(server.sent() == [.rst(5, .protocolError)])
+        _ = server.events()
+        server.sendRequest(streamID: 7, requestHead(path: "/last"), endStream: true)
+        #expect(server.events() == [.headers(7, fields(requestHead(path: "/last")), endStream: true)])
+        #expect(server.connection.state == .active)
+        // A dependency on another stream is still fine (§5.3.2: ignored).
+        server.receive(headersFrame(streamID: 9, block: server.block(requestHead()), endStream: true, priority: (dependency: 7, weight: 16)))
+        #expect(server.events() == [.headers(9, fields(requestHead()), endStream: true)])
+    }
+
+    @Test func rfc9113Section5_3_1PriorityThatDependsOnItsOwnStreamIsAnError() {
+        // On an open stream: RST_STREAM(PROTOCOL_ERROR), and the connection goes on.
+        var server = activeServer()
+        server.sendRequest(streamID: 1)
+        _ = server.events()
+        server.receive(priorityFrame(streamID: 1, dependsOn: 1, weight: 16))
+        #expect(server.sent() == [.rst(1, .protocolError)])
+        #expect(server.connection.state == .active)
+        // On an idle stream no RST_STREAM may be sent (§6.4): a connection error instead.
+        server.receive(priorityFrame(streamID: 11, dependsOn: 11, weight: 16))
+        #expect(server.sent() == [.goAway(last: 1, .protocolError)])
+    }
+
     @Test func rfc9113Section6_3PriorityOfTheWrongLengthIsAStreamError() {
         var server = activeServer()
         server.sendRequest(streamID: 1)
