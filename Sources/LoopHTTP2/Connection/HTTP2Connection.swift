@@ -65,6 +65,8 @@ public struct HTTP2Connection: Sendable {
     /// Server streams waiting for the client's end before their reset (the stream-end rule).
     var resetGrace: HTTP2ResetGrace
     var now: UInt64 = 0
+    /// The peer shut down its side of the socket (TCP half-close): no frame will arrive.
+    var peerInputClosed = false
 
     /// True while producing DATA is paused (``pauseOutput()``); control frames still go out.
     public var isOutputPaused: Bool { outbound.isPaused }
@@ -318,8 +320,43 @@ public struct HTTP2Connection: Sendable {
         events.append(.connectionError(error))
     }
 
+    /// The peer shut down its sending side (a TCP half-close, read end-of-stream) while its
+    /// reading side stays open: nothing more can arrive. Responses to requests the peer
+    /// completed still go out; streams still waiting for the peer can never finish and are
+    /// reset (CANCEL, reported as a reset by the peer); no new stream can come, so the
+    /// connection drains and closes after a GOAWAY(NO_ERROR) once the last stream is done.
+    public mutating func peerClosedInput() {
+        guard state != .closed, !peerInputClosed else { return }
+        peerInputClosed = true
+        guard state != .handshaking else {
+            fail(.connection(.noError, "the peer closed its side before its SETTINGS"))
+            return
+        }
+        for id in streams.ids {
+            switch streams.modify(id, { ($0.state.isRemoteOpen, $0.awaitsPeerEnd) }) {
+            case (true, true)?:
+                // Its response is complete (the stream-end rule's grace): simply done.
+                resetAfterCompleteExchange(id)
+            case (true, false)?:
+                HTTP2FrameEncoder.writeRSTStream(streamID: id, code: .cancel, into: &output.control)
+                recentlyReset.insert(id)
+                closeStream(id)
+                events.append(.reset(streamID: id, .cancel))
+                events.append(.closed(streamID: id))
+            default:
+                break
+            }
+        }
+        if shutdown.sentLastStreamID == nil {
+            shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "", into: &output.control)
+        }
+        state = .draining
+        closeIfDrained()
+    }
+
     mutating func closeIfDrained() {
-        guard state == .draining, shutdown.isDrained(openStreams: streams.count) else { return }
+        // A PING of the graceful shutdown cannot be answered once the peer's side is closed.
+        guard state == .draining, shutdown.isDrained(openStreams: streams.count) || (peerInputClosed && streams.count == 0) else { return }
         if shutdown.sentLastStreamID == nil {
             shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "", into: &output.control)
         }

@@ -102,6 +102,17 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The peer half-closed the socket (servers accept with allowRemoteHalfClosure): answer
+        // what it asked for, then close (HTTP2Connection.peerClosedInput).
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            connection.peerClosedInput()
+            processEvents()
+            flushNow()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if connection.state != .closed {
             connection.close(code: .internalError, reason: "\(error)")

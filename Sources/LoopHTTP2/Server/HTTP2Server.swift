@@ -62,6 +62,9 @@ public enum HTTP2Server {
         let fixed = configuration
         return try await ServerBootstrap(group: group)
             .serverOption(.backlog(1024))
+            // A client that sends its requests and shuts down its writing side still gets its
+            // responses (HTTP2Connection.peerClosedInput).
+            .childOption(.allowRemoteHalfClosure(true))
             .childChannelInitializer { channel in
                 try pipelineSetup?(channel)
                 try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel)))

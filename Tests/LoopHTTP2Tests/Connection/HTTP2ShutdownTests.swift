@@ -202,6 +202,53 @@ import Loop
         #expect(client.sent() == [])
     }
 
+    // MARK: the peer half-closes the socket
+
+    @Test func peerHalfCloseAnswersCompleteRequestsThenDrains() throws {
+        // Stream 1 is a complete request, stream 3 still uploading, stream 5 answered while
+        // its request was open (waiting out the grace). Then the client shuts down its
+        // writing side: 3 can never finish (reset, CANCEL), 5 is done, 1 is still answered,
+        // and the connection closes after the last response.
+        var server = PeerHarness.server()
+        server.handshake()
+        server.sendRequest(streamID: 1, endStream: true)
+        server.sendRequest(streamID: 3, requestHead(method: "POST"))
+        server.sendRequest(streamID: 5, requestHead(method: "POST"))
+        _ = server.events()
+        try server.connection.sendHeaders(streamID: 5, responseHead(status: "403"), endStream: true)
+        _ = server.sent()
+        server.connection.peerClosedInput()
+        #expect(server.sent() == [.rst(3, .cancel), .rst(5, .noError), .goAway(last: 5, .noError)])
+        #expect(server.events() == [.reset(3, .cancel), .closed(3), .closed(5)])
+        #expect(server.connection.state == .draining)
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
+        try server.connection.sendData(streamID: 1, ByteBuffer(string: "hi"), endStream: true)
+        #expect(server.sent() == [.headers(1, fields(responseHead()), endStream: false), .data(1, length: 2, endStream: true)])
+        #expect(server.events() == [.closed(1), .drained])
+        #expect(server.connection.state == .closed)
+    }
+
+    @Test func peerHalfCloseDuringAGracefulShutdownDoesNotWaitForThePingAck() throws {
+        var server = PeerHarness.server()
+        server.handshake()
+        server.sendRequest(streamID: 1, endStream: true)
+        _ = server.events()
+        server.connection.beginGracefulShutdown()
+        _ = server.sent()
+        server.connection.peerClosedInput()
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: true)
+        #expect(server.events() == [.closed(1), .drained])
+    }
+
+    @Test func peerHalfCloseBeforeItsSettingsEndsTheConnection() {
+        var server = PeerHarness.server()
+        server.receive(prefaceBytes())
+        _ = server.sent()
+        server.connection.peerClosedInput()
+        #expect(server.sent() == [.goAway(last: 0, .noError)])
+        #expect(server.connection.state == .closed)
+    }
+
     // MARK: the stream-end rule (docs/architecture.md)
 
     @Test func designStreamEndRuleTrailersBeforeTheRequestEndedSendRstNoError() throws {
