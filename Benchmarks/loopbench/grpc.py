@@ -314,17 +314,23 @@ def load_runs(binaries: dict, bodies: Bodies, threads: int, rounds: int, duratio
             for name in order:
                 runs.setdefault((workload, name), []).append(
                     one_run(workload, name, binaries, bodies, threads, duration))
+    return aggregate_runs(runs, MEDIAN_KEYS)
+
+
+def aggregate_runs(runs: dict, median_keys) -> dict:
+    """Each (workload, server) key's runs in one record: the last run's fields, the median of
+    each of `median_keys` (and every round's value as KEY_all), errors, broken, verification."""
     results = {}
     for key, rs in runs.items():
         out = dict(rs[-1])
-        for k in MEDIAN_KEYS:
+        for k in median_keys:
             values = [r[k] for r in rs if valid(r.get(k))]
             out[k] = statistics.median(values) if values else None
             out[k + "_all"] = [r.get(k) for r in rs]
         out["errors"] = [e for r in rs for e in (r.get("errors") or [])]
         out["broken"] = any(r.get("broken") for r in rs)
         out["verified_all"] = all(r.get("verified") for r in rs)
-        out["verify_details"] = sorted({r.get("verify_detail", "") for r in rs})
+        out["verify_details"] = sorted({r.get("verify_detail", "") for r in rs if r.get("verify_detail")})
         out["rounds"] = len(rs)
         results[key] = out
     return results

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -37,7 +36,7 @@ from pathlib import Path
 from .common import LOOP_SCRATCH, ROOT, BenchError, build_swift, load_average, log, loop_commit, swift_bin_path, \
     swift_build
 from .goals import Goal, markdown
-from .grpc import CONNECTIONS, STREAMS, Bodies, h2load, load_client, paired, verify
+from .grpc import CONNECTIONS, STREAMS, Bodies, aggregate_runs, h2load, load_client, paired, verify
 from .processes import CLIENT_CPU, SERVER_CPU, PeerServer, Server, cpu_times, free_port, max_rss_kib, pinned
 from .report import PartResult, command, fmt, get, ratio, valid
 
@@ -364,20 +363,7 @@ def load_runs(binaries: dict, bodies: Bodies, workdir: Path, rows: tuple[str, ..
             for row in order:
                 runs.setdefault((workload, row), []).append(one_run(workload, row, binaries, bodies, workdir,
                                                                     duration))
-    results = {}
-    for key, rs in runs.items():
-        out = dict(rs[-1])
-        for k in MEDIAN_KEYS:
-            values = [r[k] for r in rs if valid(r.get(k))]
-            out[k] = statistics.median(values) if values else None
-            out[k + "_all"] = [r.get(k) for r in rs]
-        out["errors"] = [e for r in rs for e in (r.get("errors") or [])]
-        out["broken"] = any(r.get("broken") for r in rs)
-        out["verified_all"] = all(r.get("verified") for r in rs)
-        out["verify_details"] = sorted({r.get("verify_detail", "") for r in rs if r.get("verify_detail")})
-        out["rounds"] = len(rs)
-        results[key] = out
-    return results
+    return aggregate_runs(runs, MEDIAN_KEYS)
 
 
 # ---------------------------------------------------------------------------------------------
