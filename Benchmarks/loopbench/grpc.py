@@ -305,16 +305,25 @@ def one_run(workload: str, name: str, binaries: dict, bodies: Bodies, threads: i
 
 
 def load_runs(binaries: dict, bodies: Bodies, threads: int, rounds: int, duration: float) -> dict:
+    runs = interleaved_runs(SERVERS, rounds, {w: WORKLOADS[w]["label"] for w in WORKLOADS}, "server order",
+                            lambda workload, name: one_run(workload, name, binaries, bodies, threads, duration))
+    return aggregate_runs(runs, MEDIAN_KEYS)
+
+
+def interleaved_runs(names, rounds: int, workloads: dict, order_label: str, run) -> dict:
+    """`run(workload, name)` for every workload (key → label) and name, `rounds` times, the
+    order of the names rotating between rounds so slow drifts in load hit each alike; the
+    runs listed per (workload, name) for `aggregate_runs`."""
+    names = tuple(names)
     runs: dict[tuple[str, str], list[dict]] = {}
     for rnd in range(rounds):
-        order = SERVERS[rnd % len(SERVERS):] + SERVERS[:rnd % len(SERVERS)]
-        log(f"  round {rnd + 1}/{rounds} (server order: {', '.join(order)})")
-        for workload in WORKLOADS:
-            log(f"   {WORKLOADS[workload]['label']}")
+        order = names[rnd % len(names):] + names[:rnd % len(names)]
+        log(f"  round {rnd + 1}/{rounds} ({order_label}: {', '.join(order)})")
+        for workload, label in workloads.items():
+            log(f"   {label}")
             for name in order:
-                runs.setdefault((workload, name), []).append(
-                    one_run(workload, name, binaries, bodies, threads, duration))
-    return aggregate_runs(runs, MEDIAN_KEYS)
+                runs.setdefault((workload, name), []).append(run(workload, name))
+    return runs
 
 
 def aggregate_runs(runs: dict, median_keys) -> dict:

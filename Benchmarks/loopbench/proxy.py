@@ -36,7 +36,7 @@ from pathlib import Path
 from .common import LOOP_SCRATCH, ROOT, BenchError, build_swift, load_average, log, loop_commit, swift_bin_path, \
     swift_build
 from .goals import Goal, markdown
-from .grpc import CONNECTIONS, STREAMS, Bodies, aggregate_runs, h2load, load_client, paired, verify
+from .grpc import CONNECTIONS, STREAMS, Bodies, aggregate_runs, h2load, interleaved_runs, load_client, paired, verify
 from .processes import CLIENT_CPU, SERVER_CPU, PeerServer, Server, cpu_times, free_port, max_rss_kib, pinned
 from .report import PartResult, command, fmt, get, ratio, valid
 
@@ -354,15 +354,8 @@ def one_run(workload: str, row: str, binaries: dict, bodies: Bodies, workdir: Pa
 
 def load_runs(binaries: dict, bodies: Bodies, workdir: Path, rows: tuple[str, ...], rounds: int,
               duration: float) -> dict:
-    runs: dict[tuple[str, str], list[dict]] = {}
-    for rnd in range(rounds):
-        order = rows[rnd % len(rows):] + rows[:rnd % len(rows)]
-        log(f"  round {rnd + 1}/{rounds} (order: {', '.join(order)})")
-        for workload in PROXY_WORKLOADS:
-            log(f"   unary 11 B, {SHORT[workload]}")
-            for row in order:
-                runs.setdefault((workload, row), []).append(one_run(workload, row, binaries, bodies, workdir,
-                                                                    duration))
+    runs = interleaved_runs(rows, rounds, {w: f"unary 11 B, {SHORT[w]}" for w in PROXY_WORKLOADS}, "order",
+                            lambda workload, row: one_run(workload, row, binaries, bodies, workdir, duration))
     return aggregate_runs(runs, MEDIAN_KEYS)
 
 
