@@ -41,7 +41,7 @@ final class HTTP2WriterStorage: @unchecked Sendable {
             try checkOpen()
             guard headSent else { throw HTTP2WriterError.headNotSent }
             try stream.sendData(data, endStream: false)
-            return stream.bufferedBytes > HTTP2WriterStorage.highWaterMark
+            return stream.isAboveWaterMark(HTTP2WriterStorage.highWaterMark)
         }
         guard mustWait else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -49,7 +49,7 @@ final class HTTP2WriterStorage: @unchecked Sendable {
             let wait = UncheckedTransfer { [self] in
                 if let failure {
                     transfer.value.resume(throwing: failure)
-                } else if stream.bufferedBytes <= HTTP2WriterStorage.lowWaterMark {
+                } else if stream.isBelowWaterMark(HTTP2WriterStorage.lowWaterMark) {
                     transfer.value.resume()
                 } else {
                     waiter = transfer.value

@@ -30,19 +30,42 @@ public struct HTTP2Configuration: Sendable {
     // Abuse limits (HTTP2AbuseLimits): past each, the connection is closed with
     // ENHANCE_YOUR_CALM.
 
-    /// Streams the peer may reset per second before the connection is closed with
-    /// ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
-    public var maxResetsPerSecond = 200
-    /// PING and SETTINGS frames accepted within 10 seconds without any HEADERS or DATA in
-    /// between; more is a flood, answered with ENHANCE_YOUR_CALM.
-    public var maxControlFramesWithoutProgress = 1000
+    /// The glitch budget: how much work that serves no request a peer may cause (streams it
+    /// resets while they are answered, stream errors it provokes, SETTINGS, and PING,
+    /// PRIORITY, empty DATA, WINDOW_UPDATE or unknown frames beyond what its traffic pays
+    /// for) before the connection is closed with ENHANCE_YOUR_CALM. See ``GlitchBudget``.
+    public var glitchBudget = GlitchBudget(burst: 1000, perSecond: 200)
     /// CONTINUATION frames one header block may use (CONTINUATION floods, CVE-2024-27316).
     public var maxContinuationFrames = 32
     /// Encoded bytes one header block may use; nil: twice the larger of
     /// `maxHeaderListSize` and 16 KiB.
     public var maxHeaderBlockSize: Int? = nil
+    /// DATA bytes queued across all streams of the connection above which senders wait
+    /// (``HTTP2StreamHandle/isAboveWaterMark(_:)`` says so, and `streamWritable` waits until
+    /// the queue is back under half of this). Per-stream water marks alone would multiply by
+    /// the number of streams: a peer that opens 1,000 streams and keeps their windows shut
+    /// would hold 1,000 × each stream's mark. HTTP2Server's writers and gRPC calls respect
+    /// it; code that calls `sendData` directly should too.
+    public var maxQueuedOutboundBytes = 4 << 20
     /// How long a peer may take to complete the handshake.
     public var handshakeTimeout: Duration = .seconds(10)
+
+    // Timeouts after the handshake (HTTP2Timeouts); nil turns one off.
+
+    /// How long a connection may have no open stream before it is closed with
+    /// GOAWAY(NO_ERROR). Servers: 5 minutes; clients: nil (a pooled client connection is
+    /// the application's to close).
+    public var idleTimeout: Duration?
+    /// How long a peer may take to finish a header block (HEADERS and its CONTINUATION
+    /// frames) once it started one; then GOAWAY(ENHANCE_YOUR_CALM). A slow-loris client
+    /// that sends a request head in pieces holds the whole connection meanwhile (no other
+    /// frame may come between the pieces, RFC 9113 §6.10).
+    public var headerBlockTimeout: Duration? = .seconds(10)
+    /// How long queued output may make no progress — the socket stays unwritable (the peer
+    /// does not read), or DATA waits while the peer keeps its flow-control windows shut —
+    /// before the connection is closed with GOAWAY(ENHANCE_YOUR_CALM). Servers: 30 seconds;
+    /// clients: nil.
+    public var writeStallTimeout: Duration?
 
     /// Server only: what follows a response that ends while the request is still open
     /// (the stream-end rule, docs/architecture.md). See ``UnfinishedRequestPolicy``.
@@ -50,6 +73,34 @@ public struct HTTP2Configuration: Sendable {
 
     public init(role: Role) {
         self.role = role
+        if role == .server {
+            idleTimeout = .seconds(300)
+            writeStallTimeout = .seconds(30)
+        }
+    }
+}
+
+extension HTTP2Configuration {
+    /// A token bucket of glitches (``HTTP2Configuration/glitchBudget``): a peer may cause
+    /// `burst` glitches at once, and `perSecond` more each second after that. A client that
+    /// misbehaves now and then never runs out; a flood is cut within `burst` glitches,
+    /// however it is paced, with GOAWAY(ENHANCE_YOUR_CALM) whose debug data names what the
+    /// peer did.
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .server)
+    /// configuration.glitchBudget = .init(burst: 200, perSecond: 50)   // stricter
+    /// ```
+    public struct GlitchBudget: Sendable, Equatable {
+        /// Glitches allowed at once (the bucket's size).
+        public var burst: Int
+        /// Glitches earned back per second (0: never).
+        public var perSecond: Int
+
+        public init(burst: Int, perSecond: Int) {
+            self.burst = burst
+            self.perSecond = perSecond
+        }
     }
 }
 

@@ -25,6 +25,15 @@ extension HTTP2Connection {
                 decoderStreamError(streamID, error)
             }
         }
+        if decoder.ignoredFrames > 0 && state != .closed {
+            // Unknown frame types (RFC 9113 §5.5) are skipped by the decoder: charged here.
+            do throws(HTTP2ProtocolError) {
+                for _ in 0..<decoder.ignoredFrames { try abuse.charge(.unknownFrame, now: now) }
+            } catch {
+                fail(error)
+            }
+            decoder.ignoredFrames = 0
+        }
         scheduleWrites()
     }
 
@@ -38,8 +47,21 @@ extension HTTP2Connection {
         } else if isIdle(streamID) {
             fail(.connection(error.code, error.reason))
         } else {
-            reset(streamID, code: error.code, reason: error.reason)
+            resetProvoked(streamID, error)
         }
+    }
+
+    /// Answers a stream error the peer's frame caused with RST_STREAM, charging the glitch
+    /// budget (MadeYouReset, CVE-2025-8671: resets a peer provokes cost us what its own
+    /// resets would, and must not escape the budget that bounds those).
+    mutating func resetProvoked(_ streamID: UInt32, _ error: HTTP2ProtocolError) {
+        do throws(HTTP2ProtocolError) {
+            try abuse.charge(.provokedReset, now: now)
+        } catch {
+            fail(error)
+            return
+        }
+        reset(streamID, code: error.code, reason: error.reason)
     }
 
     mutating func handle(_ frame: HTTP2Frame) throws(HTTP2ProtocolError) {
@@ -51,10 +73,13 @@ extension HTTP2Connection {
         do throws(HTTP2ProtocolError) {
             switch frame.payload {
             case .data(let data, let endStream, let length):
-                abuse.progress()
+                if data.readableBytes > 0 || endStream {
+                    abuse.progress()
+                } else {
+                    try abuse.charge(.emptyData, now: now)
+                }
                 try receiveData(frame.streamID, data, endStream: endStream, flowControlledLength: length)
             case .headers(let headers, let endStream):
-                abuse.progress()
                 if decoder.headersDependingOnThemselves == frame.streamID {
                     decoder.headersDependingOnThemselves = nil
                     // The HEADERS opened the stream (idle → open), so it can be reset.
@@ -66,11 +91,11 @@ extension HTTP2Connection {
                 decoder.headersDependingOnThemselves = nil
                 try receiveOversizedHeaders(frame.streamID, endStream: endStream)
             case .priority:
-                break  // RFC 9113 §5.3.2: ignored
+                try abuse.charge(.priority, now: now)  // otherwise ignored (RFC 9113 §5.3.2)
             case .rstStream(let code):
                 try receiveReset(frame.streamID, code)
             case .settings(let parameters):
-                try abuse.controlFrame(now: now)
+                try abuse.charge(.settings, now: now)
                 try receiveSettings(parameters)
             case .settingsAck:
                 break
@@ -80,17 +105,18 @@ extension HTTP2Connection {
                 if ack {
                     receivePingAck(opaque)
                 } else {
-                    try abuse.controlFrame(now: now)
+                    try abuse.charge(.ping, now: now)
                     HTTP2FrameEncoder.writePing(opaque, ack: true, into: &output.control)
                 }
             case .goAway(let last, let code, let debug):
                 receiveGoAway(lastStreamID: last, code: code, debugData: debug)
             case .windowUpdate(let increment):
+                try abuse.charge(.windowUpdate, now: now)
                 try receiveWindowUpdate(frame.streamID, increment: Int(increment))
             }
         } catch {
             guard let streamID = error.streamID else { throw error }
-            reset(streamID, code: error.code, reason: error.reason)
+            resetProvoked(streamID, error)
         }
     }
 
@@ -139,22 +165,23 @@ extension HTTP2Connection {
                 throw .stream(streamID, .protocolError, "\(stream.receivedLength) body bytes but content-length \(expected) (RFC 9113 §8.1.1)")
             }
             streams[streamID] = stream
+            abuse.progress()
             events.append(.headers(streamID: streamID, headers, endStream: endStream))
             if endStream { remoteEnded(streamID) }
             return
         }
         guard isPeerInitiated(streamID), role == .server else {
             if isIdle(streamID) { throw .connection(.protocolError, "HEADERS on idle stream \(streamID) the server may not open (RFC 9113 §5.1.1, §8.4)") }
-            if recentlyReset.contains(streamID) { return }
+            if recentlyReset.contains(streamID) { return try abuse.charge(.ignoredFrame, now: now) }
             throw .connection(.streamClosed, "HEADERS on closed stream \(streamID) (RFC 9113 §5.1)")
         }
         if isAboveSentGoAway(streamID) {
             // RFC 9113 §6.8: ignored, and so are its later frames (trailers included).
             lastPeerStreamID = max(lastPeerStreamID, streamID)
-            return
+            return try abuse.charge(.ignoredFrame, now: now)
         }
         guard streamID > lastPeerStreamID else {
-            if recentlyReset.contains(streamID) { return }
+            if recentlyReset.contains(streamID) { return try abuse.charge(.ignoredFrame, now: now) }
             if recentlyClosed.contains(streamID) {
                 throw .connection(.streamClosed, "HEADERS on closed stream \(streamID) (RFC 9113 §5.1)")
             }
@@ -177,6 +204,7 @@ extension HTTP2Connection {
         stream.expectedLength = expectedLength
         streams[streamID] = stream
         peerStreamCount += 1
+        abuse.progress()
         events.append(.headers(streamID: streamID, headers, endStream: endStream))
         if endStream { remoteEnded(streamID) }
     }
@@ -184,9 +212,10 @@ extension HTTP2Connection {
     mutating func receiveOversizedHeaders(_ streamID: UInt32, endStream: Bool) throws(HTTP2ProtocolError) {
         if !streams.contains(streamID) && isAboveSentGoAway(streamID) {
             lastPeerStreamID = max(lastPeerStreamID, streamID)  // ignored (RFC 9113 §6.8)
-            return
+            return try abuse.charge(.ignoredFrame, now: now)
         }
         if role == .server && !streams.contains(streamID) && isPeerInitiated(streamID) && streamID > lastPeerStreamID {
+            try abuse.charge(.provokedReset, now: now)
             // Refuse the request with 431 (RFC 6585) and leave the connection alone.
             lastPeerStreamID = streamID
             encoder.writeHeaders(streamID: streamID, headers: [HPACKHeader(":status", "431")], endStream: true, into: &output.control)
@@ -239,9 +268,9 @@ extension HTTP2Connection {
         switch received {
         case nil:
             returnConnectionCredit(flowControlledLength)
-            if isAboveSentGoAway(streamID) { return }
+            if isAboveSentGoAway(streamID) { return try abuse.charge(.ignoredFrame, now: now) }
             if isIdle(streamID) { throw .connection(.protocolError, "DATA on idle stream \(streamID) (RFC 9113 §5.1)") }
-            if recentlyReset.contains(streamID) { return }
+            if recentlyReset.contains(streamID) { return try abuse.charge(.ignoredFrame, now: now) }
             throw .stream(streamID, .streamClosed, "DATA on closed stream \(streamID) (RFC 9113 §5.1)")
         case .refused(let error)?:
             returnConnectionCredit(flowControlledLength)
@@ -270,12 +299,12 @@ extension HTTP2Connection {
     mutating func receiveReset(_ streamID: UInt32, _ code: HTTP2ErrorCode) throws(HTTP2ProtocolError) {
         guard streams.contains(streamID) else {
             if isIdle(streamID) { throw .connection(.protocolError, "RST_STREAM on idle stream \(streamID) (RFC 9113 §6.4)") }
-            return
+            return try abuse.charge(.ignoredFrame, now: now)
         }
         // Rapid reset (CVE-2023-44487) is cancelling work the server still does; a reset after
         // the whole response went out (half-closed local: a client ending its side, as the
         // stream-end rule has it) costs nothing more than the request did, so it is not counted.
-        if role == .server, streams.modify(streamID, { $0.state.isLocalOpen }) == true { try abuse.peerReset(now: now) }
+        if role == .server, streams.modify(streamID, { $0.state.isLocalOpen }) == true { try abuse.charge(.peerReset, now: now) }
         closeStream(streamID)
         events.append(.reset(streamID: streamID, code))
         events.append(.closed(streamID: streamID))

@@ -69,6 +69,9 @@ public struct HTTP2Connection: Sendable {
     var now: UInt64 = 0
     /// The peer shut down its side of the socket (TCP half-close): no frame will arrive.
     var peerInputClosed = false
+    /// Streams whose sender waits for the connection's queued DATA to fall back under half
+    /// of `maxQueuedOutboundBytes` (their own queue is already low enough).
+    var streamsWaitingForRoom: [UInt32] = []
 
     /// True while producing DATA is paused (``pauseOutput()``); control frames still go out.
     public var isOutputPaused: Bool { outbound.isPaused }
@@ -116,6 +119,9 @@ public struct HTTP2Connection: Sendable {
 
     /// Streams currently open.
     public var openStreamCount: Int { streams.count }
+
+    /// True while the peer has started a header block and not finished it.
+    public var isInHeaderBlock: Bool { decoder.isInHeaderBlock }
 
     /// Events since the last call, oldest first.
     public mutating func takeEvents() -> [HTTP2ConnectionEvent] {
@@ -235,9 +241,33 @@ public struct HTTP2Connection: Sendable {
         streams[streamID]?.outbound.pendingBytes ?? 0
     }
 
-    /// Asks for a `.writable` event once the stream's queued bytes drop to `threshold` or less.
+    /// DATA bytes queued on all streams and not yet sent.
+    public var queuedOutboundBytes: Int { outbound.queuedBytes }
+
+    /// True when the connection's queued DATA is above `maxQueuedOutboundBytes`: senders wait.
+    public var isOutboundFull: Bool { outbound.queuedBytes > configuration.maxQueuedOutboundBytes }
+
+    /// True once the connection's queued DATA is back under half of `maxQueuedOutboundBytes`.
+    var hasOutboundRoom: Bool { outbound.queuedBytes <= configuration.maxQueuedOutboundBytes / 2 }
+
+    /// Asks for a `.writable` event once the stream's queued bytes drop to `threshold` or
+    /// less and the connection's queued DATA is under half of `maxQueuedOutboundBytes`.
     public mutating func notifyWhenBuffered(streamID: UInt32, atMost threshold: Int) {
-        streams.modify(streamID) { $0.outbound.writableThreshold = threshold }
+        let low = streams.modify(streamID) { stream -> Bool in
+            if stream.outbound.pendingBytes <= threshold { return true }
+            stream.outbound.writableThreshold = threshold
+            return false
+        }
+        guard low == true else { return }
+        // Only the connection's queue holds this sender back.
+        if hasOutboundRoom { events.append(.writable(streamID: streamID)) } else { streamsWaitingForRoom.append(streamID) }
+    }
+
+    /// Tells the senders that waited for the connection's queue to drain that it has.
+    mutating func releaseStreamsWaitingForRoom() {
+        guard !streamsWaitingForRoom.isEmpty, hasOutboundRoom else { return }
+        for id in streamsWaitingForRoom where streams.contains(id) { events.append(.writable(streamID: id)) }
+        streamsWaitingForRoom.removeAll()
     }
 
     /// Resets an open stream with RST_STREAM(`code`). A stream that is already closed (it
@@ -343,6 +373,10 @@ public struct HTTP2Connection: Sendable {
     /// Removes a stream, returning connection credit for DATA the application never took.
     mutating func closeStream(_ streamID: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
+        if stream.outbound.pendingBytes > 0 {
+            outbound.dropped(stream.outbound.pendingBytes)
+            releaseStreamsWaitingForRoom()
+        }
         if isPeerInitiated(streamID) {
             recentlyClosed.insert(streamID)
             peerStreamCount -= 1
@@ -364,7 +398,7 @@ public struct HTTP2Connection: Sendable {
                 // nothing but WINDOW_UPDATE and BDP PINGs, which must not add up to a
                 // "flood" while its response streams (grpc-go resets its ping strikes on
                 // every send as well).
-                abuse.progress()
+                abuse.dataSent()
             case .trailers(let trailers):
                 encoder.writeHeaders(streamID: write.streamID, headers: trailers, endStream: true, into: &output.control)
             case .end:
@@ -372,8 +406,11 @@ public struct HTTP2Connection: Sendable {
             case nil:
                 break
             }
-            if write.becameWritable { events.append(.writable(streamID: write.streamID)) }
+            if write.becameWritable {
+                if hasOutboundRoom { events.append(.writable(streamID: write.streamID)) } else { streamsWaitingForRoom.append(write.streamID) }
+            }
             if write.endsStream { localEnded(write.streamID) }
         }
+        releaseStreamsWaitingForRoom()
     }
 }

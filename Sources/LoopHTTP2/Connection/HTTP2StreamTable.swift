@@ -32,6 +32,16 @@ struct HTTP2StreamTable {
         return ids
     }
 
+    /// Changes every open stream in place, in table order, until `body` returns false (no
+    /// copy of the ids: a SETTINGS window change walks thousands of streams this way).
+    mutating func modifyEach(_ body: (UInt32, inout HTTP2Stream) -> Bool) {
+        for index in keys.indices {
+            let key = keys[index]
+            guard key != HTTP2StreamTable.empty && key != HTTP2StreamTable.tombstone else { continue }
+            guard body(key, &values[index]!) else { return }
+        }
+    }
+
     private func home(_ id: UInt32) -> Int { Int(id >> 1) & mask }
 
     private func slot(of id: UInt32) -> Int? {

@@ -48,6 +48,9 @@ struct HTTP2OutboundScheduler {
     private var turns = 0
     /// Producing DATA is paused (the socket is not writable); control frames still go out.
     private(set) var isPaused = false
+    /// DATA bytes queued on all streams and not yet sent (the connection's outbound budget,
+    /// `HTTP2Configuration.maxQueuedOutboundBytes`, is checked against it).
+    private(set) var queuedBytes = 0
 
     // MARK: Queueing
 
@@ -64,6 +67,7 @@ struct HTTP2OutboundScheduler {
             return true
         }
         guard accepted == true else { return false }
+        queuedBytes += data.readableBytes
         enqueueIfSendable(streamID, in: &streams)
         return true
     }
@@ -94,6 +98,11 @@ struct HTTP2OutboundScheduler {
         return queue == true
     }
 
+    /// A stream closed with `bytes` still queued: they will never be sent.
+    mutating func dropped(_ bytes: Int) {
+        queuedBytes -= bytes
+    }
+
     // MARK: Windows
 
     /// WINDOW_UPDATE on stream 0.
@@ -115,15 +124,26 @@ struct HTTP2OutboundScheduler {
     }
 
     /// The peer changed SETTINGS_INITIAL_WINDOW_SIZE by `delta`: every open stream's window
-    /// moves by it, and may go negative (§6.9.2).
+    /// moves by it, and may go negative (§6.9.2). One walk over the table in place, no copy
+    /// of the ids; a peer's SETTINGS frames are charged to its glitch budget, which bounds
+    /// how often it can make us walk.
     /// - Throws: FLOW_CONTROL_ERROR when a window would pass 2^31-1.
     mutating func initialWindowSizeChanged(by delta: Int, in streams: inout HTTP2StreamTable) throws(HTTP2ProtocolError) {
         guard delta != 0 else { return }
-        for id in streams.ids {
-            guard streams.modify(id, { $0.outbound.sendWindow.increase(by: delta) }) == true else {
-                throw .connection(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE makes stream \(id)'s window exceed 2^31-1 (RFC 9113 §6.9.2)")
+        var overflowing: UInt32?
+        streams.modifyEach { id, stream in
+            guard stream.outbound.sendWindow.increase(by: delta) else {
+                overflowing = id
+                return false
             }
-            if delta > 0 { enqueueIfSendable(id, in: &streams) }
+            if delta > 0, !stream.outbound.isQueued, stream.outbound.isSendable {
+                stream.outbound.isQueued = true
+                ready.push(id)
+            }
+            return true
+        }
+        if let id = overflowing {
+            throw .connection(.flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE makes stream \(id)'s window exceed 2^31-1 (RFC 9113 §6.9.2)")
         }
     }
 
@@ -161,7 +181,10 @@ struct HTTP2OutboundScheduler {
             case .waitForStreamCredit:
                 continue  // a WINDOW_UPDATE queues it again
             case .write(let step, let endsStream, let becameWritable, let requeued):
-                if case .data(let payload, _) = step { self.connectionWindow.consume(payload.readableBytes) }
+                if case .data(let payload, _) = step {
+                    self.connectionWindow.consume(payload.readableBytes)
+                    queuedBytes -= payload.readableBytes
+                }
                 if requeued {
                     ready.push(streamID)
                     turns += 1

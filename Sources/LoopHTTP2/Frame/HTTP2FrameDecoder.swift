@@ -35,6 +35,8 @@ public struct HTTP2FrameDecoder: Sendable {
     /// itself (RFC 9113 §5.3.1: a stream error the connection raises once the block is
     /// decoded, so the HPACK context stays in step). The connection reads and clears it.
     public internal(set) var headersDependingOnThemselves: UInt32?
+    /// Frames of unknown type skipped since the connection last looked (RFC 9113 §5.5).
+    var ignoredFrames = 0
 
     public init(role: Role, maxHeaderListSize: Int = 65_536, headerBlockLimits: HTTP2HeaderBlockLimits? = nil) {
         self.expectingPreface = role == .server
@@ -56,6 +58,14 @@ public struct HTTP2FrameDecoder: Sendable {
             var bytes = bytes
             buffer!.writeBuffer(&bytes)
         }
+    }
+
+    /// True while a header block is unfinished: HEADERS arrived without END_HEADERS, or a
+    /// HEADERS or CONTINUATION frame has arrived only in part (for the header-block timeout).
+    public var isInHeaderBlock: Bool {
+        if pendingBlock != nil { return true }
+        guard let buffer, let type = buffer.getInteger(at: buffer.readerIndex + 3, as: UInt8.self) else { return false }
+        return !expectingPreface && (type == HTTP2FrameType.headers || type == HTTP2FrameType.continuation)
     }
 
     /// True while the decoder holds bytes of an incomplete frame.
@@ -219,6 +229,7 @@ public struct HTTP2FrameDecoder: Sendable {
             return HTTP2Frame(streamID: streamID, payload: .windowUpdate(increment: increment))
 
         default:
+            ignoredFrames += 1  // the connection charges these to its glitch budget
             return nil  // unknown frame types are ignored (RFC 9113 §4.1, §5.5)
         }
     }

@@ -8,6 +8,12 @@ import Loop
 /// read-complete; sends from elsewhere (async tasks) are flushed once at the end of the
 /// current loop turn, so many small frames still leave in one `writev`.
 ///
+/// Memory stays bounded whatever the peer does: while the channel is not writable (the
+/// peer does not read what we send), the handler stops reading, so replies the peer
+/// provokes (PING and SETTINGS ACKs, resets) cannot pile up behind the unread ones. One
+/// timer per connection enforces ``HTTP2Timeouts`` (idle, unfinished header block, stalled
+/// output).
+///
 /// ```swift
 /// try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: .init(role: .server), delegate: MyStreams()))
 /// ```
@@ -30,10 +36,21 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private var isDispatching = false
     private var outgoing: [ByteBuffer] = []
     private static let clock = MonotonicClock()
+    /// Reading stopped because the channel is not writable (backpressure to the peer).
+    private var readingPaused = false
+    private var timeouts: HTTP2Timeouts
+    private var timeoutTimer: Scheduled<Void>?
+    /// When `timeoutTimer` fires (monotonic nanoseconds; .max: no timer).
+    private var timeoutTimerDeadline = UInt64.max
+    /// Queued DATA at the last observation: less now means output moved.
+    private var lastQueuedOutboundBytes = 0
+    /// The channel became writable since the last observation.
+    private var becameWritable = false
 
     public init(configuration: HTTP2Configuration, delegate: any HTTP2StreamDelegate) {
         self.connection = HTTP2Connection(configuration: configuration)
         self.delegate = delegate
+        self.timeouts = HTTP2Timeouts(configuration: configuration)
     }
 
     /// The channel's event loop (valid once added to a pipeline, and still after removal, so
@@ -83,7 +100,22 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { connection.resumeOutput() } else { connection.pauseOutput() }
+        if context.channel.isWritable {
+            becameWritable = true
+            connection.resumeOutput()
+            if readingPaused {
+                readingPaused = false
+                _ = context.channel.setOption(.autoRead(true))
+            }
+        } else {
+            connection.pauseOutput()
+            // Backpressure from the write side to the read side: a peer that does not read
+            // gets nothing more read from it, so what it provokes stays bounded.
+            if !readingPaused {
+                readingPaused = true
+                _ = context.channel.setOption(.autoRead(false))
+            }
+        }
         processEvents()
         flushNow()
         context.fireChannelWritabilityChanged()
@@ -93,6 +125,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         handshakeTimer?.cancel()
         graceTimer?.cancel()
         graceTimer = nil
+        timeoutTimer?.cancel()
+        timeoutTimer = nil
         if connection.state != .closed {
             connection.close(code: .noError, reason: "connection closed")
         }
@@ -205,6 +239,47 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             connection.reclaimOutput()
         }
         if graceTimer == nil, connection.hasStreamsAwaitingPeerEnd { startGraceTimer(context.eventLoop) }
+        if !timeouts.isEmpty { watchTimeouts(context) }
+    }
+
+    // MARK: Timeouts
+
+    /// Reports the connection's conditions to ``HTTP2Timeouts`` and keeps one timer for the
+    /// earliest deadline (moved earlier when a new condition needs it; a timer that fires
+    /// early finds nothing expired and re-arms).
+    private func watchTimeouts(_ context: ChannelHandlerContext) {
+        guard connection.state != .closed, !closing else {
+            timeoutTimer?.cancel()
+            timeoutTimer = nil
+            return
+        }
+        let now = HTTP2ConnectionHandler.clock.nanoseconds()
+        let queued = connection.queuedOutboundBytes
+        let moved = becameWritable || queued < lastQueuedOutboundBytes
+        becameWritable = false
+        lastQueuedOutboundBytes = queued
+        timeouts.observe(now: now, idle: connection.openStreamCount == 0, headerBlockPending: connection.isInHeaderBlock,
+                         outputWaiting: !context.channel.isWritable || queued > 0, outputMoved: moved)
+        if let expiry = timeouts.expired(now: now) {
+            timeoutTimer?.cancel()
+            timeoutTimer = nil
+            connection.close(code: expiry.code, reason: expiry.reason)
+            processEvents()
+            flushNow()
+            return
+        }
+        guard let deadline = timeouts.nextDeadline, deadline < timeoutTimerDeadline else { return }
+        timeoutTimer?.cancel()
+        timeoutTimerDeadline = deadline
+        let bound = LoopBound(self, eventLoop: context.eventLoop)
+        let delay = deadline > now ? deadline - now : 0
+        timeoutTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) {
+            let handler = bound.value
+            handler.timeoutTimer = nil
+            handler.timeoutTimerDeadline = .max
+            guard let context = handler.context else { return }
+            handler.watchTimeouts(context)
+        }
     }
 
     /// Ticks once per grace period until no stream waits for its client's end.
@@ -288,7 +363,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     func notifyWhenBuffered(streamID: UInt32, atMost threshold: Int) {
         connection.notifyWhenBuffered(streamID: streamID, atMost: threshold)
+        outputChanged()  // delivers a `.writable` raised at once
     }
+
+    /// The connection's queued DATA is above `maxQueuedOutboundBytes`.
+    var isOutboundFull: Bool { connection.isOutboundFull }
+
+    /// The connection's queued DATA is under half of `maxQueuedOutboundBytes`.
+    var hasOutboundRoom: Bool { connection.hasOutboundRoom }
 
     /// Starts a graceful shutdown: in-flight streams finish, then the channel closes.
     public func beginGracefulShutdown() {

@@ -84,7 +84,32 @@ public struct HTTP2StreamHandle {
     /// Bytes queued on this stream, not yet sent.
     public var bufferedBytes: Int { connection.bufferedBytes(streamID: id) }
 
-    /// Asks for `streamWritable` once queued bytes drop to `threshold` or less.
+    /// True when a sender should stop queueing DATA for now: more than `highWaterMark` bytes
+    /// wait on this stream, or the connection's queued DATA across all its streams is above
+    /// ``HTTP2Configuration/maxQueuedOutboundBytes``. Wait with
+    /// ``notifyWhenBuffered(atMost:)``.
+    ///
+    /// ```swift
+    /// try stream.sendData(chunk, endStream: false)
+    /// if stream.isAboveWaterMark(256 * 1024) {
+    ///     stream.notifyWhenBuffered(atMost: 64 * 1024)   // streamWritable comes later
+    /// }
+    /// ```
+    public func isAboveWaterMark(_ highWaterMark: Int) -> Bool {
+        connection.bufferedBytes(streamID: id) > highWaterMark || connection.isOutboundFull
+    }
+
+    /// True when a waiting sender may go on: at most `lowWaterMark` bytes wait on this
+    /// stream and the connection's queued DATA is under half of
+    /// ``HTTP2Configuration/maxQueuedOutboundBytes``.
+    public func isBelowWaterMark(_ lowWaterMark: Int) -> Bool {
+        connection.bufferedBytes(streamID: id) <= lowWaterMark && connection.hasOutboundRoom
+    }
+
+    /// Asks for `streamWritable` once this stream's queued bytes drop to `threshold` or less
+    /// and the connection's queued DATA is back under half of
+    /// ``HTTP2Configuration/maxQueuedOutboundBytes`` (at once, in a later event, if both
+    /// already hold).
     public func notifyWhenBuffered(atMost threshold: Int) {
         connection.notifyWhenBuffered(streamID: id, atMost: threshold)
     }

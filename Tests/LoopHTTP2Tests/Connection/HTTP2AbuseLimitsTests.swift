@@ -11,60 +11,98 @@ import Loop
 
     // MARK: HTTP2AbuseLimits alone
 
-    @Test func resetsAreCountedPerSecond() throws {
+    private static func limits(burst: Int, perSecond: Int) -> HTTP2AbuseLimits {
         var configuration = HTTP2Configuration(role: .server)
-        configuration.maxResetsPerSecond = 3
-        var limits = HTTP2AbuseLimits(configuration: configuration)
+        configuration.glitchBudget = .init(burst: burst, perSecond: perSecond)
+        return HTTP2AbuseLimits(configuration: configuration)
+    }
+
+    @Test func theBudgetIsATokenBucketBurstThenRate() throws {
+        var limits = Self.limits(burst: 3, perSecond: 10)
         let start = 50 * Self.second
-        for tick in UInt64(0)..<3 { try limits.peerReset(now: start + tick) }
-        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "more than 3 streams reset by the peer in a second (rapid reset)")) {
-            try limits.peerReset(now: start + 10)
+        for tick in UInt64(0)..<3 { try limits.charge(.peerReset, now: start + tick) }
+        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "glitch budget of 3 (+10/s) spent: 4 streams reset by the peer while being answered (rapid reset)")) {
+            try limits.charge(.peerReset, now: start + 10)
         }
-        var later = HTTP2AbuseLimits(configuration: configuration)
-        for second in UInt64(1)...10 { try later.peerReset(now: second * 2 * Self.second) }  // one every 2 s
+        // One glitch every 100 ms is the rate: it never runs out, however long it goes on.
+        var paced = Self.limits(burst: 3, perSecond: 10)
+        for step in UInt64(0)..<1000 { try paced.charge(.provokedReset, now: start + step * 100 * Self.millisecond) }
+        // Faster than the rate, the burst goes and then the budget is spent, however it is paced.
+        var faster = Self.limits(burst: 3, perSecond: 10)
+        var charged = 0
+        do {
+            for step in UInt64(0)..<1000 {
+                try faster.charge(.provokedReset, now: start + step * 50 * Self.millisecond)
+                charged += 1
+            }
+        } catch {
+            #expect(error.code == .enhanceYourCalm)
+        }
+        #expect(charged == 5)   // the burst of 3 and the 2 tokens earned in 200 ms; the 6th is refused
     }
 
-    @Test func controlFramesWithoutProgressAreCountedAndProgressStartsOver() throws {
-        var configuration = HTTP2Configuration(role: .server)
-        configuration.maxControlFramesWithoutProgress = 2
-        var limits = HTTP2AbuseLimits(configuration: configuration)
-        let start = 100 * Self.second
-        try limits.controlFrame(now: start)
-        try limits.controlFrame(now: start + 1)
+    @Test func aFullBucketSavesNothingWhileItWaits() throws {
+        var limits = Self.limits(burst: 2, perSecond: 1)
+        try limits.charge(.settings, now: 1000 * Self.second)   // an hour of quiet earns no more than the burst
+        try limits.charge(.settings, now: 4600 * Self.second)
+        try limits.charge(.settings, now: 4600 * Self.second)
+        #expect(throws: HTTP2ProtocolError.self) { try limits.charge(.settings, now: 4600 * Self.second) }
+    }
+
+    @Test func progressPaysForCheapFramesButNeverForResetsOrSettings() throws {
+        var limits = Self.limits(burst: 2, perSecond: 0)
+        for _ in 0..<10 {
+            limits.progress()   // a request, or DATA in either direction
+            try limits.charge(.ping, now: 0)
+            try limits.charge(.windowUpdate, now: 0)
+        }
+        #expect(limits.remaining == 2)
         limits.progress()
-        try limits.controlFrame(now: start + 2)
-        try limits.controlFrame(now: start + 3)
-        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "more than 2 PING/SETTINGS frames within 10 s without a request")) {
-            try limits.controlFrame(now: start + 4)
+        try limits.charge(.provokedReset, now: 0)   // MadeYouReset: a request cannot pay for its own reset
+        try limits.charge(.settings, now: 0)
+        #expect(limits.remaining == 0)
+        try limits.charge(.priority, now: 0)        // the allowance earned above
+        try limits.charge(.emptyData, now: 0)
+        #expect(throws: HTTP2ProtocolError.connection(.enhanceYourCalm, "glitch budget of 2 (+0/s) spent: 1 stream errors the peer provoked (each answered with RST_STREAM), 1 SETTINGS frames, 1 frames of unknown type")) {
+            try limits.charge(.unknownFrame, now: 0)
         }
-        var spread = HTTP2AbuseLimits(configuration: configuration)
-        for step in UInt64(1)...10 { try spread.controlFrame(now: step * 11 * Self.second) }  // keepalive pace
     }
 
-    @Test func dataWeSendCountsAsProgressForADownloadingClient() throws {
+    @Test func theAllowanceIsCapped() throws {
+        var limits = Self.limits(burst: 1, perSecond: 0)
+        for _ in 0..<1000 { limits.progress() }
+        for _ in 0..<HTTP2AbuseLimits.maximumAllowance { try limits.charge(.ping, now: 0) }
+        try limits.charge(.ping, now: 0)  // the burst
+        #expect(throws: HTTP2ProtocolError.self) { try limits.charge(.ping, now: 0) }
+    }
+
+    @Test func dataWeSendPaysForADownloadingClientsPings() throws {
         // A client that only downloads sends nothing but WINDOW_UPDATE and its BDP PINGs:
-        // while its response streams, 100 PINGs under a limit of 5 are fine; once nothing is
-        // sent any more, the sixth PING since the last DATA is a flood again.
+        // while its response streams, 100 PINGs and WINDOW_UPDATEs under a budget of 5 are
+        // fine; once nothing is sent any more, PINGs are glitches again.
         var server = PeerHarness.server {
-            $0.maxControlFramesWithoutProgress = 5
+            $0.glitchBudget = .init(burst: 5, perSecond: 0)
             $0.initialStreamWindowSize = 1 << 20
         }
-        server.handshake()
+        server.handshake()   // its SETTINGS: 1 glitch
         server.now = 100 * Self.second
         server.sendRequest(streamID: 1, endStream: true)
         _ = server.events()
         try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
         for index in 0..<100 {
             try server.connection.sendData(streamID: 1, ByteBuffer(bytes: patternBytes(100)), endStream: false)
-            server.receive(pingFrame(UInt64(index)))
+            server.receive(pingFrame(UInt64(index)), windowUpdateFrame(streamID: 0, increment: 100))
             server.now += Self.millisecond
         }
         #expect(server.connection.state == .active)
         _ = server.sent()
-        // The last PING of the loop came after the last DATA: four more make five.
-        for index in 0..<4 { server.receive(pingFrame(UInt64(1000 + index))) }
-        #expect(server.connection.state == .active)
-        server.receive(pingFrame(2000))
+        // The allowance left over (at most 64) and then the 4 glitches left.
+        var pings = 0
+        while server.connection.state == .active && pings < 1000 {
+            server.receive(pingFrame(UInt64(2000 + pings)))
+            pings += 1
+        }
+        #expect(pings <= HTTP2AbuseLimits.maximumAllowance + 5)
         #expect(server.sent().last == .goAway(last: 1, .enhanceYourCalm))
     }
 
@@ -100,8 +138,9 @@ import Loop
 
     // MARK: Through a connection
 
-    @Test func rapidResetMoreThanTheLimitWithinOneSecondIsEnhanceYourCalm() {
-        var server = PeerHarness.server { $0.maxResetsPerSecond = 5 }
+    @Test func rapidResetPastTheBudgetIsEnhanceYourCalm() {
+        // A budget of 6: the handshake's SETTINGS takes 1, five resets the rest.
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 6, perSecond: 0) }
         server.handshake()
         server.now = 100 * Self.second
         for index in 0..<5 {
@@ -124,7 +163,7 @@ import Loop
         // stream-end rule, as Loop's and grpc-go's clients do) cancels no work: 1,000 of them
         // within a second stay under a limit of 5.
         var server = PeerHarness.server {
-            $0.maxResetsPerSecond = 5
+            $0.glitchBudget = .init(burst: 6, perSecond: 0)
             $0.unfinishedRequestPolicy = .waitForClient
         }
         server.handshake()
@@ -148,22 +187,27 @@ import Loop
         #expect(server.sent() == [.goAway(last: 2011, .enhanceYourCalm)])
     }
 
-    @Test func rapidResetWithTheDefaultLimitOf200() {
+    @Test func rapidResetWithTheDefaultBudget() {
+        // 1,000 at once and 200 a second: resets every millisecond spend 4 tokens per 5 ms,
+        // so the connection is closed after about 1,250.
         var server = PeerHarness.server()
+        #expect(server.connection.configuration.glitchBudget == .init(burst: 1000, perSecond: 200))
         server.handshake()
         server.now = 5 * Self.second
-        for index in 0..<201 {
-            let id = UInt32(2 * index + 1)
+        var resets = 0
+        while server.connection.state == .active && resets < 10_000 {
+            let id = UInt32(2 * resets + 1)
             server.sendRequest(streamID: id)
             server.receive(rstStreamFrame(streamID: id, code: .cancel))
             server.now += Self.millisecond
-            if index < 200 { #expect(server.connection.state == .active, "reset \(index + 1)") }
+            resets += 1
         }
-        #expect(server.sent() == [.goAway(last: 401, .enhanceYourCalm)])
+        #expect((1240...1260).contains(resets))
+        #expect(server.sent() == [.goAway(last: UInt32(2 * resets - 1), .enhanceYourCalm)])
     }
 
     @Test func resetsSpreadOverTimeAreFine() {
-        var server = PeerHarness.server { $0.maxResetsPerSecond = 5 }
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 5, perSecond: 5) }
         server.handshake()
         server.now = 100 * Self.second
         for index in 0..<40 {
@@ -178,7 +222,7 @@ import Loop
     }
 
     @Test func resetsOfStreamsAlreadyClosedDoNotCount() throws {
-        var server = PeerHarness.server { $0.maxResetsPerSecond = 2 }
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 2, perSecond: 0) }
         server.handshake()
         for index in 0..<10 {
             let id = UInt32(2 * index + 1)
@@ -190,7 +234,7 @@ import Loop
     }
 
     @Test func pingFloodWithoutProgressIsEnhanceYourCalm() {
-        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 10, perSecond: 0) }
         server.handshake()  // the SETTINGS frame counts: 1
         for opaque in UInt64(1)...9 { server.receive(pingFrame(opaque)) }
         #expect(server.sent() == (UInt64(1)...9).map { .ping($0, ack: true) })
@@ -199,21 +243,20 @@ import Loop
         #expect(server.events() == [.connectionError(.enhanceYourCalm)])
     }
 
-    @Test func requestsResetThePingCount() {
-        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+    @Test func requestsAndDataPayForAFewPings() {
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 10, perSecond: 0) }
         server.handshake()
-        for opaque in UInt64(1)...9 { server.receive(pingFrame(opaque)) }
-        server.sendRequest(streamID: 1)  // progress
-        for opaque in UInt64(1)...10 { server.receive(pingFrame(opaque)) }
-        server.receive(dataFrame(streamID: 1, [1]))  // progress
-        for opaque in UInt64(1)...10 { server.receive(pingFrame(opaque)) }
+        for opaque in UInt64(1)...9 { server.receive(pingFrame(opaque)) }   // the budget is spent
+        server.sendRequest(streamID: 1)                 // progress: 2 PINGs free
+        server.receive(dataFrame(streamID: 1, [1]))     // progress: 2 more
+        for opaque in UInt64(1)...4 { server.receive(pingFrame(opaque)) }
         #expect(server.connection.state == .active)
-        server.receive(pingFrame(11))
+        server.receive(pingFrame(5))
         #expect(server.sent().last == .goAway(last: 1, .enhanceYourCalm))
     }
 
     @Test func settingsFloodIsEnhanceYourCalm() {
-        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 10, perSecond: 0) }
         server.handshake()
         for _ in 0..<9 { server.receive(settingsFrame()) }
         #expect(server.sent().count == 9)
@@ -222,7 +265,7 @@ import Loop
     }
 
     @Test func pingAcksDoNotCount() {
-        var server = PeerHarness.server { $0.maxControlFramesWithoutProgress = 10 }
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 10, perSecond: 0) }
         server.handshake()
         for opaque in UInt64(1)...50 { server.receive(pingFrame(opaque, ack: true)) }
         #expect(server.connection.state == .active)

@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func aClientResetDuringTheGraceClosesTheStreamAndIsNotRapidReset() throws {
-        var server = PeerHarness.server { $0.maxResetsPerSecond = 5 }
+        var server = PeerHarness.server { $0.glitchBudget = .init(burst: 6, perSecond: 0) }
         server.handshake()
         for index in 0..<1000 {
             let id = UInt32(2 * index + 1)

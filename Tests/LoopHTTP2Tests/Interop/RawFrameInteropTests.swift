@@ -82,10 +82,6 @@ extension InteropTests {
             case .continuationFlood: return (["GOAWAY(0,ENHANCE_YOUR_CALM)"], true)      // CONTINUATION flood
             case .hpackIndexZero, .hpackIndexOutOfRange, .hpackTruncated:
                 return (["GOAWAY(0,COMPRESSION_ERROR)"], true)                           // §4.3
-            // PING flood: PINGs are acked up to the limit (the client's SETTINGS counts as one
-            // control frame), then GOAWAY.
-            case .pingFlood:
-                return (["PING(ACK) x\(defaults.maxControlFramesWithoutProgress - 1)", "GOAWAY(0,ENHANCE_YOUR_CALM)"], true)
             // Stream errors: RST_STREAM on that stream only; the connection stays open (§5.4.2).
             case .windowUpdateZeroOnStream: return (["RST_STREAM(1,PROTOCOL_ERROR)"], false)    // §6.9
             case .priorityWrongLength: return (["RST_STREAM(1,FRAME_SIZE_ERROR)"], false)       // §6.3
@@ -104,7 +100,7 @@ extension InteropTests {
             // RST_STREAM in response to RST_STREAM); stream 3 is served normally.
             case .resetInFlight:
                 return (["HEADERS(3,:status=200)", "DATA(3,13,END_STREAM)"], false)
-            case .settingsFirst, .rapidReset:
+            case .settingsFirst, .rapidReset, .pingFlood:
                 return nil
             }
         }
@@ -136,18 +132,30 @@ extension InteropTests {
                     #expect(result.frames == [], "[\(name)] \(result)")
                     #expect(result.closed == false, "[\(name)] \(result)")
                     #expect((result.firstByteMs ?? .infinity) < 2000, "[\(name)] the SETTINGS took \(result.firstByteMs.map { "\($0) ms" } ?? "forever")")
+                case .pingFlood:
+                    // 5,000 PINGs in one burst: acked until the glitch budget is spent (the
+                    // client's SETTINGS took one glitch; the budget earns 200 a second back
+                    // while the burst is read, hence the small range), then GOAWAY.
+                    let burst = RawFrameInteropTests.defaults.glitchBudget.burst
+                    let frames = result.frames ?? []
+                    #expect(frames.count == 2 && frames.last == "GOAWAY(0,ENHANCE_YOUR_CALM)", "[\(name)] \(result)")
+                    let acks = frames.first.flatMap { $0.wholeMatch(of: /PING\(ACK\) x([0-9]+)/) }.flatMap { Int($0.1) }
+                    #expect(acks.map { (burst - 1)...(burst + 50) ~= $0 } == true, "[\(name)] PING ACKs: \(frames.first ?? "none")")
+                    #expect(result.closed == true, "[\(name)] the server kept the connection open: \(result)")
+                    #expect(result.goawayDebug?.contains("PING frames") == true, "[\(name)] GOAWAY debug: \(result.goawayDebug ?? "none")")
                 case .rapidReset:
-                    // 1000 × (HEADERS + RST_STREAM) in one burst: the connection ends with
-                    // GOAWAY(ENHANCE_YOUR_CALM) once more than maxResetsPerSecond streams were
-                    // reset (stream 2·(limit+1)−1 = 401 when every reset counts; a read boundary
-                    // between a HEADERS and its RST_STREAM can move that up a little).
-                    let limit = RawFrameInteropTests.defaults.maxResetsPerSecond
+                    // 3,000 × (HEADERS + RST_STREAM) in one burst: the connection ends with
+                    // GOAWAY(ENHANCE_YOUR_CALM) once the glitch budget is spent (the SETTINGS
+                    // takes one glitch, so stream 2·burst−1 = 1999 at the earliest; the budget
+                    // earns 200 a second back while the burst is read, which moves that up).
+                    let burst = RawFrameInteropTests.defaults.glitchBudget.burst
                     let last = result.frames?.last ?? ""
                     let goAway = last.wholeMatch(of: /GOAWAY\(([0-9]+),ENHANCE_YOUR_CALM\)/)
                     #expect(goAway != nil, "[\(name)] the last frame is \(last), not GOAWAY(_,ENHANCE_YOUR_CALM): \(result)")
                     if let goAway, let id = Int(goAway.1) {
-                        #expect(id >= 2 * limit + 1 && id < 2000, "[\(name)] GOAWAY last stream id \(id)")
+                        #expect(id >= 2 * burst - 1 && id < 6000, "[\(name)] GOAWAY last stream id \(id)")
                     }
+                    #expect(result.goawayDebug?.contains("rapid reset") == true, "[\(name)] GOAWAY debug: \(result.goawayDebug ?? "none")")
                     #expect(result.closed == true, "[\(name)] the server kept the connection open: \(result)")
                     // Before it, at most whole responses to streams whose RST_STREAM had not
                     // arrived yet; never an RST_STREAM in answer to the client's (§5.4.2).

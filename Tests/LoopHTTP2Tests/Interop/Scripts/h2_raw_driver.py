@@ -409,10 +409,10 @@ def continuation_flood(c):
 
 @case
 def rapid_reset(c):
-    """HEADERS + RST_STREAM(CANCEL) x 1000 back to back (CVE-2023-44487): ENHANCE_YOUR_CALM."""
+    """HEADERS + RST_STREAM(CANCEL) x 3000 back to back (CVE-2023-44487): ENHANCE_YOUR_CALM."""
     c.handshake()
     burst = b"".join(headers(i, request(), end_stream=True) + rst_stream(i, CANCEL)
-                     for i in range(1, 2000, 2))
+                     for i in range(1, 6000, 2))
     c.send(burst)
     c.wait_for_close()
 
