@@ -73,11 +73,8 @@ extension HTTP2Connection {
         do throws(HTTP2ProtocolError) {
             switch frame.payload {
             case .data(let data, let endStream, let length):
-                if data.readableBytes > 0 || endStream {
-                    abuse.progress()
-                } else {
-                    try abuse.charge(.emptyData, now: now)
-                }
+                // Progress is counted once the stream takes the bytes (receiveData).
+                if data.readableBytes == 0 && !endStream { try abuse.charge(.emptyData, now: now) }
                 try receiveData(frame.streamID, data, endStream: endStream, flowControlledLength: length)
             case .headers(let headers, let endStream):
                 if decoder.headersDependingOnThemselves == frame.streamID {
@@ -278,11 +275,12 @@ extension HTTP2Connection {
         case .wrongLength(let error)?:
             throw error
         case .discarded?:
+            if flowControlledLength > 0 { abuse.progress() }
             consume(streamID: streamID, bytes: data.readableBytes, padding: flowControlledLength - data.readableBytes)
             if endStream { remoteEnded(streamID) }
             return
         case .accepted?:
-            break
+            if flowControlledLength > 0 || endStream { abuse.progress() }
         }
         if inbound.shouldProbe(afterReceiving: flowControlledLength, now: now) {
             HTTP2FrameEncoder.writePing(HTTP2InboundWindows.probePingData, ack: false, into: &output.control)
