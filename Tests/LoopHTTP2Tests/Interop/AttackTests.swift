@@ -1,0 +1,116 @@
+import Foundation
+import InteropTestSupport
+import Loop
+import LoopHTTP2
+import Testing
+
+extension InteropTests {
+    /// Attacks against the release HTTP2Server on ONE event loop (the hardest case: the
+    /// attacker and the good client share the thread), each by Scripts/h2_attacker.py, while
+    /// a good client keeps making requests on its own connection. For each attack: the
+    /// attacker gets the stated answer within the stated time, the server's resident memory
+    /// grows by less than the stated bound, and every good request succeeds. The README's
+    /// table of bounds is this table.
+    @Suite(.serialized) struct AttackTests {
+        struct Bound: Sendable, CustomTestStringConvertible {
+            let attack: String
+            /// The GOAWAY code the attacker must get (nil: the connection stays open for the
+            /// whole attack, e.g. until a timeout longer than the test).
+            let code: String?
+            /// Words the GOAWAY's debug data must contain.
+            let debug: String?
+            /// The GOAWAY arrives within this many seconds of connecting.
+            let within: Double
+            /// Most the server's VmRSS may grow, in MiB.
+            let memoryMiB: Int
+            /// How long the attacker keeps at it (it stops earlier once closed).
+            let seconds: Double
+            var serverArguments: [String] = []
+
+            var testDescription: String { attack }
+        }
+
+        static let bounds: [Bound] = [
+            Bound(attack: "ping_flood", code: "ENHANCE_YOUR_CALM", debug: "PING frames", within: 1, memoryMiB: 4, seconds: 3),
+            Bound(attack: "settings_flood", code: "ENHANCE_YOUR_CALM", debug: "SETTINGS frames", within: 1, memoryMiB: 4, seconds: 3),
+            Bound(attack: "rapid_reset", code: "ENHANCE_YOUR_CALM", debug: "rapid reset", within: 1, memoryMiB: 8, seconds: 3),
+            Bound(attack: "made_you_reset", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 1, memoryMiB: 8, seconds: 3),
+            Bound(attack: "refused_streams_noread", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 1,
+                  memoryMiB: 8, seconds: 3, serverArguments: ["--max-streams", "10"]),
+            Bound(attack: "cheap_frames", code: "ENHANCE_YOUR_CALM", debug: "empty DATA frames", within: 1, memoryMiB: 4, seconds: 3),
+            Bound(attack: "settings_window_churn", code: "ENHANCE_YOUR_CALM", debug: "SETTINGS frames", within: 2, memoryMiB: 16, seconds: 3),
+            Bound(attack: "continuation_flood", code: "ENHANCE_YOUR_CALM", debug: "CONTINUATION", within: 1, memoryMiB: 4, seconds: 3),
+            Bound(attack: "hpack_bomb", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 2, memoryMiB: 8, seconds: 3),
+            Bound(attack: "requests_and_pings_noread", code: "ENHANCE_YOUR_CALM", debug: nil, within: 2, memoryMiB: 16, seconds: 3),
+            // Nothing can be sent, so the connection is held until the write-stall timeout
+            // (30 s); meanwhile 100 streams asking for 10 MB each cost the server little.
+            Bound(attack: "zero_window", code: nil, debug: nil, within: 0, memoryMiB: 16, seconds: 3),
+            // The header-block timeout (10 s) ends it.
+            Bound(attack: "slowloris_headers", code: "ENHANCE_YOUR_CALM", debug: "header block not finished within 10.0 seconds",
+                  within: 11, memoryMiB: 4, seconds: 12),
+        ]
+
+        @Test(arguments: bounds) func attackIsAnsweredWithinBoundsWhileAGoodClientIsServed(_ bound: Bound) async throws {
+            let python = try await locatePythonWithHPACK()
+            let binary = try locateReleaseProduct("HTTP2Server")
+            let process = try BackgroundProcess(binary, ["--host", "127.0.0.1", "--port", "0", "--threads", "1"] + bound.serverArguments,
+                                                name: "HTTP2Server (release, attacked by \(bound.attack))")
+            try await withBackgroundProcess(process) { process in
+                let port = try await process.waitForOutput(timeout: 20) { text -> Int? in
+                    guard let range = text.range(of: #"listening on 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return nil }
+                    return Int(text[range].split(separator: ":").last!)
+                }
+                let group = EventLoopGroup(numberOfThreads: 1)
+                let client = try await HTTP2Client.connect(host: "127.0.0.1", port: port, group: group)
+                for _ in 0..<20 { _ = try await Self.hello(client) }   // warm: buffers and tables in place
+                let baseline = processMemoryKiB(process.process.processIdentifier) ?? 0
+                let sampler = MemorySampler(pid: process.process.processIdentifier)
+                sampler.start()
+
+                let attacking = Task { try await runAttack(python, bound.attack, port: port, seconds: bound.seconds) }
+                var tally = GoodClientTally()
+                // The good client's requests go on while the attack runs, one at a time.
+                let started = ContinuousClock.now
+                repeat {
+                    do {
+                        let status = try await withDeadline(5, "a good request during \(bound.attack)") { try await Self.hello(client) }
+                        if status == 200 { tally.succeeded += 1 } else { tally.failures.append("status \(status)") }
+                    } catch {
+                        tally.failures.append("\(error)")
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
+                } while ContinuousClock.now - started < .seconds(bound.seconds) && tally.failures.count < 5
+                let report = try await attacking.value
+                let peak = sampler.stop()
+                let growthMiB = Double(peak - baseline) / 1024
+                print("[attack] \(report); server VmRSS \(baseline) KiB → peak \(peak) KiB (+\(String(format: "%.1f", growthMiB)) MiB, "
+                      + "bound \(bound.memoryMiB) MiB); good client: \(tally)")
+
+                if let code = bound.code {
+                    #expect(report.goawayCode == code, "[\(bound.attack)] \(report)")
+                    #expect((report.goawayAfter ?? .infinity) <= bound.within, "[\(bound.attack)] \(report)")
+                    if let debug = bound.debug {
+                        #expect(report.goawayDebug?.contains(debug) == true, "[\(bound.attack)] \(report)")
+                    }
+                } else {
+                    #expect(report.goawayCode == nil && report.closed != true, "[\(bound.attack)] \(report)")
+                }
+                #expect(growthMiB < Double(bound.memoryMiB), "[\(bound.attack)] the server grew by \(growthMiB) MiB")
+                #expect(tally.failures.isEmpty && tally.succeeded >= 10, "[\(bound.attack)] \(tally)")
+                // And after the attack, still.
+                #expect(try await Self.hello(client) == 200)
+                try await client.close()
+                try await group.shutdownGracefully()
+                if !process.isRunning { Issue.record("HTTP2Server died: \(process.exitDescription)\n\(process.log.suffix(4000))") }
+            }
+        }
+
+        static func hello(_ client: HTTP2Client) async throws -> Int {
+            let response = try await client.send(HTTP2RequestHead(method: "GET", path: "/hello", authority: "127.0.0.1"))
+            let body = try await response.body.collect(upTo: 1024)
+            let text = String(decoding: body.readableBytesView, as: UTF8.self)
+            guard text == "Hello, world!" else { throw InteropError("GET /hello: body \(text)") }
+            return response.head.status
+        }
+    }
+}
