@@ -58,16 +58,17 @@ extension GRPCBridgedCall {
 
     // MARK: Outbound
 
-    /// Whether more than the high-water mark is queued on the stream: the sender waits
-    /// (`parkWriter`) before sending more.
+    /// Whether more than the high-water mark is queued on the stream, or the connection's
+    /// queued DATA is over its budget (`HTTP2Configuration.maxQueuedOutboundBytes`, so 1,000
+    /// calls cannot each queue the per-stream mark): the sender waits (`parkWriter`).
     var senderMustWait: Bool {
-        GRPCCallBridge.senderMustWait(bufferedBytes: bridgedStream?.bufferedBytes ?? 0)
+        bridgedStream?.isAboveWaterMark(GRPCCallBridge.writeHighWaterMark) ?? false
     }
 
     /// Parks a sender until the stream drains to the low-water mark (`writable`) or the call
     /// ends (`failWriter`); resumes it at once if it already has.
     func parkWriter(_ continuation: CheckedContinuation<Void, any Error>) {
-        guard let stream = bridgedStream, !GRPCCallBridge.senderMayGoOn(bufferedBytes: stream.bufferedBytes) else {
+        guard let stream = bridgedStream, !stream.isBelowWaterMark(GRPCCallBridge.writeLowWaterMark) else {
             return continuation.resume()
         }
         bridge.parkWriter(continuation)

@@ -31,20 +31,20 @@ extension InteropTests {
         }
 
         static let bounds: [Bound] = [
-            Bound(attack: "ping_flood", code: "ENHANCE_YOUR_CALM", debug: "PING frames", within: 1, memoryMiB: 4, seconds: 3),
-            Bound(attack: "settings_flood", code: "ENHANCE_YOUR_CALM", debug: "SETTINGS frames", within: 1, memoryMiB: 4, seconds: 3),
-            Bound(attack: "rapid_reset", code: "ENHANCE_YOUR_CALM", debug: "rapid reset", within: 1, memoryMiB: 8, seconds: 3),
-            Bound(attack: "made_you_reset", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 1, memoryMiB: 8, seconds: 3),
+            Bound(attack: "ping_flood", code: "ENHANCE_YOUR_CALM", debug: "PING frames", within: 1, memoryMiB: 4, seconds: 2),
+            Bound(attack: "settings_flood", code: "ENHANCE_YOUR_CALM", debug: "SETTINGS frames", within: 1, memoryMiB: 4, seconds: 2),
+            Bound(attack: "rapid_reset", code: "ENHANCE_YOUR_CALM", debug: "rapid reset", within: 1, memoryMiB: 8, seconds: 2),
+            Bound(attack: "made_you_reset", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 1, memoryMiB: 8, seconds: 2),
             Bound(attack: "refused_streams_noread", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 1,
-                  memoryMiB: 8, seconds: 3, serverArguments: ["--max-streams", "10"]),
-            Bound(attack: "cheap_frames", code: "ENHANCE_YOUR_CALM", debug: "empty DATA frames", within: 1, memoryMiB: 4, seconds: 3),
-            Bound(attack: "settings_window_churn", code: "ENHANCE_YOUR_CALM", debug: "SETTINGS frames", within: 2, memoryMiB: 16, seconds: 3),
-            Bound(attack: "continuation_flood", code: "ENHANCE_YOUR_CALM", debug: "CONTINUATION", within: 1, memoryMiB: 4, seconds: 3),
-            Bound(attack: "hpack_bomb", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 2, memoryMiB: 8, seconds: 3),
-            Bound(attack: "requests_and_pings_noread", code: "ENHANCE_YOUR_CALM", debug: nil, within: 2, memoryMiB: 16, seconds: 3),
+                  memoryMiB: 8, seconds: 2, serverArguments: ["--max-streams", "10"]),
+            Bound(attack: "cheap_frames", code: "ENHANCE_YOUR_CALM", debug: "empty DATA frames", within: 1, memoryMiB: 4, seconds: 2),
+            Bound(attack: "settings_window_churn", code: "ENHANCE_YOUR_CALM", debug: "SETTINGS frames", within: 2, memoryMiB: 16, seconds: 2),
+            Bound(attack: "continuation_flood", code: "ENHANCE_YOUR_CALM", debug: "CONTINUATION", within: 1, memoryMiB: 4, seconds: 2),
+            Bound(attack: "hpack_bomb", code: "ENHANCE_YOUR_CALM", debug: "stream errors the peer provoked", within: 2, memoryMiB: 8, seconds: 2),
+            Bound(attack: "requests_and_pings_noread", code: "ENHANCE_YOUR_CALM", debug: nil, within: 2, memoryMiB: 16, seconds: 2),
             // Nothing can be sent, so the connection is held until the write-stall timeout
             // (30 s); meanwhile 100 streams asking for 10 MB each cost the server little.
-            Bound(attack: "zero_window", code: nil, debug: nil, within: 0, memoryMiB: 16, seconds: 3),
+            Bound(attack: "zero_window", code: nil, debug: nil, within: 0, memoryMiB: 16, seconds: 2),
             // The header-block timeout (10 s) ends it.
             Bound(attack: "slowloris_headers", code: "ENHANCE_YOUR_CALM", debug: "header block not finished within 10.0 seconds",
                   within: 11, memoryMiB: 4, seconds: 12),
