@@ -8,11 +8,13 @@ import Loop
 /// read-complete; sends from elsewhere (async tasks) are flushed once at the end of the
 /// current loop turn, so many small frames still leave in one `writev`.
 ///
-/// Memory stays bounded whatever the peer does: while the channel is not writable (the
-/// peer does not read what we send), the handler stops reading, so replies the peer
-/// provokes (PING and SETTINGS ACKs, resets) cannot pile up behind the unread ones. One
-/// timer per connection enforces ``HTTP2Timeouts`` (idle, unfinished header block, stalled
-/// output).
+/// Memory stays bounded whatever the peer does: once more than 64 KiB of frames were
+/// queued while the channel is not writable (the peer does not read what we send; DATA is
+/// already paused then, so these are replies it provoked: PING and SETTINGS ACKs, resets,
+/// response heads), the handler stops reading until the channel drains, so the replies
+/// cannot pile up. (Stopping at the first sign of a full socket would stall two peers that
+/// both send big bodies until each reads: each would wait for the other.) One timer per
+/// connection enforces ``HTTP2Timeouts`` (idle, unfinished header block, stalled output).
 ///
 /// ```swift
 /// try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: .init(role: .server), delegate: MyStreams()))
@@ -38,6 +40,10 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private static let clock = MonotonicClock()
     /// Reading stopped because the channel is not writable (backpressure to the peer).
     private var readingPaused = false
+    /// Bytes written to the channel since it last turned unwritable.
+    private var bytesQueuedWhileUnwritable = 0
+    /// Past this many, reading stops until the channel is writable again.
+    static let maxBytesQueuedWhileUnwritable = 64 * 1024
     private var timeouts: HTTP2Timeouts
     private var timeoutTimer: Scheduled<Void>?
     /// When `timeoutTimer` fires (monotonic nanoseconds; .max: no timer).
@@ -102,6 +108,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
             becameWritable = true
+            bytesQueuedWhileUnwritable = 0
             connection.resumeOutput()
             if readingPaused {
                 readingPaused = false
@@ -109,12 +116,6 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             }
         } else {
             connection.pauseOutput()
-            // Backpressure from the write side to the read side: a peer that does not read
-            // gets nothing more read from it, so what it provokes stays bounded.
-            if !readingPaused {
-                readingPaused = true
-                _ = context.channel.setOption(.autoRead(false))
-            }
         }
         processEvents()
         flushNow()
@@ -233,6 +234,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         // out of the connection first, and go round until nothing new appeared.
         while !connection.output.isEmpty {
             connection.moveOutput(into: &outgoing)
+            if !context.channel.isWritable { noteQueuedWhileUnwritable(outgoing, context) }
             for buffer in outgoing { context.write(buffer, promise: nil) }
             outgoing.removeAll(keepingCapacity: true)
             context.flush()
@@ -240,6 +242,15 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         }
         if graceTimer == nil, connection.hasStreamsAwaitingPeerEnd { startGraceTimer(context.eventLoop) }
         if !timeouts.isEmpty { watchTimeouts(context) }
+    }
+
+    /// Backpressure from the write side to the read side: a peer that does not read gets
+    /// nothing more read from it once what it provoked meanwhile passes the limit.
+    private func noteQueuedWhileUnwritable(_ buffers: [ByteBuffer], _ context: ChannelHandlerContext) {
+        for buffer in buffers { bytesQueuedWhileUnwritable += buffer.readableBytes }
+        guard !readingPaused, bytesQueuedWhileUnwritable > HTTP2ConnectionHandler.maxBytesQueuedWhileUnwritable else { return }
+        readingPaused = true
+        _ = context.channel.setOption(.autoRead(false))
     }
 
     // MARK: Timeouts
