@@ -80,3 +80,85 @@ public struct GoodClientTally: Sendable, CustomStringConvertible {
     public init() {}
     public var description: String { "\(succeeded) good requests served, \(failures.count) failed\(failures.isEmpty ? "" : ": \(failures.prefix(3))")" }
 }
+
+/// What an attack must get: the stated answer within the stated time, the server's memory
+/// growth under the bound, and every good request served beside it.
+public struct AttackBound: Sendable, CustomTestStringConvertible {
+    public let attack: String
+    /// The GOAWAY code the attacker must get (nil: the connection stays open for the whole
+    /// attack, e.g. until a timeout longer than the test).
+    public let code: String?
+    /// Words the GOAWAY's debug data must contain.
+    public let debug: String?
+    /// The GOAWAY arrives within this many seconds of connecting.
+    public let within: Double
+    /// Most the server's VmRSS may grow, in MiB.
+    public let memoryMiB: Int
+    /// How long the attacker keeps at it (it stops earlier once closed).
+    public let seconds: Double
+    public var serverArguments: [String]
+    /// The server must stop reading (the attacker's sends block).
+    public var blocks: Bool
+
+    public init(attack: String, code: String?, debug: String?, within: Double, memoryMiB: Int, seconds: Double,
+                serverArguments: [String] = [], blocks: Bool = false) {
+        self.attack = attack
+        self.code = code
+        self.debug = debug
+        self.within = within
+        self.memoryMiB = memoryMiB
+        self.seconds = seconds
+        self.serverArguments = serverArguments
+        self.blocks = blocks
+    }
+
+    public var testDescription: String { attack }
+}
+
+/// Runs `bound`'s attack against the server (`pid`, `port`) while `goodRequest` is made
+/// again and again on another connection, then checks the report, the memory growth and
+/// the good requests against the bound (printing an "[attack]" line with the figures).
+public func expectAttackWithinBound(_ bound: AttackBound, python: String, pid: Int32, port: Int,
+                                    goodRequest: @escaping @Sendable () async throws -> Void,
+                                    sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let baseline = processMemoryKiB(pid) ?? 0
+    let sampler = MemorySampler(pid: pid)
+    sampler.start()
+    let attacking = Task { try await runAttack(python, bound.attack, port: port, seconds: bound.seconds) }
+    var tally = GoodClientTally()
+    let started = ContinuousClock.now
+    repeat {
+        do {
+            try await withDeadline(5, "a good request during \(bound.attack)") { try await goodRequest() }
+            tally.succeeded += 1
+        } catch {
+            tally.failures.append("\(error)")
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    } while ContinuousClock.now - started < .seconds(bound.seconds) && tally.failures.count < 5
+    let report: AttackerReport
+    do {
+        report = try await attacking.value
+    } catch {
+        _ = sampler.stop()
+        throw error
+    }
+    let peak = sampler.stop()
+    let growthMiB = Double(peak - baseline) / 1024
+    print("[attack] \(report); server VmRSS \(baseline) KiB → peak \(peak) KiB (+\(String(format: "%.1f", growthMiB)) MiB, "
+          + "bound \(bound.memoryMiB) MiB); good client: \(tally)")
+    if let code = bound.code {
+        #expect(report.goawayCode == code, "[\(bound.attack)] \(report)", sourceLocation: sourceLocation)
+        #expect((report.goawayAfter ?? .infinity) <= bound.within, "[\(bound.attack)] \(report)", sourceLocation: sourceLocation)
+        if let debug = bound.debug {
+            #expect(report.goawayDebug?.contains(debug) == true, "[\(bound.attack)] \(report)", sourceLocation: sourceLocation)
+        }
+    } else {
+        #expect(report.goawayCode == nil && report.closed != true, "[\(bound.attack)] \(report)", sourceLocation: sourceLocation)
+    }
+    #expect(growthMiB < Double(bound.memoryMiB), "[\(bound.attack)] the server grew by \(growthMiB) MiB", sourceLocation: sourceLocation)
+    if bound.blocks {
+        #expect(report.sendBlocked == true, "[\(bound.attack)] the server kept reading: \(report)", sourceLocation: sourceLocation)
+    }
+    #expect(tally.failures.isEmpty && tally.succeeded >= 10, "[\(bound.attack)] \(tally)", sourceLocation: sourceLocation)
+}

@@ -77,13 +77,9 @@ extension HTTP2Connection {
                 if data.readableBytes == 0 && !endStream { try abuse.charge(.emptyData, now: now) }
                 try receiveData(frame.streamID, data, endStream: endStream, flowControlledLength: length)
             case .headers(let headers, let endStream):
-                if decoder.headersDependingOnThemselves == frame.streamID {
-                    decoder.headersDependingOnThemselves = nil
-                    // The HEADERS opened the stream (idle → open), so it can be reset.
-                    if isPeerInitiated(frame.streamID) && frame.streamID > lastPeerStreamID { lastPeerStreamID = frame.streamID }
-                    throw .stream(frame.streamID, .protocolError, "HEADERS makes stream \(frame.streamID) depend on itself (RFC 9113 §5.3.1)")
-                }
-                try receiveHeaders(frame.streamID, headers, endStream: endStream)
+                let dependsOnItself = decoder.headersDependingOnThemselves == frame.streamID
+                if dependsOnItself { decoder.headersDependingOnThemselves = nil }
+                try receiveHeaders(frame.streamID, headers, endStream: endStream, dependsOnItself: dependsOnItself)
             case .oversizedHeaders(let endStream):
                 decoder.headersDependingOnThemselves = nil
                 try receiveOversizedHeaders(frame.streamID, endStream: endStream)
@@ -136,7 +132,11 @@ extension HTTP2Connection {
 
     // MARK: HEADERS
 
-    mutating func receiveHeaders(_ streamID: UInt32, _ headers: [HPACKHeader], endStream: Bool) throws(HTTP2ProtocolError) {
+    /// HEADERS on `streamID`. `dependsOnItself`: its priority names its own stream, a
+    /// stream error (RFC 9113 §5.3.1) once the stream-id rules have had their say.
+    mutating func receiveHeaders(_ streamID: UInt32, _ headers: [HPACKHeader], endStream: Bool,
+                                 dependsOnItself: Bool = false) throws(HTTP2ProtocolError) {
+        if dependsOnItself && streams.contains(streamID) { throw Self.selfDependency(streamID) }
         if var stream = streams[streamID] {
             let head = stream.state.remoteHead
             let isInformational = role == .client && head != .final
@@ -185,6 +185,8 @@ extension HTTP2Connection {
             throw .connection(.protocolError, "stream id \(streamID) is not greater than \(lastPeerStreamID) (RFC 9113 §5.1.1)")
         }
         lastPeerStreamID = streamID
+        // The HEADERS opened the stream (idle → open), so it can be reset.
+        if dependsOnItself { throw Self.selfDependency(streamID) }
         if let limit = configuration.maxConcurrentStreams, peerStreamCount >= Int(limit) {
             throw .stream(streamID, .refusedStream, "more than \(limit) concurrent streams (RFC 9113 §5.1.2)")
         }
@@ -206,6 +208,10 @@ extension HTTP2Connection {
         if endStream { remoteEnded(streamID) }
     }
 
+    static func selfDependency(_ streamID: UInt32) -> HTTP2ProtocolError {
+        .stream(streamID, .protocolError, "HEADERS makes stream \(streamID) depend on itself (RFC 9113 §5.3.1)")
+    }
+
     mutating func receiveOversizedHeaders(_ streamID: UInt32, endStream: Bool) throws(HTTP2ProtocolError) {
         if !streams.contains(streamID) && isAboveSentGoAway(streamID) {
             lastPeerStreamID = max(lastPeerStreamID, streamID)  // ignored (RFC 9113 §6.8)
@@ -220,6 +226,12 @@ extension HTTP2Connection {
             recentlyReset.insert(streamID)
             events.append(.headerListTooLarge(streamID: streamID))
             return
+        }
+        if !streams.contains(streamID) {
+            // Not a stream it may open, nor an open one: the stream-id rules first (§5.1.1).
+            if isIdle(streamID) { throw .connection(.protocolError, "HEADERS on idle stream \(streamID) the \(role == .server ? "client" : "server") may not open (RFC 9113 §5.1.1)") }
+            if recentlyReset.contains(streamID) { return try abuse.charge(.ignoredFrame, now: now) }
+            throw .connection(.streamClosed, "HEADERS on closed stream \(streamID) (RFC 9113 §5.1)")
         }
         throw .stream(streamID, .protocolError, "header list exceeds SETTINGS_MAX_HEADER_LIST_SIZE \(configuration.maxHeaderListSize) (RFC 9113 §6.5.2)")
     }

@@ -25,7 +25,14 @@ enum HTTP2HeaderValidation {
             seen |= bit
         }
         guard seen & 1 != 0 else { return "request without :method (RFC 9113 §8.3.1)" }
-        if isConnect && seen & 16 == 0 { return nil }  // CONNECT: authority only (§8.5)
+        // :protocol exists only after SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §4), which we never send.
+        guard seen & 16 == 0 else { return ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 9113 §8.3, RFC 8441 §4)" }
+        if isConnect {
+            // CONNECT: :authority only (§8.5).
+            guard seen & 8 != 0 else { return "CONNECT without :authority (RFC 9113 §8.5)" }
+            guard seen & 6 == 0 else { return "CONNECT with :scheme or :path (RFC 9113 §8.5)" }
+            return nil
+        }
         guard seen & 2 != 0 else { return "request without :scheme (RFC 9113 §8.3.1)" }
         guard seen & 4 != 0, !pathIsEmpty else { return "request without a non-empty :path (RFC 9113 §8.3.1)" }
         return nil

@@ -16,7 +16,7 @@ struct BandwidthDelayEstimator {
 
     init(initialWindow: Int, maximumWindow: Int) {
         self.window = initialWindow
-        self.maximumWindow = maximumWindow
+        self.maximumWindow = min(maximumWindow, 0x7FFF_FFFF)  // no window may pass 2^31-1 (RFC 9113 §6.9.1)
     }
 
     /// Only frames at least this large start a probe: small-message traffic cannot be

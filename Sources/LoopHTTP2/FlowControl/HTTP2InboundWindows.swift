@@ -116,7 +116,8 @@ struct HTTP2InboundWindows {
         let delta = window - currentStreamWindow
         guard delta > 0 else { return nil }
         for id in streams.ids { streams.modify(id) { $0.inbound.receiveWindow.raise(by: delta) } }
-        let increment = connectionWindow.grow(to: max(connectionWindow.target, window * 4))
+        // The peer's view of a window may never pass 2^31-1 (RFC 9113 §6.9.1).
+        let increment = connectionWindow.grow(to: min(max(connectionWindow.target, window * 4), 0x7FFF_FFFF))
         return (UInt32(window), increment)
     }
 }

@@ -46,13 +46,15 @@ public struct HPACKDecoder: Sendable {
         var sawField = false
         while let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) {
             let header: HPACKHeader
+            var octets: Int
             if first & 0x80 != 0 {
                 // Indexed field (§6.1).
-                header = try entry(at: HPACKInteger.decode(prefixBits: 7, from: &buffer))
+                (header, octets) = try entry(at: HPACKInteger.decode(prefixBits: 7, from: &buffer))
             } else if first & 0xC0 == 0x40 {
                 // Literal with incremental indexing (§6.2.1).
-                header = try literal(prefixBits: 6, indexing: .indexable, from: &buffer)
-                table.insert(header)
+                let nameOctets: Int
+                (header, octets, nameOctets) = try literal(prefixBits: 6, indexing: .indexable, from: &buffer)
+                table.insert(header, size: octets, nameOctets: nameOctets)
             } else if first & 0xE0 == 0x20 {
                 // Dynamic table size update (§6.3), only before the first field (§4.2).
                 guard !sawField else { throw HPACKError.tableSizeUpdateNotAtStart }
@@ -64,13 +66,13 @@ public struct HPACKDecoder: Sendable {
                 continue
             } else if first & 0xF0 == 0x10 {
                 // Literal never indexed (§6.2.3).
-                header = try literal(prefixBits: 4, indexing: .neverIndexed, from: &buffer)
+                (header, octets, _) = try literal(prefixBits: 4, indexing: .neverIndexed, from: &buffer)
             } else {
                 // Literal without indexing (§6.2.2).
-                header = try literal(prefixBits: 4, indexing: .nonIndexed, from: &buffer)
+                (header, octets, _) = try literal(prefixBits: 4, indexing: .nonIndexed, from: &buffer)
             }
             sawField = true
-            listSize += header.size
+            listSize += octets
             if listSize <= maximumHeaderListSize { headers.append(header) }
         }
         if listSize > maximumHeaderListSize { throw HPACKError.headerListTooLarge(maximum: maximumHeaderListSize) }
@@ -84,29 +86,47 @@ public struct HPACKDecoder: Sendable {
         if table.maximumSize > limit { table.setMaximumSize(limit) }
     }
 
-    private func entry(at index: Int) throws -> HPACKHeader {
+    /// A table entry and its size in wire octets (name + value + 32, RFC 7541 §4.1).
+    private func entry(at index: Int) throws -> (HPACKHeader, size: Int) {
+        let entry = try entryWithName(at: index)
+        return (entry.header, entry.size)
+    }
+
+    private func entryWithName(at index: Int) throws -> (header: HPACKHeader, size: Int, nameOctets: Int) {
         if index >= 1 && index <= HPACKStaticTable.entries.count {
             let entry = HPACKStaticTable.entries[index - 1]
-            return HPACKHeader(entry.name, entry.value)
+            let header = HPACKHeader(entry.name, entry.value)
+            return (header, header.size, entry.name.utf8.count)
         }
-        guard let header = table[index - HPACKStaticTable.entries.count] else { throw HPACKError.invalidIndex(index) }
-        return header
+        guard let entry = table.entry(index - HPACKStaticTable.entries.count) else { throw HPACKError.invalidIndex(index) }
+        return (entry.header, entry.size, entry.nameOctets)
     }
 
-    private func literal(prefixBits: Int, indexing: HPACKIndexing, from buffer: inout ByteBuffer) throws -> HPACKHeader {
+    /// A literal field, its size in wire octets (name + value + 32) and its name's octets.
+    private func literal(prefixBits: Int, indexing: HPACKIndexing, from buffer: inout ByteBuffer) throws -> (HPACKHeader, size: Int, nameOctets: Int) {
         let nameIndex = try HPACKInteger.decode(prefixBits: prefixBits, from: &buffer)
-        let name = nameIndex == 0 ? try string(from: &buffer) : try entry(at: nameIndex).name
-        let value = try string(from: &buffer)
-        return HPACKHeader(name, value, indexing: indexing)
+        let name: String
+        let nameOctets: Int
+        if nameIndex == 0 {
+            (name, nameOctets) = try string(from: &buffer)
+        } else {
+            let entry = try entryWithName(at: nameIndex)
+            (name, nameOctets) = (entry.header.name, entry.nameOctets)
+        }
+        let (value, valueOctets) = try string(from: &buffer)
+        return (HPACKHeader(name, value, indexing: indexing), nameOctets + valueOctets + 32, nameOctets)
     }
 
-    private func string(from buffer: inout ByteBuffer) throws -> String {
+    /// A string literal (RFC 7541 §5.2) and its length in octets, which the String's UTF-8
+    /// count differs from when the octets are not valid UTF-8 (each invalid sequence becomes
+    /// U+FFFD).
+    private func string(from buffer: inout ByteBuffer) throws -> (String, octets: Int) {
         guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { throw HPACKError.truncated }
         let length = try HPACKInteger.decode(prefixBits: 7, from: &buffer)
         guard length <= maximumStringLength else { throw HPACKError.stringTooLong(length: length, maximum: maximumStringLength) }
         guard let bytes = buffer.readSlice(length: length) else { throw HPACKError.truncated }
         guard first & 0x80 != 0 else {
-            return bytes.withUnsafeReadableBytes { String(decoding: $0, as: UTF8.self) }
+            return (bytes.withUnsafeReadableBytes { String(decoding: $0, as: UTF8.self) }, length)
         }
         // Decoded into scratch space (on the stack when small), not a heap array: the
         // shortest code is 5 bits, so the output is at most length * 8 / 5 bytes.
@@ -114,7 +134,7 @@ public struct HPACKDecoder: Sendable {
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length * 8 / 5 + 1) { scratch in
             let count = try bytes.withUnsafeReadableBytes { try HuffmanCoding.decode($0, writingTo: scratch.baseAddress!) }
             guard count <= limit else { throw HPACKError.stringTooLong(length: count, maximum: limit) }
-            return String(decoding: UnsafeBufferPointer(rebasing: scratch[..<count]), as: UTF8.self)
+            return (String(decoding: UnsafeBufferPointer(rebasing: scratch[..<count]), as: UTF8.self), count)
         }
     }
 }

@@ -13,15 +13,7 @@ extension GRPCInteropTests {
     /// every good call succeeds. The README's table of bounds lists these beside the HTTP/2
     /// ones (LoopHTTP2Tests AttackTests).
     @Suite(.serialized) struct GRPCAttackTests {
-        struct Bound: Sendable, CustomTestStringConvertible {
-            let attack: String
-            let code: String?
-            let debug: String?
-            let within: Double
-            let memoryMiB: Int
-            let seconds: Double
-            var testDescription: String { attack }
-        }
+        typealias Bound = AttackBound
 
         static let bounds: [Bound] = [
             Bound(attack: "grpc_rapid_reset", code: "ENHANCE_YOUR_CALM", debug: "rapid reset", within: 1, memoryMiB: 8, seconds: 2),
@@ -50,40 +42,11 @@ extension GRPCInteropTests {
             let client = Grpc_Testing_TestServiceClient(channel: channel)
             do {
                 for _ in 0..<20 { _ = try await client.unaryCall(simpleRequest(requestSize: 10, responseSize: 10)) }
-                let pid = server.process.process.processIdentifier
-                let baseline = processMemoryKiB(pid) ?? 0
-                let sampler = MemorySampler(pid: pid)
-                sampler.start()
-                let attacking = Task { try await runAttack(python, bound.attack, port: server.port, seconds: bound.seconds) }
-                var tally = GoodClientTally()
-                let started = ContinuousClock.now
-                repeat {
-                    do {
-                        var options = GRPCCallOptions()
-                        options.timeout = .seconds(5)
-                        _ = try await client.unaryCall(simpleRequest(requestSize: 10, responseSize: 10), options: options)
-                        tally.succeeded += 1
-                    } catch {
-                        tally.failures.append("\(error)")
-                    }
-                    try await Task.sleep(for: .milliseconds(5))
-                } while ContinuousClock.now - started < .seconds(bound.seconds) && tally.failures.count < 5
-                let report = try await attacking.value
-                let peak = sampler.stop()
-                let growthMiB = Double(peak - baseline) / 1024
-                print("[attack] \(report); server VmRSS \(baseline) KiB → peak \(peak) KiB (+\(String(format: "%.1f", growthMiB)) MiB, "
-                      + "bound \(bound.memoryMiB) MiB); good client: \(tally)")
-                if let code = bound.code {
-                    #expect(report.goawayCode == code, "[\(bound.attack)] \(report)")
-                    #expect((report.goawayAfter ?? .infinity) <= bound.within, "[\(bound.attack)] \(report)")
-                    if let debug = bound.debug {
-                        #expect(report.goawayDebug?.contains(debug) == true, "[\(bound.attack)] \(report)")
-                    }
-                } else {
-                    #expect(report.goawayCode == nil && report.closed != true, "[\(bound.attack)] \(report)")
+                try await expectAttackWithinBound(bound, python: python, pid: server.process.process.processIdentifier, port: server.port) {
+                    var options = GRPCCallOptions()
+                    options.timeout = .seconds(5)
+                    _ = try await client.unaryCall(simpleRequest(requestSize: 10, responseSize: 10), options: options)
                 }
-                #expect(growthMiB < Double(bound.memoryMiB), "[\(bound.attack)] the server grew by \(growthMiB) MiB")
-                #expect(tally.failures.isEmpty && tally.succeeded >= 10, "[\(bound.attack)] \(tally)")
                 if !server.process.isRunning {
                     Issue.record("InteropServer died: \(server.process.exitDescription)\n\(server.process.log.suffix(4000))")
                 }

@@ -12,25 +12,7 @@ extension InteropTests {
     /// grows by less than the stated bound, and every good request succeeds. The README's
     /// table of bounds is this table.
     @Suite(.serialized) struct AttackTests {
-        struct Bound: Sendable, CustomTestStringConvertible {
-            let attack: String
-            /// The GOAWAY code the attacker must get (nil: the connection stays open for the
-            /// whole attack, e.g. until a timeout longer than the test).
-            let code: String?
-            /// Words the GOAWAY's debug data must contain.
-            let debug: String?
-            /// The GOAWAY arrives within this many seconds of connecting.
-            let within: Double
-            /// Most the server's VmRSS may grow, in MiB.
-            let memoryMiB: Int
-            /// How long the attacker keeps at it (it stops earlier once closed).
-            let seconds: Double
-            var serverArguments: [String] = []
-            /// The server must stop reading (the attacker's sends block).
-            var blocks = false
-
-            var testDescription: String { attack }
-        }
+        typealias Bound = AttackBound
 
         static let bounds: [Bound] = [
             Bound(attack: "ping_flood", code: "ENHANCE_YOUR_CALM", debug: "PING frames", within: 1, memoryMiB: 4, seconds: 2),
@@ -67,41 +49,9 @@ extension InteropTests {
                 let group = EventLoopGroup(numberOfThreads: 1)
                 let client = try await HTTP2Client.connect(host: "127.0.0.1", port: port, group: group)
                 for _ in 0..<20 { _ = try await Self.hello(client) }   // warm: buffers and tables in place
-                let baseline = processMemoryKiB(process.process.processIdentifier) ?? 0
-                let sampler = MemorySampler(pid: process.process.processIdentifier)
-                sampler.start()
-
-                let attacking = Task { try await runAttack(python, bound.attack, port: port, seconds: bound.seconds) }
-                var tally = GoodClientTally()
-                // The good client's requests go on while the attack runs, one at a time.
-                let started = ContinuousClock.now
-                repeat {
-                    do {
-                        let status = try await withDeadline(5, "a good request during \(bound.attack)") { try await Self.hello(client) }
-                        if status == 200 { tally.succeeded += 1 } else { tally.failures.append("status \(status)") }
-                    } catch {
-                        tally.failures.append("\(error)")
-                    }
-                    try await Task.sleep(for: .milliseconds(5))
-                } while ContinuousClock.now - started < .seconds(bound.seconds) && tally.failures.count < 5
-                let report = try await attacking.value
-                let peak = sampler.stop()
-                let growthMiB = Double(peak - baseline) / 1024
-                print("[attack] \(report); server VmRSS \(baseline) KiB → peak \(peak) KiB (+\(String(format: "%.1f", growthMiB)) MiB, "
-                      + "bound \(bound.memoryMiB) MiB); good client: \(tally)")
-
-                if let code = bound.code {
-                    #expect(report.goawayCode == code, "[\(bound.attack)] \(report)")
-                    #expect((report.goawayAfter ?? .infinity) <= bound.within, "[\(bound.attack)] \(report)")
-                    if let debug = bound.debug {
-                        #expect(report.goawayDebug?.contains(debug) == true, "[\(bound.attack)] \(report)")
-                    }
-                } else {
-                    #expect(report.goawayCode == nil && report.closed != true, "[\(bound.attack)] \(report)")
+                try await expectAttackWithinBound(bound, python: python, pid: process.process.processIdentifier, port: port) {
+                    _ = try await Self.hello(client)
                 }
-                #expect(growthMiB < Double(bound.memoryMiB), "[\(bound.attack)] the server grew by \(growthMiB) MiB")
-                if bound.blocks { #expect(report.sendBlocked == true, "[\(bound.attack)] the server kept reading: \(report)") }
-                #expect(tally.failures.isEmpty && tally.succeeded >= 10, "[\(bound.attack)] \(tally)")
                 // And after the attack, still.
                 #expect(try await Self.hello(client) == 200)
                 try await client.close()
