@@ -39,8 +39,14 @@ public struct HTTP2RequestHead: Sendable, Equatable {
         return list
     }
 
-    /// The first value of the header `name` (lower-case).
-    public func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+    /// The first value of the header `name` (lower-case). For `cookie`, every cookie field
+    /// joined with "; ": HTTP/2 clients may split cookies into separate fields, and RFC 9113
+    /// §8.2.3 asks for them to be put back together before an application sees them.
+    public func header(_ name: String) -> String? {
+        guard name == "cookie" else { return headers.first { $0.name == name }?.value }
+        let crumbs = headers.filter { $0.name == "cookie" }.map(\.value)
+        return crumbs.isEmpty ? nil : crumbs.joined(separator: "; ")
+    }
 }
 
 /// A response head.

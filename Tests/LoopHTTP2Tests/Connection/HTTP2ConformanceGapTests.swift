@@ -73,6 +73,14 @@ import Loop
         #expect(server.sent() == [.goAway(last: 0, .protocolError)])
     }
 
+    // MARK: Cookies (§8.2.3)
+
+    @Test func rfc9113Section8_2_3SplitCookiesAreJoinedForTheApplication() {
+        let head = HTTP2RequestHead(decoding: requestHead() + [HPACKHeader("cookie", "a=1"), HPACKHeader("x", "y"), HPACKHeader("cookie", "b=2")])
+        #expect(head.header("cookie") == "a=1; b=2")
+        #expect(HTTP2RequestHead(decoding: requestHead()).header("cookie") == nil)
+    }
+
     // MARK: What we send (§6.9.1)
 
     @Test func rfc9113Section6_9_1WindowGrowthNeverPassesTwoToThe31() {
