@@ -73,6 +73,31 @@ import Loop
         #expect(server.sent() == [.goAway(last: 0, .protocolError)])
     }
 
+    // MARK: Enforced, now with tests naming them
+
+    @Test func rfc9113Section6_2PaddedHeadersWithoutPadLengthIsAFrameSizeError() {
+        var server = Self.server()
+        server.receive(rawFrame(type: HTTP2FrameType.headers, flags: HTTP2FrameFlags.padded | HTTP2FrameFlags.endHeaders, streamID: 1))
+        #expect(server.sent() == [.goAway(last: 0, .frameSizeError)])
+    }
+
+    @Test func rfc9113Section6_10ContinuationOnStream0IsAProtocolError() {
+        var server = Self.server()
+        server.receive(headersFrame(streamID: 1, block: server.block(requestHead()), endStream: true, endHeaders: false),
+                       continuationFrame(streamID: 0, block: []))
+        #expect(server.sent() == [.goAway(last: 0, .protocolError)])
+    }
+
+    @Test func rfc7541Section4_4AnEntryLargerThanTheTableEmptiesItWithoutError() throws {
+        var decoder = HPACKDecoder(maximumTableSize: 100)
+        _ = try decoder.decode(hexBuffer("4001 6101 62"))   // a: b, 34 octets
+        #expect(decoder.dynamicTableCount == 1)
+        var block = [UInt8]([0x40, 0x01, 0x63, 0x7F, 0x00 + 73])  // c: 200 octets (127 + 73)
+        block += [UInt8](repeating: 0x78, count: 200)
+        _ = try decoder.decode(ByteBuffer(bytes: block))
+        #expect(decoder.dynamicTableCount == 0 && decoder.dynamicTableSize == 0)
+    }
+
     // MARK: Cookies (§8.2.3)
 
     @Test func rfc9113Section8_2_3SplitCookiesAreJoinedForTheApplication() {
