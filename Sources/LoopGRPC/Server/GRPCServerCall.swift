@@ -34,13 +34,15 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     private(set) var finished = false
 
     init(stream: HTTP2StreamHandle, loop: EventLoop, context: GRPCServerContext, requestCompression: GRPCCompression?,
-         responseCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int) {
+         responseCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int,
+         partialMessages: GRPCPartialMessageBudget) {
         self.stream = stream
         self.loop = loop
         self.context = context
         self.responseCompression = responseCompression
         self.maxSendMessageSize = maxSendMessageSize
-        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: requestCompression)
+        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: requestCompression,
+                                     partialMessages: partialMessages)
     }
 
     // MARK: From the stream (on the loop)
@@ -80,6 +82,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
 
     /// The stream was closed (normally, or the connection went away).
     func streamClosed() {
+        endInbound()
         if finished {
             failWriter(GRPCStatus(.cancelled, "the call already ended"))
         } else {
@@ -109,6 +112,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     private func failInbound(_ status: GRPCStatus) {
         guard failure == nil else { return }
         failure = status
+        endInbound()
         wakeReader()
     }
 
