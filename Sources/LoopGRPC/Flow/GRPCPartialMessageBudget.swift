@@ -23,14 +23,17 @@
 ///   be open when a message starts.
 /// - **Held bytes filling the connection window**: the peer sends on every stream within its
 ///   window, so many waiting streams together can hold the whole connection window, and then
-///   not even granted messages get connection credit to complete. So held bytes are limited
-///   too (``heldLimit``, a quarter of the connection window, leaving room for granted
-///   messages and for messages queued for slow readers): a call whose bytes go past it is
-///   granted if the budget allows, and otherwise ends with RESOURCE_EXHAUSTED (naming the
-///   limit) instead of hanging every call of the connection.
+///   not even granted messages get connection credit to complete (our connection
+///   WINDOW_UPDATE goes out once half the window is consumed: held bytes past half stall
+///   it). So held bytes are limited too (``heldLimit``: half the connection window less one
+///   stream window, 7 MiB by default, leaving room for messages queued for readers that fell
+///   behind): a call whose bytes go past it is granted if the budget allows, and otherwise
+///   ends with RESOURCE_EXHAUSTED (naming the limit) instead of hanging every call of the
+///   connection. Stream windows grown by bandwidth-delay estimation let each waiting stream
+///   hold more, so fewer calls can wait on a fast link; raising the budget lets more in.
 ///
-/// Memory for unfinished messages per connection is thus at most about `heldLimit` (held, a
-/// few MiB) + `limit` (granted), whatever the peer does.
+/// Memory for unfinished messages per connection is thus at most about `heldLimit` (held,
+/// 7 MiB) + `limit` (granted), whatever the peer does.
 ///
 /// ```swift
 /// let budget = GRPCPartialMessageBudget(limit: 32 << 20, streamWindow: 1 << 20, connectionWindow: 16 << 20)
@@ -58,7 +61,10 @@ final class GRPCPartialMessageBudget {
     init(limit: Int, streamWindow: Int, connectionWindow: Int) {
         self.limit = limit
         self.windowLimit = streamWindow / 2
-        self.heldLimit = connectionWindow / 4
+        // Half the connection window less one stream window: the connection's WINDOW_UPDATE
+        // waits until half its window is consumed, so held bytes past half would stall it;
+        // the stream window left is for messages queued for readers that fell behind.
+        self.heldLimit = max(connectionWindow / 4, connectionWindow / 2 - streamWindow)
     }
 
     /// Whether held bytes are past ``heldLimit``.

@@ -16,9 +16,12 @@ public struct GRPCServerConfiguration: Sendable {
     /// whatever its size within `maxReceiveMessageSize`.
     ///
     /// The default, 32 MiB, lets eight maximum-size (4 MiB) messages arrive at once on one
-    /// connection; with the bytes whose credit is held (a quarter of the connection window,
-    /// 4 MiB by default) a connection's unfinished messages take at most about 36 MiB,
-    /// where before it was the streams times the message size (1,000 × 4 MiB).
+    /// connection; with the bytes whose credit is held (half the connection window less one
+    /// stream window, 7 MiB by default) a connection's unfinished messages take at most about
+    /// 39 MiB, where before it was the streams times the message size (1,000 × 4 MiB). Calls
+    /// that can neither be granted nor wait within the held bytes end with RESOURCE_EXHAUSTED
+    /// (measured with 6 MiB messages: 10 at once on one connection pass, 16 do not): raise
+    /// this for clients that send many large messages at once on one connection.
     ///
     /// ```swift
     /// var configuration = GRPCServerConfiguration()
