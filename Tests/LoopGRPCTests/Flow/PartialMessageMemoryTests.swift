@@ -47,6 +47,44 @@ extension GRPCInteropTests {
             return buffer
         }
 
+        /// Opens the abusive connection, leaves an unfinished message on each stream, and for
+        /// three seconds samples the server's resident memory while a good client on another
+        /// connection makes five calls. Returns the largest resident size seen (KiB) and how
+        /// many of the abusive streams the server ended, and with RESOURCE_EXHAUSTED.
+        static func abuse(port: Int, pid: Int32, baseline: Int, group: EventLoopGroup) async throws -> (peak: Int, exhausted: Int, ended: Int) {
+            let abuser = Abuser()
+            let connected = try await HTTP2Client.connectHandler(host: "127.0.0.1", port: port, group: group) { _ in abuser }
+            let loop = connected.channel.eventLoop
+            let handler = UncheckedTransfer(connected.handler)
+            let message = unfinishedMessage()
+            let head = head(port: port)
+            try await onLoopThrowing(loop) {
+                for _ in 0..<streams {
+                    let stream = try handler.value.openStream(head, endStream: false)
+                    try stream.sendData(message, endStream: false)  // Leaves as the server's windows allow.
+                }
+            }
+            let good = Task {
+                try await withTestServiceClient(port: port, seconds: 10, "a good client during the abuse") { client in
+                    for _ in 0..<5 {
+                        let response = try await client.unaryCall(simpleRequest(requestSize: 100_000, responseSize: 100_000), options: callOptions())
+                        #expect(response.payload.body.count == 100_000)
+                    }
+                }
+            }
+            var peak = baseline
+            let started = Date()
+            while Date().timeIntervalSince(started) < 3 {
+                peak = max(peak, processMemoryKiB(pid) ?? peak)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let served = await good.result
+            let (exhausted, ended) = await onLoop(loop) { (abuser.exhausted, abuser.ended) }
+            try? await connected.channel.close().get()
+            try served.get()
+            return (peak, exhausted, ended)
+        }
+
         @Test func unfinishedMessagesOnManyStreamsKeepServerMemoryBounded() async throws {
             let binary = try locateReleaseProduct("InteropServer")
             let server = try await startServer(binary, name: "InteropServer (release, partial messages)") {
@@ -61,37 +99,15 @@ extension GRPCInteropTests {
                 let before = try #require(processMemoryKiB(pid))
 
                 let group = EventLoopGroup(numberOfThreads: 1)
-                let abuser = Abuser()
-                let connected = try await HTTP2Client.connectHandler(host: "127.0.0.1", port: server.port, group: group) { _ in abuser }
-                let handler = UncheckedTransfer(connected.handler)
-                let message = Self.unfinishedMessage()
-                let head = Self.head(port: server.port)
-                try await onLoopThrowing(connected.channel.eventLoop) {
-                    for _ in 0..<Self.streams {
-                        let stream = try handler.value.openStream(head, endStream: false)
-                        try stream.sendData(message, endStream: false)  // Leaves as the server's windows allow.
-                    }
+                let outcome: (peak: Int, exhausted: Int, ended: Int)
+                do {
+                    outcome = try await Self.abuse(port: server.port, pid: pid, baseline: before, group: group)
+                    try await group.shutdownGracefully()
+                } catch {
+                    try? await group.shutdownGracefully()
+                    throw error
                 }
-
-                // Three seconds of the abuse: the largest growth seen, and a good client served.
-                var peak = before
-                let started = Date()
-                let good = Task {
-                    try await withTestServiceClient(port: server.port, seconds: 10, "a good client during the abuse") { client in
-                        for _ in 0..<5 {
-                            let response = try await client.unaryCall(simpleRequest(requestSize: 100_000, responseSize: 100_000), options: callOptions())
-                            #expect(response.payload.body.count == 100_000)
-                        }
-                    }
-                }
-                while Date().timeIntervalSince(started) < 3 {
-                    peak = max(peak, processMemoryKiB(pid) ?? peak)
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                try await good.value
-                let (exhausted, ended) = await onLoop(connected.channel.eventLoop) { (abuser.exhausted, abuser.ended) }
-                try? await connected.channel.close().get()
-                try await group.shutdownGracefully()
+                let (peak, exhausted, ended) = outcome
 
                 let growthMiB = Double(peak - before) / 1024
                 print("[partial messages] \(Self.streams) streams × unfinished \(Self.messageSize)-byte messages, budget \(Self.budget >> 20) MiB: "
