@@ -261,6 +261,9 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     func finish(_ status: GRPCStatus) {
         guard !finished else { return }
         finished = true
+        // Nothing reads the request any more: an unfinished message's bytes and reservation
+        // go back now, not when the stream closes (up to a second later, the stream-end rule).
+        endInbound()
         deadlineTimer?.cancel()
         deadlineTimer = nil
         // A handler parked in `send` (ended from here by a deadline or a bad request).
