@@ -160,11 +160,13 @@ import Loop
         #expect(budget.reserved == 0)
     }
 
-    /// Held bytes past a quarter of the connection window: the call whose bytes go past the
-    /// limit is granted while the budget allows, and ends with RESOURCE_EXHAUSTED after, so
-    /// held bytes can never fill the connection window (which would stall every call on it).
+    /// Held bytes past the held limit (half the connection window less one stream window, at
+    /// least a quarter of it): the call whose bytes go past it is granted while the budget
+    /// allows, and ends with RESOURCE_EXHAUSTED after, so held bytes can never stall the
+    /// connection window (which would hang every call on it).
     @Test func heldBytesPastTheLimitAreGrantedOrEndTheCall() throws {
         // Held limit 1 MiB (4 MiB connection window), budget 1 MiB, window limit 512 KiB.
+        #expect(GRPCPartialMessageBudget(limit: 0, streamWindow: 1 << 20, connectionWindow: 16 << 20).heldLimit == 7 << 20)
         let budget = GRPCPartialMessageBudget(limit: 1 << 20, streamWindow: 1 << 20, connectionWindow: 4 << 20)
         let start = frames(message(300_000), size: 200_000)[0]
         var calls: [Call] = []
