@@ -128,7 +128,8 @@ extension GRPCChannel {
             throw GRPCStatus(.deadlineExceeded, "the deadline passed while connecting")
         }
         let call = GRPCClientCall(loop: connection.loop, path: path, requestCompression: options.compression,
-                                  maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize)
+                                  maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize,
+                                  partialMessages: connection.partialMessages)
         let headers = requestHeaders(path: path, options: options, timeout: remaining)
         do {
             try await onLoopThrowing(connection.loop) { [self] in

@@ -158,11 +158,12 @@ public final class GRPCChannel: Sendable {
     /// One connection attempt; records the outcome in the pool.
     private func establish() async {
         do {
+            let configuration = self.configuration
             let connected = try await HTTP2Client.connectHandler(
                 to: endpoint, group: group, configuration: configuration.http2,
                 connectTimeout: configuration.connectTimeout
             ) { channel in
-                GRPCClientConnection(loop: channel.eventLoop)
+                GRPCClientConnection(loop: channel.eventLoop, configuration: configuration)
             }
             let connection = connected.handler.delegate as! GRPCClientConnection
             let handler = UncheckedTransfer(connected.handler)

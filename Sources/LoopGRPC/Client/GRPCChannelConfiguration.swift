@@ -4,6 +4,22 @@ import LoopHTTP2
 public struct GRPCChannelConfiguration: Sendable {
     /// The HTTP/2 settings of each connection.
     public var http2 = HTTP2Configuration(role: .client)
+    /// Bytes of unfinished response messages one connection may have granted at once: a
+    /// message larger than half the stream window can only arrive if its bytes' credit goes
+    /// back before it is complete, and these grants are limited per connection, so a server
+    /// leaving unfinished large messages on many streams cannot make the client buffer them
+    /// all (`GRPCPartialMessageBudget`, docs/architecture.md). A call past the limit waits
+    /// for others to complete; one message is always granted when nothing else is, whatever
+    /// its size within the call's `maxReceiveMessageSize`.
+    ///
+    /// The default, 32 MiB, lets eight maximum-size (4 MiB) responses arrive at once on one
+    /// connection.
+    ///
+    /// ```swift
+    /// var configuration = GRPCChannelConfiguration()
+    /// configuration.maxPartialMessageBytesPerConnection = 64 << 20
+    /// ```
+    public var maxPartialMessageBytesPerConnection = 32 * 1024 * 1024
     /// How long a TCP connect may take.
     public var connectTimeout: Duration = .seconds(20)
     /// Reconnect delays after a failed attempt.

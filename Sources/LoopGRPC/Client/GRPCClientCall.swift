@@ -31,12 +31,13 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
     // Outbound.
     private var sendingFinished = false
 
-    init(loop: EventLoop, path: String, requestCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int) {
+    init(loop: EventLoop, path: String, requestCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int,
+         partialMessages: GRPCPartialMessageBudget) {
         self.loop = loop
         self.path = path
         self.requestCompression = requestCompression
         self.maxSendMessageSize = maxSendMessageSize
-        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: nil)
+        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: nil, partialMessages: partialMessages)
     }
 
     var isFinished: Bool { status != nil }
@@ -98,6 +99,7 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
 
     /// The stream is gone (closed normally or with the connection).
     func streamClosed() {
+        endInbound()
         if status == nil { fail(GRPCStatus(.unavailable, "the connection closed before the call completed"), resetStream: false) }
         failWriter(status!)
         let onClosed = self.onClosed
@@ -129,6 +131,7 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
 
     private func complete(_ final: GRPCStatus) {
         status = final
+        endInbound()
         deadlineTimer?.cancel()
         deadlineTimer = nil
         if initialMetadata == nil {

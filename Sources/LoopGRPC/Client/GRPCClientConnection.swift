@@ -12,9 +12,14 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     private(set) var goingAway = false
     /// Called (on the loop) when the connection stops taking new calls.
     var onGoingAway: (() -> Void)?
+    /// The connection's limit on unfinished response messages, shared by its calls.
+    let partialMessages: GRPCPartialMessageBudget
 
-    init(loop: EventLoop) {
+    init(loop: EventLoop, configuration: GRPCChannelConfiguration) {
         self.loop = loop
+        self.partialMessages = GRPCPartialMessageBudget(limit: configuration.maxPartialMessageBytesPerConnection,
+                                                        streamWindow: Int(configuration.http2.initialStreamWindowSize),
+                                                        connectionWindow: Int(configuration.http2.connectionWindowSize))
     }
 
     func attach(_ handler: HTTP2ConnectionHandler) {

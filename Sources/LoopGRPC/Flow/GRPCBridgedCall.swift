@@ -13,14 +13,14 @@ import LoopHTTP2
 /// ```swift
 /// final class MyCall: GRPCBridgedCall {
 ///     let loop: EventLoop
-///     var bridge = GRPCCallBridge(maxReceiveMessageSize: 4 << 20, compression: nil)
+///     var bridge = GRPCCallBridge(maxReceiveMessageSize: 4 << 20, compression: nil, partialMessages: budget)
 ///     var bridgedStream: HTTP2StreamHandle? { stream }
 ///     ...
 /// }
 /// try call.receiveMessages(data)          // on DATA
 /// let next = call.takeMessage()           // for the reader
 /// ```
-protocol GRPCBridgedCall: AnyObject {
+protocol GRPCBridgedCall: GRPCPartialMessageWaiter {
     var loop: EventLoop { get }
     /// The call's stream; nil on the client until it is opened.
     var bridgedStream: HTTP2StreamHandle? { get }
@@ -42,18 +42,48 @@ extension GRPCBridgedCall {
             throw error
         }
         if credit > 0 { bridgedStream?.consumed(credit) }
+        if !bridge.budgetWork.isEmpty { doBudgetWork() }
     }
 
-    /// Gives back the credit of DATA the call no longer reads (it has ended).
+    /// Gives back the credit of DATA the call no longer reads (it has ended), with that of
+    /// an unfinished message it held.
     func discard(_ data: ByteBuffer) {
+        endInbound()
         bridgedStream?.consumed(data.readableBytes)
+    }
+
+    /// The call stopped reading (it failed, ended, or its stream closed): an unfinished
+    /// message is dropped, its held credit goes back and its place in the connection's
+    /// budget is freed for other calls. Cheap when nothing is unfinished.
+    func endInbound() {
+        let credit = bridge.endInbound()
+        if credit > 0 { bridgedStream?.consumed(credit) }
+        if !bridge.budgetWork.isEmpty { doBudgetWork() }
     }
 
     /// The oldest queued message, giving back the credit held for it; nil when none is queued.
     func takeMessage() -> ByteBuffer? {
         guard let (message, credit) = bridge.takeMessage() else { return nil }
         if credit > 0 { bridgedStream?.consumed(credit) }
+        if !bridge.budgetWork.isEmpty { doBudgetWork() }
         return message
+    }
+
+    /// The connection's budget reserved `bytes` for this call's unfinished message: its
+    /// held credit goes back (GRPCPartialMessageWaiter).
+    func partialMessageGranted(_ bytes: Int) {
+        let credit = bridge.granted(bytes)
+        if credit > 0 { bridgedStream?.consumed(credit) }
+    }
+
+    /// Carries out the budget steps the bridge left (after its mutation ended: granting
+    /// other calls reaches their streams).
+    private func doBudgetWork() {
+        let work = bridge.takeBudgetWork()
+        let budget = bridge.partialMessages
+        if work.leaveLine { budget.remove(self) }
+        if let bytes = work.enqueue { budget.enqueue(self, bytes: bytes) }
+        if work.grantWaiters { budget.grantWaiters() }
     }
 
     // MARK: Outbound

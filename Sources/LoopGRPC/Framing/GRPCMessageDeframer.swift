@@ -25,6 +25,34 @@ public struct GRPCMessageDeframer {
     /// Whether bytes of an incomplete message are buffered (an error at end of stream).
     public var hasPartialMessage: Bool { (buffer?.readableBytes ?? 0) > 0 }
 
+    /// Bytes of the incomplete message buffered (after `next()` returned nil: all of them
+    /// belong to one message).
+    public var bufferedBytes: Int { buffer?.readableBytes ?? 0 }
+
+    /// The size on the wire (prefix included) of the message being received, once its
+    /// prefix is in; nil before. Valid after `next()` returned nil (which checked the prefix).
+    public var currentMessageBytes: Int? {
+        guard let buffer, buffer.readableBytes >= GRPCMessageFramer.prefixLength else { return nil }
+        return GRPCMessageFramer.prefixLength + Int(buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self)!)
+    }
+
+    /// Makes room for the rest of the message being received at once, so its bytes are
+    /// copied once instead of into ever doubling storage. Only for a message whose size is
+    /// granted (`GRPCPartialMessageBudget`): the announced size is the peer's word, and
+    /// storage for it must not precede the bytes unless it was accounted for.
+    public mutating func reserveCapacityForCurrentMessage() {
+        guard let total = currentMessageBytes, let buffer, buffer.readableBytes < total else { return }
+        // Storage of exactly the message's size (growing in place would double it).
+        var whole = ByteBuffer(capacity: total)
+        whole.writeImmutableBuffer(buffer)
+        self.buffer = whole
+    }
+
+    /// Drops the buffered bytes (the call ended: nothing will read them).
+    public mutating func discardBuffered() {
+        buffer = nil
+    }
+
     public mutating func append(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0 else { return }
         if buffer == nil || buffer!.readableBytes == 0 {

@@ -34,13 +34,15 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     private(set) var finished = false
 
     init(stream: HTTP2StreamHandle, loop: EventLoop, context: GRPCServerContext, requestCompression: GRPCCompression?,
-         responseCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int) {
+         responseCompression: GRPCCompression?, maxReceiveMessageSize: Int, maxSendMessageSize: Int,
+         partialMessages: GRPCPartialMessageBudget) {
         self.stream = stream
         self.loop = loop
         self.context = context
         self.responseCompression = responseCompression
         self.maxSendMessageSize = maxSendMessageSize
-        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: requestCompression)
+        self.bridge = GRPCCallBridge(maxReceiveMessageSize: maxReceiveMessageSize, compression: requestCompression,
+                                     partialMessages: partialMessages)
     }
 
     // MARK: From the stream (on the loop)
@@ -80,6 +82,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
 
     /// The stream was closed (normally, or the connection went away).
     func streamClosed() {
+        endInbound()
         if finished {
             failWriter(GRPCStatus(.cancelled, "the call already ended"))
         } else {
@@ -109,6 +112,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     private func failInbound(_ status: GRPCStatus) {
         guard failure == nil else { return }
         failure = status
+        endInbound()
         wakeReader()
     }
 
@@ -257,6 +261,9 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     func finish(_ status: GRPCStatus) {
         guard !finished else { return }
         finished = true
+        // Nothing reads the request any more: an unfinished message's bytes and reservation
+        // go back now, not when the stream closes (up to a second later, the stream-end rule).
+        endInbound()
         deadlineTimer?.cancel()
         deadlineTimer = nil
         // A handler parked in `send` (ended from here by a deadline or a bad request).

@@ -10,11 +10,16 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
     private let configuration: GRPCServerConfiguration
     private let loop: EventLoop
     private var calls: [UInt32: GRPCServerCall] = [:]
+    /// The connection's limit on unfinished request messages, shared by its calls.
+    private let partialMessages: GRPCPartialMessageBudget
 
     init(router: GRPCRouter, configuration: GRPCServerConfiguration, loop: EventLoop) {
         self.router = router
         self.configuration = configuration
         self.loop = loop
+        self.partialMessages = GRPCPartialMessageBudget(limit: configuration.maxPartialMessageBytesPerConnection,
+                                                        streamWindow: Int(configuration.http2.initialStreamWindowSize),
+                                                        connectionWindow: Int(configuration.http2.connectionWindowSize))
     }
 
     func streamHeaders(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], endStream: Bool) {
@@ -38,7 +43,7 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
         let call = GRPCServerCall(stream: stream, loop: loop, context: context, requestCompression: head.requestCompression,
                                   responseCompression: head.responseCompression,
                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,
-                                  maxSendMessageSize: configuration.maxSendMessageSize)
+                                  maxSendMessageSize: configuration.maxSendMessageSize, partialMessages: partialMessages)
         calls[stream.id] = call
         if endStream { call.endRequest() }
         if let timeout = head.timeout {

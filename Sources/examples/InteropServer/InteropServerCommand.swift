@@ -26,6 +26,7 @@ struct InteropServerCommand: AsyncParsableCommand {
         var configuration = GRPCServerConfiguration()
         // The interop cases send 4 MiB payloads inside larger messages.
         configuration.maxReceiveMessageSize = 8 * 1024 * 1024
+        if let bytes = options.maxPartialMessageBytes { configuration.maxPartialMessageBytesPerConnection = bytes }
         let server = try await GRPCServer.bind(
             host: options.host, port: options.port, group: group,
             services: [TestService(), GRPCHealthService()], configuration: configuration

@@ -19,6 +19,11 @@ public struct InteropServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Event loop threads (default: the number of cores; not an official interop flag).", valueName: "n"))
     public var threads: Int?
 
+    @Option(help: ArgumentHelp("Bytes of unfinished request messages one connection may have granted at once "
+                               + "(GRPCServerConfiguration.maxPartialMessageBytesPerConnection; default 32 MiB; not an official interop flag).",
+                               valueName: "bytes"))
+    public var maxPartialMessageBytes: Int?
+
     @Option(name: .customLong("use_tls"), help: ArgumentHelp("Must be false: this server speaks plaintext HTTP/2 only.", valueName: "bool"))
     public var useTLS = false
 
@@ -40,6 +45,7 @@ public struct InteropServerOptions: ParsableArguments {
         try ExampleValidation.listenPort(port)
         try ExampleValidation.host(host)
         try ExampleValidation.positive(threads, flag: "--threads")
+        try ExampleValidation.positive(maxPartialMessageBytes, flag: "--max-partial-message-bytes")
         try InteropFlags.rejectSecurity(useTLS: useTLS, useALTS: useALTS, unsupported: [
             ("--tls_cert_file", tlsCertFile), ("--tls_key_file", tlsKeyFile),
             ("--alts_handshaker_service_address", altsHandshakerServiceAddress),

@@ -8,7 +8,8 @@ import LoopHTTP2
     let loop = EventLoop.makeEmbedded()
 
     func makeCall() -> GRPCClientCall {
-        GRPCClientCall(loop: loop, path: "/a.B/C", requestCompression: nil, maxReceiveMessageSize: 1 << 20, maxSendMessageSize: .max)
+        GRPCClientCall(loop: loop, path: "/a.B/C", requestCompression: nil, maxReceiveMessageSize: 1 << 20, maxSendMessageSize: .max,
+                       partialMessages: GRPCCallBridgeTests.budget())
     }
 
     let okHead = [HPACKHeader(":status", "200"), HPACKHeader("content-type", "application/grpc")]

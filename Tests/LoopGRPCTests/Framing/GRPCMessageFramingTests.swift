@@ -35,6 +35,29 @@ import Loop
         }
     }
 
+    /// What the partial-message budget reads and does: the buffered bytes, the announced size
+    /// once the prefix is in, room made for the whole message at once, and the bytes dropped.
+    @Test func unfinishedMessageSizeCapacityAndDiscard() throws {
+        let text = String(repeating: "y", count: 50_000)
+        let bytes = try frame(text + "z").readableBytesView.map { $0 }
+        var deframer = GRPCMessageDeframer(maxMessageSize: 1 << 20, compression: nil)
+        deframer.append(ByteBuffer(bytes: bytes[0..<3]))
+        #expect(try deframer.next() == nil)
+        #expect(deframer.bufferedBytes == 3 && deframer.currentMessageBytes == nil)
+        deframer.append(ByteBuffer(bytes: bytes[3..<1000]))
+        #expect(try deframer.next() == nil)
+        #expect(deframer.bufferedBytes == 1000 && deframer.currentMessageBytes == bytes.count)
+        deframer.reserveCapacityForCurrentMessage()
+        #expect(deframer.bufferedBytes == 1000)
+        deframer.append(ByteBuffer(bytes: bytes[1000...]))
+        let message = try #require(try deframer.next())
+        #expect(String(decoding: message.readableBytesView, as: UTF8.self) == text + "z")
+        #expect(deframer.bufferedBytes == 0 && deframer.currentMessageBytes == nil)
+        deframer.append(ByteBuffer(bytes: bytes[0..<10]))
+        deframer.discardBuffered()
+        #expect(!deframer.hasPartialMessage && deframer.bufferedBytes == 0)
+    }
+
     @Test func oversizedMessageIsResourceExhausted() throws {
         var deframer = GRPCMessageDeframer(maxMessageSize: 10, compression: nil)
         deframer.append(ByteBuffer(bytes: [0, 0, 0, 0, 11]))
