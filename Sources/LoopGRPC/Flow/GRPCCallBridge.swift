@@ -202,16 +202,6 @@ struct GRPCCallBridge {
 
     // MARK: Outbound
 
-    /// Whether a sender should wait after sending, with `bufferedBytes` queued on its stream.
-    static func senderMustWait(bufferedBytes: Int) -> Bool {
-        bufferedBytes > writeHighWaterMark
-    }
-
-    /// Whether a waiting sender may go on, with `bufferedBytes` queued on its stream.
-    static func senderMayGoOn(bufferedBytes: Int) -> Bool {
-        bufferedBytes <= writeLowWaterMark
-    }
-
     /// Parks a sender until `writable` or `failWriter`.
     mutating func parkWriter(_ continuation: CheckedContinuation<Void, any Error>) {
         writeWaiter.park(continuation)

@@ -67,12 +67,4 @@ import Loop
         _ = try bridge.receive(try framed("zipped", compression: .gzip))
         #expect(bridge.takeMessage()?.message == ByteBuffer(string: "zipped"))
     }
-
-    /// A sender waits past 256 KiB queued and goes on at 64 KiB.
-    @Test func writeWaterMarks() {
-        #expect(!GRPCCallBridge.senderMustWait(bufferedBytes: 256 * 1024))
-        #expect(GRPCCallBridge.senderMustWait(bufferedBytes: 256 * 1024 + 1))
-        #expect(GRPCCallBridge.senderMayGoOn(bufferedBytes: 64 * 1024))
-        #expect(!GRPCCallBridge.senderMayGoOn(bufferedBytes: 64 * 1024 + 1))
-    }
 }
