@@ -46,4 +46,38 @@ import Testing
         try await server.close().get()
         try await group.shutdownGracefully()
     }
+
+    @Test func aClientThatHalfClosesWithItsWindowShutIsClosedAtOnce() async throws {
+        // SETTINGS_INITIAL_WINDOW_SIZE 0 and a request for 100,000 bytes, then the client shuts
+        // its side: no WINDOW_UPDATE can come any more, so the response can never leave.
+        // The server closes now (GOAWAY CANCEL) instead of holding it until the write-stall
+        // timeout (30 s by default).
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, group: group) { _, response in
+            var body = ByteBuffer()
+            body.writeRepeatingByte(0x61, count: 100_000)
+            try await response.respond(HTTP2ResponseHead(status: 200), body: body)
+        }
+        let closed = group.next().makePromise(of: ByteBuffer.self)
+        let client = try await ClientBootstrap(group: group)
+            .channelInitializer { try $0.pipeline.addHandler(HTTP2HandshakeTimeoutTests.Recorder(closed: closed)) }
+            .connect(host: "127.0.0.1", port: server.localAddress!.port).get()
+        let request = joined([prefaceBytes(), settingsFrame([HTTP2Setting(HTTP2Setting.initialWindowSize, 0)]), settingsAckFrame(),
+                              headersFrame(streamID: 1, block: encodeBlock(requestHead()), endStream: true)])
+        try await client.writeAndFlush(request).get()
+        try await Task.sleep(for: .milliseconds(100))   // the response is queued by now
+        let start = ContinuousClock.now
+        try await client.close(mode: .output).get()
+        let bytes = try await withDeadline(5, "the server's close") { try await closed.futureResult.get() }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        var decoder = HTTP2FrameDecoder(role: .client)
+        decoder.append(bytes)
+        var codes: [HTTP2ErrorCode] = []
+        while let frame = try decoder.nextFrame() {
+            if case .goAway(_, let code, _) = frame.payload { codes.append(code) }
+        }
+        #expect(codes.last == .cancel, "\(codes)")
+        try await server.close().get()
+        try await group.shutdownGracefully()
+    }
 }
