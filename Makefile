@@ -65,6 +65,21 @@ bench: deps peers
 	@scripts/install-python-deps.sh matplotlib
 	python3 Benchmarks/bench.py $(BENCH_ARGS)
 
+# Soak (issue #9; not part of `make test`): $(SOAK_MINUTES) minutes of mixed good load (h2load against the
+# release HTTP2Server, the grpc-go interop client against the release InteropServer) plus a rotating
+# attack mix (h2_attacker.py), sampling each server's RSS every second. Writes .build/soak/rss.csv,
+# rss.png and report.md; fails when a good request failed, a server died, or RSS grew more than
+# 10 MiB after warm-up. SOAK_ARGS="--warmup-minutes 1 --bound-mib 20", for example: see docs/soak.md.
+SOAK_MINUTES ?= 30
+SOAK_ARGS ?=
+
+.PHONY: soak
+soak: deps test-deps peers
+	@scripts/install-python-deps.sh matplotlib
+	$(SWIFT) build -c release --product HTTP2Server
+	$(SWIFT) build -c release --product InteropServer
+	python3 scripts/soak.py --minutes $(SOAK_MINUTES) --out .build/soak --bin-dir .build/release $(SOAK_ARGS)
+
 # DocC archives of the four libraries (swift-docc-plugin; catalogs in Sources/<library>/<library>.docc),
 # written to $(DOCS_DIR)/<library>.doccarchive. Fails on any DocC warning: --warnings-as-errors
 # makes docc fail, and a "warning:" line left in its output fails the target too.
