@@ -32,6 +32,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private var handshakeTimer: Scheduled<Void>?
     /// Runs once per grace period while streams wait for the client's end (the stream-end rule).
     private var graceTimer: Scheduled<Void>?
+    /// Closes the socket if the peer does not close its side after we ended the connection.
+    private var lingerTimer: Scheduled<Void>?
     private var closing = false
     private var readyPromises: [EventLoopPromise<Void>] = []
     private var dispatching: [HTTP2ConnectionEvent] = []
@@ -128,6 +130,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         graceTimer = nil
         timeoutTimer?.cancel()
         timeoutTimer = nil
+        lingerTimer?.cancel()
+        lingerTimer = nil
         if connection.state != .closed {
             connection.close(code: .noError, reason: "connection closed")
         }
@@ -218,12 +222,35 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         for promise in promises { promise.fail(error) }
     }
 
+    /// Ends the connection: our last frames (GOAWAY) go out, then a FIN, and the socket closes
+    /// when the peer closes its side or after `HTTP2ConnectionHandler.lingerTimeout`.
+    ///
+    /// Why not close at once: closing a socket that has unread bytes, or that receives bytes
+    /// afterwards, makes the kernel answer with a TCP reset, and a peer that gets the reset
+    /// before it read our GOAWAY loses it (and sees "connection reset by peer" instead of the
+    /// error's code). A peer still sending when we end (a PING behind its own GOAWAY, DATA
+    /// behind a request we refused) hit this depending only on how its bytes were split
+    /// across reads (h2spec http2/7/1, 8 of 200 runs). Reads in the meantime are discarded:
+    /// the connection is closed and ignores them.
     private func closeAfterFlush() {
-        guard !closing else { return }
+        guard !closing, let context else { return }
         closing = true
         flushNow()
-        context?.close(promise: nil)
+        let bound = LoopBound(self, eventLoop: context.eventLoop)
+        lingerTimer = context.eventLoop.scheduleTask(in: HTTP2ConnectionHandler.lingerTimeout) {
+            let handler = bound.value
+            handler.lingerTimer = nil
+            handler.context?.close(promise: nil)
+        }
+        context.close(mode: .output).whenFailure { _ in
+            // A transport that cannot half-close closes now, as before.
+            bound.value.context?.close(promise: nil)
+        }
     }
+
+    /// How long a connection we ended waits for the peer to close its side before closing
+    /// the socket anyway (as Go's HTTP/2 server does after its final GOAWAY).
+    static let lingerTimeout: Duration = .seconds(1)
 
     // MARK: Output
 
