@@ -236,6 +236,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         guard !closing, let context else { return }
         closing = true
         flushNow()
+        // Already closed (we got here from channelInactive): nothing to linger for.
+        guard context.channel.isActive else {
+            context.close(promise: nil)
+            return
+        }
         let bound = LoopBound(self, eventLoop: context.eventLoop)
         lingerTimer = context.eventLoop.scheduleTask(in: HTTP2ConnectionHandler.lingerTimeout) {
             let handler = bound.value
