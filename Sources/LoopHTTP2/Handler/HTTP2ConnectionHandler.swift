@@ -34,6 +34,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private var graceTimer: Scheduled<Void>?
     /// Closes the socket if the peer does not close its side after we ended the connection.
     private var lingerTimer: Scheduled<Void>?
+    /// channelInactive arrived: the socket is closed.
+    private var inactive = false
     private var closing = false
     private var readyPromises: [EventLoopPromise<Void>] = []
     private var dispatching: [HTTP2ConnectionEvent] = []
@@ -125,6 +127,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        inactive = true
         handshakeTimer?.cancel()
         graceTimer?.cancel()
         graceTimer = nil
@@ -236,8 +239,9 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         guard !closing, let context else { return }
         closing = true
         flushNow()
-        // Already closed (we got here from channelInactive): nothing to linger for.
-        guard context.channel.isActive else {
+        // Already closed (we got here from channelInactive): nothing to linger for. (Not
+        // `context.channel.isActive`: during teardown the channel may be gone already.)
+        guard !inactive else {
             context.close(promise: nil)
             return
         }
