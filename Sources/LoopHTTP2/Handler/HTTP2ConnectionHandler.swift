@@ -211,11 +211,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             case .goAway(let last, let code, let debug):
                 delegate.connectionGoingAway(self, lastStreamID: last, code: code, debugData: debug)
             case .drained:
-                closeAfterFlush()
+                closeAfterFlush(linger: true)
             case .connectionError(let error):
                 failReadyPromises(error)
                 delegate.connectionFailed(self, error: error)
-                closeAfterFlush()
+                closeAfterFlush(linger: error.code == .noError)
             }
     }
 
@@ -225,23 +225,27 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         for promise in promises { promise.fail(error) }
     }
 
-    /// Ends the connection: our last frames (GOAWAY) go out, then a FIN, and the socket closes
-    /// when the peer closes its side or after `HTTP2ConnectionHandler.lingerTimeout`.
+    /// Ends the connection. After an error, at once (RFC 9113 §5.4.1: GOAWAY, then close).
+    /// After a clean end (`linger`: drained, or GOAWAY(NO_ERROR) for an idle connection or a
+    /// closed peer), our last frames go out, then a FIN, and the socket closes when the peer
+    /// closes its side or after `HTTP2ConnectionHandler.lingerTimeout`.
     ///
-    /// Why not close at once: closing a socket that has unread bytes, or that receives bytes
-    /// afterwards, makes the kernel answer with a TCP reset, and a peer that gets the reset
-    /// before it read our GOAWAY loses it (and sees "connection reset by peer" instead of the
-    /// error's code). A peer still sending when we end (a PING behind its own GOAWAY, DATA
-    /// behind a request we refused) hit this depending only on how its bytes were split
-    /// across reads (h2spec http2/7/1, 8 of 200 runs). Reads in the meantime are discarded:
-    /// the connection is closed and ignores them.
-    private func closeAfterFlush() {
+    /// Why linger: closing a socket that has unread bytes, or that receives bytes afterwards,
+    /// makes the kernel answer with a TCP reset, and a peer that gets the reset before it
+    /// read our GOAWAY loses it: it sees "connection reset by peer", and cannot tell from the
+    /// GOAWAY's last stream id which of its requests were never processed (safe to retry). A
+    /// peer still sending when we end (a PING behind its own GOAWAY, a request crossing our
+    /// idle GOAWAY) hit this depending only on how its bytes were split across reads (h2spec
+    /// http2/7/1, 16 of 200 runs). Reads in the meantime are discarded: the connection is
+    /// closed and ignores them. Not after an error: the peer broke the protocol or abuses the
+    /// server, and reading what it still sends for a second costs more than its GOAWAY is worth.
+    private func closeAfterFlush(linger: Bool) {
         guard !closing, let context else { return }
         closing = true
         flushNow()
         // Already closed (we got here from channelInactive): nothing to linger for. (Not
         // `context.channel.isActive`: during teardown the channel may be gone already.)
-        guard !inactive else {
+        guard linger, !inactive else {
             context.close(promise: nil)
             return
         }

@@ -2,10 +2,11 @@ import Testing
 import Loop
 @testable import LoopHTTP2
 
-/// How HTTP2ConnectionHandler ends a connection: GOAWAY, then a half-close (FIN), and the
-/// socket closes when the peer closes or after the linger timeout. Closing at once made the
-/// kernel reset the connection when the peer's next bytes arrived, and a peer that saw the
-/// reset first lost our GOAWAY (h2spec http2/7/1: GOAWAY then PING).
+/// How HTTP2ConnectionHandler ends a connection. A clean end (GOAWAY NO_ERROR): GOAWAY, then
+/// a half-close (FIN), and the socket closes when the peer closes or after the linger
+/// timeout; closing at once made the kernel reset the connection when the peer's next bytes
+/// arrived, and a peer that saw the reset first lost our GOAWAY (h2spec http2/7/1: GOAWAY
+/// then PING). After a connection error: GOAWAY, then close at once.
 @Suite struct HTTP2ConnectionHandlerCloseTests {
     private final class NoStreams: HTTP2StreamDelegate {
         func streamHeaders(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], endStream: Bool) {}
@@ -47,20 +48,34 @@ import Loop
         #expect(!channel.isActive)
     }
 
-    @Test func rfc9113Section5_4_1ConnectionErrorSendsGoAwayThenHalfClosesAndClosesAfterTheLinger() throws {
+    @Test func rfc9113Section6_8AGracefulShutdownLingersAfterItsFinalGoAway() throws {
+        let handler = HTTP2ConnectionHandler(configuration: .init(role: .server), delegate: NoStreams())
+        let channel = EmbeddedChannel(handlers: [handler])
+        var decoder = HTTP2FrameDecoder(role: .client)
+        try channel.writeInbound(joined([prefaceBytes(), settingsFrame()]))
+        _ = try sentFrames(channel, &decoder)
+
+        handler.beginGracefulShutdown()
+        channel.eventLoop.run()
+        #expect(try sentFrames(channel, &decoder) == [.goAway(last: 0x7FFF_FFFF, .noError), .ping(HTTP2Shutdown.pingData, ack: false)])
+        // The PING's ACK ends the first phase: the final GOAWAY names the last stream
+        // processed, which a client with a request in flight relies on to retry it; it must
+        // not be lost to a reset, so the socket half-closes and lingers.
+        try channel.writeInbound(pingFrame(HTTP2Shutdown.pingData, ack: true))
+        #expect(try sentFrames(channel, &decoder) == [.goAway(last: 0, .noError)])
+        #expect(channel.closeRequests == [.output])
+        channel.eventLoop.advanceTime(by: HTTP2ConnectionHandler.lingerTimeout)
+        #expect(channel.closeRequests == [.output, .all])
+    }
+
+    @Test func rfc9113Section5_4_1AConnectionErrorClosesRightAfterItsGoAway() throws {
         var (channel, decoder) = try startedServer()
 
-        // A PING on a stream is a connection error (RFC 9113 §6.7): GOAWAY(PROTOCOL_ERROR), then
-        // the same orderly end, so the peer reads the GOAWAY before the connection goes.
+        // A PING on a stream is a connection error (RFC 9113 §6.7): GOAWAY(PROTOCOL_ERROR),
+        // then the connection closes at once (§5.4.1); nothing more is read from such a peer.
         try channel.writeInbound(pingFrame(1, streamID: 1))
-        let frames = try sentFrames(channel, &decoder)
-        #expect(frames == [.goAway(last: 0, .protocolError)])
-        #expect(channel.closeRequests == [.output])
-
-        channel.eventLoop.advanceTime(by: .milliseconds(999))
-        #expect(channel.isActive)
-        channel.eventLoop.advanceTime(by: .milliseconds(1))
-        #expect(channel.closeRequests == [.output, .all])
+        #expect(try sentFrames(channel, &decoder) == [.goAway(last: 0, .protocolError)])
+        #expect(channel.closeRequests == [.all])
         #expect(!channel.isActive)
     }
 }
