@@ -94,8 +94,10 @@ final class DemoStreams: HTTP2StreamDelegate {
     func streamWritable(_ stream: HTTP2StreamHandle) {
         if !generated.isEmpty && generated[stream.id] != nil {
             generate(stream)
-        } else if !echoes.isEmpty {
-            echoes[stream.id]?.returnCredit(on: stream)
+        } else if !echoes.isEmpty, var echo = echoes[stream.id] {
+            let wait = echo.returnCredit(on: stream)
+            echoes[stream.id] = echo
+            if let wait { stream.notifyWhenBuffered(atMost: wait) }
         }
     }
 
@@ -107,14 +109,17 @@ final class DemoStreams: HTTP2StreamDelegate {
     }
 
     /// Queues the next part of a GET /echo-size body, and arranges for the part after it.
+    /// The body is out of the table while it produces and back in before anything can call
+    /// us again (`notifyWhenBuffered` may deliver `streamWritable` at once).
     private func generate(_ stream: HTTP2StreamHandle) {
         guard var body = generated.removeValue(forKey: stream.id) else { return }  // closed meanwhile
         do {
             switch try body.produce(on: stream) {
             case .finished:
                 break
-            case .waitForWritable:
+            case .waitForWritable(let threshold):
                 generated[stream.id] = body
+                stream.notifyWhenBuffered(atMost: threshold)
             case .nextTurn:
                 generated[stream.id] = body
                 stream.connection.eventLoop.executeSoon { [weak self] in self?.generate(stream) }
@@ -125,9 +130,13 @@ final class DemoStreams: HTTP2StreamDelegate {
     }
 
     private func echo(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {
+        guard var echo = echoes[stream.id] else { return }
         do {
-            try echoes[stream.id]?.receive(data, endStream: endStream, on: stream)
+            let wait = try echo.receive(data, endStream: endStream, on: stream)
+            echoes[stream.id] = echo
+            if let wait { stream.notifyWhenBuffered(atMost: wait) }
         } catch {
+            echoes[stream.id] = nil
             stream.reset(.internalError)
         }
     }

@@ -11,8 +11,9 @@ import LoopHTTP2
 ///
 /// ```swift
 /// var echo = EchoBody(contentLength: "3")
-/// try echo.receive(ByteBuffer(string: "abc"), endStream: true, on: stream)  // head, then DATA
-/// echo.returnCredit(on: stream)   // again on each streamWritable
+/// var wait = try echo.receive(ByteBuffer(string: "abc"), endStream: true, on: stream)  // head, then DATA
+/// if let threshold = wait { stream.notifyWhenBuffered(atMost: threshold) }
+/// wait = echo.returnCredit(on: stream)   // on streamWritable, and so on
 /// ```
 struct EchoBody {
     /// The request's content-length, passed on: the echo is exactly as long (the connection
@@ -30,7 +31,8 @@ struct EchoBody {
     }
 
     /// Echoes `data` (the request's end too), then credits what already left.
-    mutating func receive(_ data: ByteBuffer, endStream: Bool, on stream: HTTP2StreamHandle) throws(HTTP2StreamError) {
+    /// - Returns: the threshold to ask `streamWritable` for (see `returnCredit`), or nil.
+    mutating func receive(_ data: ByteBuffer, endStream: Bool, on stream: HTTP2StreamHandle) throws(HTTP2StreamError) -> Int? {
         if !headSent {
             headSent = true
             var head = [HPACKHeader(":status", "200")]
@@ -38,22 +40,24 @@ struct EchoBody {
             let empty = endStream && data.readableBytes == 0
             if empty && contentLength == nil { head.append(HPACKHeader("content-length", "0")) }
             try stream.sendHeaders(head, endStream: empty)
-            if empty { return }
+            if empty { return nil }
         }
-        guard data.readableBytes > 0 || endStream else { return }
+        guard data.readableBytes > 0 || endStream else { return nil }
         try stream.sendData(data, endStream: endStream)
         held += data.readableBytes
-        returnCredit(on: stream)
+        return returnCredit(on: stream)
     }
 
-    /// Returns credit for the echoed bytes that left the stream's queue since last time, and
-    /// asks for `streamWritable` when the rest has drained by half.
-    mutating func returnCredit(on stream: HTTP2StreamHandle) {
+    /// Returns credit for the echoed bytes that left the stream's queue since last time.
+    /// - Returns: while bytes are still queued, the threshold at which to hear from the
+    ///   stream again (half of them gone); the caller asks for it once this echo is stored,
+    ///   since `streamWritable` may come at once.
+    mutating func returnCredit(on stream: HTTP2StreamHandle) -> Int? {
         let queued = stream.bufferedBytes
         if held > queued {
             stream.consumed(held - queued)
             held = queued
         }
-        if queued > 0 { stream.notifyWhenBuffered(atMost: queued / 2) }
+        return queued > 0 ? queued / 2 : nil
     }
 }

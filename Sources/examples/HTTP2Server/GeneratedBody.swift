@@ -4,18 +4,19 @@ import LoopHTTP2
 /// The body of GET /echo-size/N, made as the stream can take it: no more than `queueLimit`
 /// bytes wait in the stream's queue, whatever N is and however slowly the client reads.
 ///
-/// The stream's queue (`bufferedBytes`) holds what flow control or a full socket keeps back:
-/// a client that does not read keeps its window shut, and a socket that takes no more makes
-/// the connection hold DATA back. Over the limit we stop and wait for `streamWritable`.
-/// Bytes the window lets out at once leave the queue but reach the socket only when the
-/// connection flushes, at the end of the loop turn: so we also stop after `queueLimit` bytes
-/// in one turn and go on in the next, once the socket has said whether it takes more.
+/// The stream's queue holds what flow control or a full socket keeps back: a client that
+/// does not read keeps its window shut, and a socket that takes no more makes the connection
+/// hold DATA back. Over the limit (or when the connection's queue is full, which
+/// `isAboveWaterMark` also says) we stop and wait for `streamWritable`. Bytes the window lets
+/// out at once leave the queue but reach the socket only when the connection flushes, at the
+/// end of the loop turn: so we also stop after `queueLimit` bytes in one turn and go on in
+/// the next, once the socket has said whether it takes more.
 ///
 /// ```swift
 /// var body = GeneratedBody(size: 100_000_000)
 /// switch try body.produce(on: stream) {
-/// case .finished: break                                  // END_STREAM is queued
-/// case .waitForWritable: break                           // streamWritable calls produce again
+/// case .finished: break                                                    // END_STREAM is queued
+/// case .waitForWritable(let threshold): stream.notifyWhenBuffered(atMost: threshold)
 /// case .nextTurn: loop.executeSoon { /* produce again */ }
 /// }
 /// ```
@@ -38,8 +39,9 @@ struct GeneratedBody {
     enum Next {
         /// The whole body is queued, with END_STREAM.
         case finished
-        /// The queue is full: `notifyWhenBuffered` was asked; call `produce` on `streamWritable`.
-        case waitForWritable
+        /// The queue is full: ask for `streamWritable` at this threshold (once the body is
+        /// stored: the event may come at once) and call `produce` then.
+        case waitForWritable(threshold: Int)
         /// This turn's share is made: call `produce` again on a later loop turn.
         case nextTurn
     }
@@ -53,11 +55,8 @@ struct GeneratedBody {
         var madeThisTurn = 0
         while remaining > 0 {
             let count = min(remaining, GeneratedBody.chunkSize)
-            if stream.bufferedBytes + count > GeneratedBody.queueLimit {
-                // The queue is not empty here (count ≤ a quarter of the limit), so the
-                // notification comes once it has drained by half.
-                stream.notifyWhenBuffered(atMost: GeneratedBody.queueLimit / 2)
-                return .waitForWritable
+            if stream.isAboveWaterMark(GeneratedBody.queueLimit - count) {
+                return .waitForWritable(threshold: GeneratedBody.queueLimit / 2)
             }
             if madeThisTurn + count > GeneratedBody.queueLimit { return .nextTurn }
             remaining -= count
