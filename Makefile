@@ -55,6 +55,14 @@ test: test-deps peers
 	$(SWIFT) test
 	SWIFT=$(SWIFT) scripts/test-user-package.sh
 
+# h2spec (summerwind/h2spec v2.6.0, the HTTP/2 conformance suite) against the release HTTP2Server,
+# H2SPEC_RUNS (20) times in a row; fails if any run has a failing test. Not part of `make test`:
+# h2spec is not a Debian package. Give it H2SPEC=/path/to/h2spec, or H2SPEC_SRC=/path/to/source
+# to build it with Debian's Go (docs/testing.md, "h2spec").
+.PHONY: h2spec
+h2spec: deps
+	SWIFT=$(SWIFT) scripts/h2spec.sh
+
 # Release benchmarks: micro (package-benchmark) and load (echo: Loop vs SwiftNIO; HTTP/2: vs
 # swift-nio-http2, nghttpd, h2o; gRPC: vs grpc-swift-2, grpc-go, grpcio; gRPC through a proxy:
 # GRPCProxy vs HAProxy, nginx), interleaved.

@@ -32,6 +32,10 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private var handshakeTimer: Scheduled<Void>?
     /// Runs once per grace period while streams wait for the client's end (the stream-end rule).
     private var graceTimer: Scheduled<Void>?
+    /// Closes the socket if the peer does not close its side after we ended the connection.
+    private var lingerTimer: Scheduled<Void>?
+    /// channelInactive arrived: the socket is closed.
+    private var inactive = false
     private var closing = false
     private var readyPromises: [EventLoopPromise<Void>] = []
     private var dispatching: [HTTP2ConnectionEvent] = []
@@ -123,11 +127,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        inactive = true
         handshakeTimer?.cancel()
         graceTimer?.cancel()
         graceTimer = nil
         timeoutTimer?.cancel()
         timeoutTimer = nil
+        lingerTimer?.cancel()
+        lingerTimer = nil
         if connection.state != .closed {
             connection.close(code: .noError, reason: "connection closed")
         }
@@ -204,11 +211,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             case .goAway(let last, let code, let debug):
                 delegate.connectionGoingAway(self, lastStreamID: last, code: code, debugData: debug)
             case .drained:
-                closeAfterFlush()
+                closeAfterFlush(linger: true)
             case .connectionError(let error):
                 failReadyPromises(error)
                 delegate.connectionFailed(self, error: error)
-                closeAfterFlush()
+                closeAfterFlush(linger: error.code == .noError)
             }
     }
 
@@ -218,12 +225,45 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         for promise in promises { promise.fail(error) }
     }
 
-    private func closeAfterFlush() {
-        guard !closing else { return }
+    /// Ends the connection. After an error, at once (RFC 9113 §5.4.1: GOAWAY, then close).
+    /// After a clean end (`linger`: drained, or GOAWAY(NO_ERROR) for an idle connection or a
+    /// closed peer), our last frames go out, then a FIN, and the socket closes when the peer
+    /// closes its side or after `HTTP2ConnectionHandler.lingerTimeout`.
+    ///
+    /// Why linger: closing a socket that has unread bytes, or that receives bytes afterwards,
+    /// makes the kernel answer with a TCP reset, and a peer that gets the reset before it
+    /// read our GOAWAY loses it: it sees "connection reset by peer", and cannot tell from the
+    /// GOAWAY's last stream id which of its requests were never processed (safe to retry). A
+    /// peer still sending when we end (a PING behind its own GOAWAY, a request crossing our
+    /// idle GOAWAY) hit this depending only on how its bytes were split across reads (h2spec
+    /// http2/7/1, 16 of 200 runs). Reads in the meantime are discarded: the connection is
+    /// closed and ignores them. Not after an error: the peer broke the protocol or abuses the
+    /// server, and reading what it still sends for a second costs more than its GOAWAY is worth.
+    private func closeAfterFlush(linger: Bool) {
+        guard !closing, let context else { return }
         closing = true
         flushNow()
-        context?.close(promise: nil)
+        // Already closed (we got here from channelInactive): nothing to linger for. (Not
+        // `context.channel.isActive`: during teardown the channel may be gone already.)
+        guard linger, !inactive else {
+            context.close(promise: nil)
+            return
+        }
+        let bound = LoopBound(self, eventLoop: context.eventLoop)
+        lingerTimer = context.eventLoop.scheduleTask(in: HTTP2ConnectionHandler.lingerTimeout) {
+            let handler = bound.value
+            handler.lingerTimer = nil
+            handler.context?.close(promise: nil)
+        }
+        context.close(mode: .output).whenFailure { _ in
+            // A transport that cannot half-close closes now, as before.
+            bound.value.context?.close(promise: nil)
+        }
     }
+
+    /// How long a connection we ended waits for the peer to close its side before closing
+    /// the socket anyway (as Go's HTTP/2 server does after its final GOAWAY).
+    static let lingerTimeout: Duration = .seconds(1)
 
     // MARK: Output
 

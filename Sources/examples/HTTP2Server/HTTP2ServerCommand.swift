@@ -15,7 +15,7 @@ struct HTTP2ServerCommand: AsyncParsableCommand {
               GET  /hello         200 "Hello, world!"
               GET  /echo-size/N   N bytes
               GET  /delay/MS      "Hello, world!" after MS milliseconds
-              POST /echo          the request body
+              POST /echo          the request body, sent back as it arrives
               GET  /static/PATH   a file under --root
             """)
 
