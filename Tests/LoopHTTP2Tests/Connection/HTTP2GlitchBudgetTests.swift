@@ -167,11 +167,13 @@ import Loop
     }
 
     @Test func settingsAreAlwaysCharged() {
-        // Each SETTINGS is answered, and a window change walks every open stream: never free.
+        // Each SETTINGS is answered, and a window change walks every open stream: never free,
+        // not even behind real progress (a byte of DATA before each).
         var server = Self.server()
         for index in 0..<100 { server.sendRequest(streamID: UInt32(2 * index + 1)) }
         let result = Self.flood(&server) { server, index in
-            server.receive(settingsFrame([HTTP2Setting(HTTP2Setting.initialWindowSize, UInt32(65_535 + index % 2))]))
+            server.receive(dataFrame(streamID: UInt32(2 * (index % 100) + 1), [1]),
+                           settingsFrame([HTTP2Setting(HTTP2Setting.initialWindowSize, UInt32(65_535 + index % 2))]))
         }
         #expect(result.count == 10)
         #expect(result.debug.contains("11 SETTINGS frames"))   // the handshake's and 10

@@ -30,7 +30,7 @@ extension InteropTests {
             Bound(attack: "requests_and_pings_noread", code: nil, debug: nil, within: 0, memoryMiB: 4, seconds: 2, blocks: true),
             // Nothing can be sent, so the connection is held until the write-stall timeout
             // (30 s); meanwhile 100 streams asking for 10 MB each cost the server little.
-            Bound(attack: "zero_window", code: nil, debug: nil, within: 0, memoryMiB: 16, seconds: 2),
+            Bound(attack: "zero_window", code: nil, debug: nil, within: 0, memoryMiB: 4, seconds: 2),
             // The header-block timeout (10 s) ends it.
             Bound(attack: "slowloris_headers", code: "ENHANCE_YOUR_CALM", debug: "header block not finished within 10.0 seconds",
                   within: 11, memoryMiB: 4, seconds: 12),

