@@ -12,14 +12,14 @@ public struct GRPCChannelConfiguration: Sendable {
     /// for others to complete; one message is always granted when nothing else is, whatever
     /// its size within the call's `maxReceiveMessageSize`.
     ///
-    /// The default, 32 MiB, lets eight maximum-size (4 MiB) responses arrive at once on one
+    /// The default, 64 MiB, lets sixteen maximum-size (4 MiB) responses arrive at once on one
     /// connection.
     ///
     /// ```swift
     /// var configuration = GRPCChannelConfiguration()
-    /// configuration.maxPartialMessageBytesPerConnection = 64 << 20
+    /// configuration.maxPartialMessageBytesPerConnection = 128 << 20
     /// ```
-    public var maxPartialMessageBytesPerConnection = 32 * 1024 * 1024
+    public var maxPartialMessageBytesPerConnection = 64 * 1024 * 1024
     /// How long a TCP connect may take.
     public var connectTimeout: Duration = .seconds(20)
     /// Reconnect delays after a failed attempt.

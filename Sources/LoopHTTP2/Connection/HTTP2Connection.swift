@@ -192,6 +192,8 @@ public struct HTTP2Connection: Sendable {
     @discardableResult
     public mutating func sendHeaders(streamID: UInt32? = nil, _ headers: [HPACKHeader], endStream: Bool) throws(HTTP2StreamError) -> UInt32 {
         guard state != .closed else { throw .connectionClosed }
+        // What we send keeps the rules we hold peers to (RFC 9113 §8.2, §8.3).
+        if let problem = HTTP2HeaderValidation.outgoingProblem(headers) { throw .invalidHeaders(problem) }
         let id: UInt32
         if let streamID {
             // In place: copying the stream's record out and back costs more than the rest.

@@ -101,6 +101,21 @@ enum HTTP2HeaderValidation {
         }
     }
 
+    /// Checks a header list we are about to send (any kind: request, response, trailers)
+    /// against the field rules (§8.2) and the pseudo-header order (§8.3).
+    static func outgoingProblem(_ headers: [HPACKHeader]) -> String? {
+        var regularSeen = false
+        for header in headers {
+            if let problem = fieldProblem(header) { return problem }
+            if header.name.utf8.first == UInt8(ascii: ":") {
+                guard !regularSeen else { return "pseudo-header \(header.name) after a regular header (RFC 9113 §8.3)" }
+            } else {
+                regularSeen = true
+            }
+        }
+        return nil
+    }
+
     private static func fieldProblem(_ header: HPACKHeader) -> String? {
         var name = header.name
         // Scan the contiguous UTF-8 directly: the view's index machinery costs several times more.

@@ -106,7 +106,28 @@ import Loop
         #expect(HTTP2RequestHead(decoding: requestHead()).header("cookie") == nil)
     }
 
-    // MARK: What we send (§6.9.1)
+    // MARK: What we send (§8.2, §8.3, §6.9.1)
+
+    @Test func rfc9113Section8_2WeNeverSendAMalformedHeaderList() throws {
+        var server = Self.server()
+        server.sendRequest(streamID: 1, endStream: true)
+        _ = server.events()
+        let bad: [([HPACKHeader], String)] = [
+            ([HPACKHeader(":status", "200"), HPACKHeader("X-Upper", "1")], "upper-case header name X-Upper (RFC 9113 §8.2.1)"),
+            ([HPACKHeader(":status", "200"), HPACKHeader("x-split", "a\r\nset-cookie: b")], "CR, LF or NUL in the value of x-split (RFC 9113 §8.2.1)"),
+            ([HPACKHeader(":status", "200"), HPACKHeader("connection", "close")], "connection-specific header connection (RFC 9113 §8.2.2)"),
+            ([HPACKHeader("a", "b"), HPACKHeader(":status", "200")], "pseudo-header :status after a regular header (RFC 9113 §8.3)"),
+        ]
+        for (headers, problem) in bad {
+            #expect(throws: HTTP2StreamError.invalidHeaders(problem)) {
+                try server.connection.sendHeaders(streamID: 1, headers, endStream: true)
+            }
+        }
+        #expect(server.sent() == [])
+        try server.connection.sendHeaders(streamID: 1, [HPACKHeader(":status", "200"), HPACKHeader("x-ok", "1")], endStream: true)
+        #expect(server.sent().count == 1)
+    }
+
 
     @Test func rfc9113Section6_9_1WindowGrowthNeverPassesTwoToThe31() {
         let estimator = BandwidthDelayEstimator(initialWindow: 1 << 20, maximumWindow: Int(UInt32.max))
