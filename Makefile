@@ -114,5 +114,13 @@ fuzz: deps
 fuzz-regress: deps
 	@SWIFT=$(SWIFT) scripts/fuzz.sh --regress
 
+# The test suite under AddressSanitizer (LeakSanitizer on) and under ThreadSanitizer, in
+# .build-asan and .build-tsan (the normal .build is untouched); suppressions with their reasons
+# in Tests/Sanitizers/. Skips the tests that measure allocations, RSS or throughput (listed in
+# scripts/test-sanitizers.sh). Slow: see docs/testing.md for the figures.
+.PHONY: test-sanitizers
+test-sanitizers: test-deps peers
+	@SWIFT=$(SWIFT) scripts/test-sanitizers.sh
+
 clean:
 	rm -rf .build Benchmarks/.build
