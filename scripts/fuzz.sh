@@ -21,7 +21,11 @@ max_len="${FUZZ_MAX_LEN:-4096}"
 targets="${FUZZ_TARGETS:-FrameDecoderFuzzer HPACKDecoderFuzzer ConnectionFuzzer GRPCDeframerFuzzer}"
 work="${FUZZ_WORK:-$repo/.build-fuzz}"
 mode="fuzz"
-[[ "${1:-}" == "--regress" ]] && mode="regress"
+if [[ "${1:-}" == "--regress" ]]; then
+    mode="regress"
+    # Its own directory: replaying must not wipe the corpus and log of a fuzzing run.
+    work="$work/regress"
+fi
 
 # --sanitize=fuzzer lets SwiftPM link libFuzzer's main. The instrumentation comes from
 # -Xswiftc: swiftc honours only its last -sanitize= flag, and SwiftPM's own flags for
