@@ -122,5 +122,28 @@ docs: deps
 generate:
 	@SWIFT=$(SWIFT) scripts/generate-grpc.sh
 
+# libFuzzer targets (Fuzz/, a package of its own): builds them in release with
+# -sanitize=fuzzer,address and runs each for FUZZ_SECONDS (per target) on a scratch copy of its
+# committed corpus in .build-fuzz; prints executions, exec/s and coverage per target; fails on
+# any crash, broken invariant or leak (the input is kept in .build-fuzz/<target>/artifacts/).
+# fuzz-regress replays the committed corpora and Fuzz/Regressions/ once. See docs/testing.md.
+FUZZ_SECONDS ?= 300
+FUZZ_MAX_LEN ?= 4096
+
+.PHONY: fuzz fuzz-regress
+fuzz: deps
+	@SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) scripts/fuzz.sh
+
+fuzz-regress: deps
+	@SWIFT=$(SWIFT) scripts/fuzz.sh --regress
+
+# The test suite under AddressSanitizer (LeakSanitizer on) and under ThreadSanitizer, in
+# .build-asan and .build-tsan (the normal .build is untouched); suppressions with their reasons
+# in Tests/Sanitizers/. Skips the tests that measure allocations, RSS or throughput (listed in
+# scripts/test-sanitizers.sh). Slow: see docs/testing.md for the figures.
+.PHONY: test-sanitizers
+test-sanitizers: test-deps peers
+	@SWIFT=$(SWIFT) scripts/test-sanitizers.sh
+
 clean:
 	rm -rf .build Benchmarks/.build

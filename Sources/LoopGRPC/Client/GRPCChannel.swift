@@ -172,7 +172,10 @@ public final class GRPCChannel: Sendable {
                 connection.onGoingAway = { [weak self] in self?.retire(connection, closed: false) }
                 return connection.maxConcurrentStreams
             }
-            connected.channel.closeFuture.whenComplete { [weak self] _ in self?.retire(connection, closed: true) }
+            connected.channel.closeFuture.whenComplete { [weak self] _ in
+                connection.detach()  // Breaks the cycles through the connection (runs on the loop).
+                self?.retire(connection, closed: true)
+            }
             var changed: GRPCConnectivityState?
             pool.withLock { pool in
                 pool.connecting = nil

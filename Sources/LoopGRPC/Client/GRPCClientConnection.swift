@@ -26,6 +26,15 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
         self.handler = handler
     }
 
+    /// Lets go of what refers back to this connection once its socket closed (on the loop): the
+    /// handler holds it as its delegate, and the channel's going-away callback captures it.
+    /// Keeping either would keep the connection (and through the handler its HTTP/2 state and
+    /// buffers) alive for as long as the process runs.
+    func detach() {
+        handler = nil
+        onGoingAway = nil
+    }
+
     /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited when it sent none).
     var maxConcurrentStreams: Int {
         handler?.peerMaxConcurrentStreams.map(Int.init) ?? Int.max
