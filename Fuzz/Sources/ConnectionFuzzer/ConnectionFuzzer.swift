@@ -46,8 +46,7 @@ enum ConnectionFuzzer {
             configuration.maximumStreamWindowSize = nil
             configuration.maxHeaderListSize = 1024
             configuration.maxContinuationFrames = 2
-            configuration.maxResetsPerSecond = 4
-            configuration.maxControlFramesWithoutProgress = 8
+            configuration.glitchBudget = .init(burst: 8, perSecond: 4)
         }
         var connection = HTTP2Connection(configuration: configuration)
         var invariants = ConnectionInvariants(configuration: configuration, checksWindows: smallLimits && !consumes)
