@@ -14,7 +14,7 @@ import Loop
 /// response heads), the handler stops reading until the channel drains, so the replies
 /// cannot pile up. (Stopping at the first sign of a full socket would stall two peers that
 /// both send big bodies until each reads: each would wait for the other.) One timer per
-/// connection enforces ``HTTP2Timeouts`` (idle, unfinished header block, stalled output).
+/// connection enforces the timeouts of ``HTTP2Configuration`` (`idleTimeout`, `headerBlockTimeout`, `writeStallTimeout`).
 ///
 /// ```swift
 /// try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: .init(role: .server), delegate: MyStreams()))
