@@ -100,5 +100,15 @@ extension HTTP2Connection {
         }
         state = .draining
         closeIfDrained()
+        failIfCreditCannotCome()
+    }
+
+    /// After the peer's half-close: DATA that a full pass of the scheduler left queued while
+    /// output is not paused waits for flow-control credit, and a peer that can send nothing
+    /// can send no WINDOW_UPDATE: it would wait forever (holding its memory until the
+    /// write-stall timeout). The connection ends instead, with GOAWAY(CANCEL).
+    mutating func failIfCreditCannotCome() {
+        guard peerInputClosed, state != .closed, outbound.queuedBytes > 0, !outbound.isPaused else { return }
+        fail(.connection(.cancel, "the peer closed its side while \(outbound.queuedBytes) bytes waited for flow-control credit"))
     }
 }

@@ -120,9 +120,6 @@ public struct HTTP2Connection: Sendable {
     /// Streams currently open.
     public var openStreamCount: Int { streams.count }
 
-    /// True once the peer shut down its side of the socket (``peerClosedInput()``).
-    public var isPeerInputClosed: Bool { peerInputClosed }
-
     /// True while the peer has started a header block and not finished it.
     public var isInHeaderBlock: Bool { decoder.isInHeaderBlock }
 
@@ -417,5 +414,6 @@ public struct HTTP2Connection: Sendable {
             if write.endsStream { localEnded(write.streamID) }
         }
         releaseStreamsWaitingForRoom()
+        if peerInputClosed { failIfCreditCannotCome() }
     }
 }

@@ -285,19 +285,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             connection.reclaimOutput()
         }
         if graceTimer == nil, connection.hasStreamsAwaitingPeerEnd { startGraceTimer(context.eventLoop) }
-        if connection.isPeerInputClosed { closeIfCreditCannotCome(context) }
         if !timeouts.isEmpty { watchTimeouts(context) }
-    }
-
-    /// DATA that waits on a writable socket waits for flow-control credit, and a peer that
-    /// shut its side of the socket can send no WINDOW_UPDATE any more: it would wait forever
-    /// (holding its memory until the write-stall timeout). Closes the connection instead.
-    private func closeIfCreditCannotCome(_ context: ChannelHandlerContext) {
-        let queued = connection.queuedOutboundBytes
-        guard queued > 0, context.channel.isWritable, connection.state != .closed else { return }
-        connection.close(code: .cancel, reason: "the peer closed its side while \(queued) bytes waited for flow-control credit")
-        processEvents()
-        flushNow()
     }
 
     /// Backpressure from the write side to the read side: a peer that does not read gets

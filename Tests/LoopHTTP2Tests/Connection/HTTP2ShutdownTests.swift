@@ -240,6 +240,31 @@ import Loop
         #expect(server.events() == [.closed(1), .drained])
     }
 
+    @Test func peerHalfCloseWithDataWaitingForCreditEndsTheConnection() throws {
+        // The client's windows are shut (SETTINGS_INITIAL_WINDOW_SIZE 0) and the response's
+        // DATA waits: after the half-close no WINDOW_UPDATE can come, so it never would leave.
+        var server = PeerHarness.server()
+        server.handshake([HTTP2Setting(HTTP2Setting.initialWindowSize, 0)])
+        server.sendRequest(streamID: 1, endStream: true)
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
+        try server.connection.sendData(streamID: 1, ByteBuffer(bytes: patternBytes(100)), endStream: true)
+        _ = server.sent()
+        _ = server.events()
+        server.connection.peerClosedInput()
+        #expect(server.sent() == [.goAway(last: 1, .noError), .goAway(last: 1, .cancel)])
+        #expect(server.connection.state == .closed)
+        #expect(server.events() == [.reset(1, .cancel), .closed(1), .connectionError(.cancel)])
+        // With output paused (the socket is full) the scheduler has not tried: nothing ends yet.
+        var paused = PeerHarness.server()
+        paused.handshake([HTTP2Setting(HTTP2Setting.initialWindowSize, 0)])
+        paused.sendRequest(streamID: 1, endStream: true)
+        try paused.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
+        try paused.connection.sendData(streamID: 1, ByteBuffer(bytes: patternBytes(100)), endStream: true)
+        paused.connection.pauseOutput()
+        paused.connection.peerClosedInput()
+        #expect(paused.connection.state == .draining)
+    }
+
     @Test func peerHalfCloseBeforeItsSettingsEndsTheConnection() {
         var server = PeerHarness.server()
         server.receive(prefaceBytes())
