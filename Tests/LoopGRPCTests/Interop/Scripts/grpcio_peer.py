@@ -8,7 +8,8 @@ scripts/install-grpc-peers.sh puts in $LOOP_PEERS_DIR/protos (default ~/.cache/l
   grpcio_peer.py client --port N [--host 127.0.0.1] [--compression gzip] [--cases a,b,...]
       Runs the cases below against a TestService server (semantics of gRPC's
       interop-test-descriptions), printing "PASS name" or "FAIL name: reason" for each, and
-      exits 1 if any failed (2 if it could not connect). --large-size sets large_unary's
+      exits 1 if any failed (2 if it could not connect within --connect-timeout, default 10 s,
+      with the reason grpcio gives). --large-size sets large_unary's
       request and response payload size (default 4 MiB: the messages are a few bytes over
       4 MiB, so the server must accept messages larger than gRPC's usual 4 MiB default).
   grpcio_peer.py server --port N [--host 127.0.0.1] [--compression gzip]
@@ -24,7 +25,8 @@ scripts/install-grpc-peers.sh puts in $LOOP_PEERS_DIR/protos (default ~/.cache/l
       {code: 7 PERMISSION_DENIED, message: --message} and whose request side is never
       half-closed (the call waits for the status); server-streaming is StreamingOutputCall
       with the same response_status. Prints one line per status seen,
-      "STATUS <CODE_NAME> <count>" sorted by name, and exits 0 (2 if it could not connect).
+      "STATUS <CODE_NAME> <count>" sorted by name, and exits 0 (2 if it could not connect, as
+      for client).
       A PERMISSION_DENIED whose message is not --message counts as
       PERMISSION_DENIED_WRONG_MESSAGE (the first such message goes to standard error).
 
@@ -91,6 +93,35 @@ def load_stubs(protos_dir):
 def compression_of(name):
     return {None: None, "none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip,
             "deflate": grpc.Compression.Deflate}[name]
+
+
+PROBE_METHOD = "/grpc.testing.TestService/EmptyCall"
+PROBE_TIMEOUT = 1.0  # seconds
+
+
+def probe_outcome(error):
+    if error is None:
+        return "a call succeeded after all"
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return "still connecting, no error reported (e.g. TLS done but no HTTP/2 SETTINGS from the server)"
+    return describe(error)
+
+
+def connect_failure_reason(channel):
+    """Why the channel could not connect: a call that does not wait for it fails with the last error."""
+    try:
+        channel.unary_unary(PROBE_METHOD)(b"", timeout=PROBE_TIMEOUT)
+    except grpc.RpcError as e:
+        return probe_outcome(e)
+    return probe_outcome(None)
+
+
+async def aio_connect_failure_reason(channel):
+    try:
+        await channel.unary_unary(PROBE_METHOD)(b"", timeout=PROBE_TIMEOUT)
+    except grpc.RpcError as e:
+        return probe_outcome(e)
+    return probe_outcome(None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,7 +390,9 @@ def run_client(args):
     try:
         grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
     except grpc.FutureTimeoutError:
-        print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s", flush=True)
+        print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s: "
+              f"{connect_failure_reason(channel)}", flush=True)
+        channel.close()
         return 2
     client = Client(channel, *stubs, large_size=args.large_size)
     failed = 0
@@ -399,7 +432,8 @@ async def abort_calls(args, messages_pb2, test_pb2_grpc):
         try:
             await asyncio.wait_for(channel.channel_ready(), args.connect_timeout)
         except asyncio.TimeoutError:
-            print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s", flush=True)
+            print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s: "
+                  f"{await aio_connect_failure_reason(channel)}", flush=True)
             return 2
         stub = test_pb2_grpc.TestServiceStub(channel)
         request = m.StreamingOutputCallRequest(response_type=m.COMPRESSABLE,
@@ -533,9 +567,13 @@ def run_server(args):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=CHANNEL_OPTIONS,
                          compression=compression_of(args.compression))
     test_pb2_grpc.add_TestServiceServicer_to_server(make_servicer(empty_pb2, messages_pb2, test_pb2_grpc), server)
-    port = server.add_insecure_port(f"{args.host}:{args.port}")
+    address = f"{args.host}:{args.port}"
+    try:  # grpcio returns 0 or, in newer versions, raises RuntimeError
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
     if port == 0:
-        sys.exit(f"grpcio_peer: could not listen on {args.host}:{args.port}")
+        sys.exit(f"grpcio_peer: could not listen on {address}")
     server.start()
     stopped = threading.Event()
 
