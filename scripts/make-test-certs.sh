@@ -31,9 +31,9 @@
 #                                   (alone: a server sending only this fails a ca.pem client)
 #   server-chain.pem                chain-leaf.pem followed by intermediate.pem: the chain a
 #                                   server sends, verified by a client that trusts only ca.pem
-#                                   (load it with SSL_CTX_use_certificate_chain_file; note that
-#                                   `openssl s_server -cert` reads only the first certificate of
-#                                   a file: add `-cert_chain intermediate.pem`)
+#                                   (a server must send every certificate of the file, as
+#                                   SSL_CTX_use_certificate_chain_file does; `openssl s_server
+#                                   -cert` sends only the first: add -cert_chain intermediate.pem)
 #   server-chain.key                chain-leaf's key
 # Not trusted by anyone:
 #   self-signed.pem, .key           self-signed leaf for localhost, 127.0.0.1, ::1 (CA:FALSE)
