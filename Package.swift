@@ -58,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "LoopGRPC",
-            dependencies: ["Loop", "LoopHTTP2", "CZlib"]
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "CZlib"]
         ),
         // The protobuf codec, grpc.health.v1 and generated-code support: kept apart so
         // LoopGRPC's core does not force SwiftProtobuf on users of other codecs.
