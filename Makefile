@@ -13,8 +13,9 @@ all: build
 # README package that scripts/test-user-package.sh builds with the LoopGRPCGenerator plugin;
 # haproxy and nginx for the gRPC proxy tests, which start them as child processes with
 # generated configurations on 127.0.0.1 (LoopGRPCTests/Interop/Proxies; the system services
-# the packages install are not used).
-TEST_PEERS := nghttp2-client nghttp2-server curl h2o gcc protobuf-compiler haproxy nginx
+# the packages install are not used); openssl for the TLS tests' throwaway certificates
+# (scripts/make-test-certs.sh) and s_client.
+TEST_PEERS := nghttp2-client nghttp2-server curl h2o gcc protobuf-compiler haproxy nginx openssl
 PYTHON_PEERS := h2 hyperframe hpack
 
 deps:

@@ -149,8 +149,13 @@ final class TLSEngine {
             case SSL_ERROR_ZERO_RETURN:
                 return .closeNotify
             default:
-                let reasons = TLSError.drainOpenSSLErrors()
-                return .failed(TLSError(.protocolError, "TLS record error: \(reasons.last ?? "code \(code)")"))
+                let reason = TLSError.drainOpenSSLErrors().last ?? "code \(code)"
+                // TLS 1.3: a server that refuses the client's certificate says so after the
+                // client's side of the handshake finished, with an alert.
+                if reason.contains("alert") {
+                    return .failed(TLSError(.alertReceived, "peer ended the connection: \(reason)"))
+                }
+                return .failed(TLSError(.protocolError, "TLS record error: \(reason)"))
             }
         }
         return .bufferFull
