@@ -1,0 +1,307 @@
+import Foundation
+import InteropTestSupport
+import Loop
+import LoopHTTP2
+import LoopTLS
+import Testing
+
+extension InteropTests {
+    /// HTTP/2 over TLS (issue #12) with real peers: curl, nghttp, h2load and openssl s_client
+    /// against the HTTP2Server example serving the server.pem of scripts/make-test-certs.sh
+    /// (for localhost and 127.0.0.1, signed by ca.pem), and our HTTP2Client against nghttpd
+    /// and h2o serving TLS with the same certificate.
+    @Suite struct TLSPeerInteropTests {
+        // MARK: Peer clients against HTTP2Server --tls-cert --tls-key
+
+        /// curl --http2 --cacert ca.pem https://localhost:PORT/hello: verified by name,
+        /// HTTP/2 through ALPN, "Hello, world!".
+        @Test func curlOverTLSGetsHelloOverHTTP2() async throws {
+            let curl = try Peer.curl.locate()
+            let certificates = try await TestCertificates.shared()
+            try await withTLSDemoServer(certificates) { server in
+                let scratch = try TemporaryDirectory("curl-tls-hello")
+                defer { scratch.remove() }
+                let result = try await runProcess(curl, ["-sS", "--http2", "--cacert", certificates.file("ca.pem"), "--max-time", "20",
+                                                         "-o", scratch.file("body"), "-w", "%{http_version} %{http_code}",
+                                                         "https://localhost:\(server.port)/hello"], timeout: 30)
+                #expect(result.status == 0, "curl exited \(result.status): \(result.stderr)")
+                #expect(result.stdout == "2 200", "curl -w '%{http_version} %{http_code}' said \(result.stdout)")
+                #expect(try String(contentsOfFile: scratch.file("body"), encoding: .utf8) == "Hello, world!")
+            }
+        }
+
+        /// curl --http1.1 offers only http/1.1 through ALPN: the server refuses the handshake
+        /// with the no_application_protocol alert (RFC 7301 §3.2), which curl reports as exit
+        /// 35 (SSL connect error) naming it; the server stays up and serves --http2 next.
+        @Test func curlHTTP11OverTLSIsRefusedWithNoApplicationProtocol() async throws {
+            let curl = try Peer.curl.locate()
+            let certificates = try await TestCertificates.shared()
+            try await withTLSDemoServer(certificates) { server in
+                let refused = try await runProcess(curl, ["-sS", "--http1.1", "--cacert", certificates.file("ca.pem"), "--max-time", "20",
+                                                          "-o", "/dev/null", "https://localhost:\(server.port)/hello"], timeout: 30)
+                print("[tls interop] curl --http1.1: exit \(refused.status): \(refused.stderr)")
+                #expect(refused.status == 35, "curl --http1.1 exited \(refused.status) (35 expected): \(refused.stderr)")
+                #expect(refused.stderr.contains("no application protocol"), "curl --http1.1 said: \(refused.stderr)")
+                server.expectAlive("after refusing curl --http1.1")
+
+                let next = try await runProcess(curl, ["-sS", "--http2", "--cacert", certificates.file("ca.pem"), "--max-time", "20",
+                                                       "-w", " %{http_version}", "https://localhost:\(server.port)/hello"], timeout: 30)
+                #expect(next.status == 0, "curl --http2 after the refusal exited \(next.status): \(next.stderr)")
+                #expect(next.stdout == "Hello, world! 2", "curl --http2 after the refusal said \(next.stdout)")
+            }
+        }
+
+        /// nghttp -nv https://127.0.0.1:PORT/hello (nghttp does not verify the certificate):
+        /// ALPN h2, the server's SETTINGS, :status 200 and the 13-byte body; plain nghttp
+        /// prints the body.
+        @Test func nghttpOverTLSGetsHello() async throws {
+            let nghttp = try Peer.nghttp.locate()
+            let certificates = try await TestCertificates.shared()
+            try await withTLSDemoServer(certificates) { server in
+                let url = "https://127.0.0.1:\(server.port)/hello"
+                let verbose = try await runProcess(nghttp, ["-nv", "--timeout=20", url], timeout: 30)
+                let log = verbose.stdout
+                #expect(verbose.status == 0, "nghttp -nv exited \(verbose.status)\n\(log)\(verbose.stderr)")
+                #expect(log.contains("The negotiated protocol: h2"), "no ALPN h2 in nghttp's log:\n\(log)")
+                #expect(log.range(of: #"recv SETTINGS frame <length=[0-9]+, flags=0x00, stream_id=0>"#, options: .regularExpression) != nil,
+                        "no SETTINGS from the server in nghttp's log:\n\(log)")
+                #expect(log.range(of: #"recv \(stream_id=[0-9]+\) :status: 200"#, options: .regularExpression) != nil,
+                        "no :status 200 in nghttp's log:\n\(log)")
+                #expect(log.range(of: #"recv DATA frame <length=13, flags=0x01, stream_id=[0-9]+>"#, options: .regularExpression) != nil,
+                        "no 13-byte DATA with END_STREAM in nghttp's log:\n\(log)")
+                #expect(!log.contains("RST_STREAM") && !log.contains("error_code=PROTOCOL_ERROR"), "unexpected error frames:\n\(log)")
+
+                let plain = try await runProcess(nghttp, ["--timeout=20", url], timeout: 30)
+                #expect(plain.status == 0, "nghttp exited \(plain.status): \(plain.stderr)")
+                #expect(plain.stdout == "Hello, world!")
+            }
+        }
+
+        /// h2load -n 100000 -c 10 -m 10 over TLS: every request succeeds, on TLS 1.3 with ALPN
+        /// h2. 2-3.5 s on a debug build on the 2-core machine (0.6 s on a release build);
+        /// the hard timeout is 120 s.
+        @Test func h2loadOverTLSHundredThousandRequestsAllSucceed() async throws {
+            let h2load = try Peer.h2load.locate()
+            let certificates = try await TestCertificates.shared()
+            try await withTLSDemoServer(certificates) { server in
+                let result = try await runProcess(h2load, ["-n", "100000", "-c", "10", "-m", "10", "https://127.0.0.1:\(server.port)/hello"],
+                                                  timeout: 120)
+                reportTiming("h2load -n 100000 -c 10 -m 10 over TLS (debug server)", seconds: result.seconds)
+                let lines = result.stdout.split(separator: "\n").map(String.init)
+                print("[tls interop] h2load over TLS:\n\(lines.filter { !$0.hasPrefix("progress:") && !$0.hasPrefix("spawning") }.joined(separator: "\n"))")
+                #expect(result.status == 0, "h2load exited \(result.status)\n\(result.stdout.suffix(2000))\(result.stderr)")
+                let requests = lines.first { $0.hasPrefix("requests: ") }
+                #expect(requests == "requests: 100000 total, 100000 started, 100000 done, 100000 succeeded, 0 failed, 0 errored, 0 timeout",
+                        "h2load said: \(requests ?? "no requests: line")\n\(result.stdout.suffix(2000))")
+                let statuses = lines.first { $0.hasPrefix("status codes: ") }
+                #expect(statuses == "status codes: 100000 2xx, 0 3xx, 0 4xx, 0 5xx", "h2load said: \(statuses ?? "no status codes: line")")
+                #expect(lines.contains("Application protocol: h2"), "h2load did not report ALPN h2:\n\(result.stdout.suffix(2000))")
+                #expect(lines.contains { $0.hasPrefix("TLS Protocol: TLSv1.3") }, "h2load did not report TLS 1.3:\n\(result.stdout.suffix(2000))")
+            }
+        }
+
+        /// openssl s_client -alpn h2 -CAfile ca.pem -verify_hostname localhost
+        /// -verify_return_error (standard input /dev/null: it closes after the handshake): the
+        /// handshake verifies (return code 0) and selects h2, on TLS 1.3.
+        ///
+        /// s_client prints what the server sends raw to standard output: the server's SETTINGS
+        /// frame when it arrives before s_client sees the end of its input (the server preface
+        /// goes out right after the handshake), which is not UTF-8. runProcess would read such
+        /// output as empty, so it goes to a file through the shell and is decoded leniently.
+        @Test func opensslSClientVerifiesAndSelectsH2() async throws {
+            let openssl = try Peer.openssl.locate()
+            let certificates = try await TestCertificates.shared()
+            try await withTLSDemoServer(certificates) { server in
+                let scratch = try TemporaryDirectory("s_client")
+                defer { scratch.remove() }
+                let result = try await runProcess("/bin/sh", ["-c", #"out=$1; shift; exec "$@" > "$out""#, "sh", scratch.file("stdout"),
+                                                              openssl, "s_client", "-connect", "127.0.0.1:\(server.port)", "-alpn", "h2",
+                                                              "-CAfile", certificates.file("ca.pem"), "-verify_hostname", "localhost",
+                                                              "-verify_return_error"], timeout: 30)
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: scratch.file("stdout")))
+                let stdout = String(decoding: bytes, as: UTF8.self)
+                let output = stdout + result.stderr
+                #expect(result.status == 0, "openssl s_client exited \(result.status):\n\(output.suffix(4000))")
+                #expect(stdout.contains("\nALPN protocol: h2\n"), "openssl s_client said:\n\(output.suffix(4000))")
+                #expect(stdout.contains("\nVerify return code: 0 (ok)\n"), "openssl s_client said:\n\(output.suffix(4000))")
+                #expect(stdout.contains("New, TLSv1.3, Cipher is "), "openssl s_client said:\n\(output.suffix(4000))")
+            }
+        }
+
+        // MARK: HTTP2Client against peer servers serving TLS
+
+        /// HTTP2Client over TLS (trusting ca.pem, verifying localhost) against nghttpd
+        /// serving server.pem.
+        @Test func http2ClientOverTLSAgainstNghttpd() async throws {
+            let nghttpd = try Peer.nghttpd.locate()
+            let certificates = try await TestCertificates.shared()
+            let files = try ServedFiles()
+            defer { files.directory.remove() }
+            let port = try freeLocalPort()
+            let server = try BackgroundProcess(nghttpd, ["--address=127.0.0.1", "-d", files.directory.path, String(port),
+                                                         certificates.file("server.key"), certificates.file("server.pem")], name: "nghttpd (TLS)")
+            try await withBackgroundProcess(server) { server in
+                try await waitUntilAccepting(server, port: port, timeout: 20)
+                try await exerciseTLSClient(port: port, certificates: certificates, files: files, peer: server)
+            }
+        }
+
+        /// HTTP2Client over TLS against h2o with an `ssl:` listener serving server.pem.
+        @Test func http2ClientOverTLSAgainstH2O() async throws {
+            let h2o = try Peer.h2o.locate()
+            let certificates = try await TestCertificates.shared()
+            let files = try ServedFiles()
+            defer { files.directory.remove() }
+            let port = try freeLocalPort()
+            let config = try TemporaryDirectory("h2o-tls-config")
+            defer { config.remove() }
+            // h2o reads the certificate and key as root, before serving as `nobody`.
+            try """
+                listen:
+                  host: 127.0.0.1
+                  port: \(port)
+                  ssl:
+                    certificate-file: \(certificates.file("server.pem"))
+                    key-file: \(certificates.file("server.key"))
+                    ocsp-update-interval: 0
+                error-log: \(config.file("error.log"))
+                access-log: /dev/null
+                hosts:
+                  default:
+                    paths:
+                      /:
+                        file.dir: \(files.directory.path)
+                """.write(toFile: config.file("h2o.conf"), atomically: true, encoding: .utf8)
+            let server = try BackgroundProcess(h2o, ["-c", config.file("h2o.conf")], name: "h2o (TLS)")
+            try await withBackgroundProcess(server) { server in
+                try await waitUntilAccepting(server, port: port, timeout: 20)
+                do {
+                    try await exerciseTLSClient(port: port, certificates: certificates, files: files, peer: server)
+                } catch {
+                    let errorLog = (try? String(contentsOfFile: config.file("error.log"), encoding: .utf8)) ?? ""
+                    throw InteropError("\(error)\nh2o error log:\n\(errorLog.suffix(3000))")
+                }
+            }
+        }
+
+        /// Connects to localhost:`port` over TLS (verifying the name against ca.pem), checks
+        /// what the handshake agreed (ALPN h2, the server's certificate), then a small file,
+        /// the 5 MB file, 16 concurrent requests and a 404.
+        private func exerciseTLSClient(port: Int, certificates: TestCertificates, files: ServedFiles, peer: BackgroundProcess,
+                                       sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            let group = EventLoopGroup(numberOfThreads: 1)
+            let started = Date()
+            let tls = TLSConfiguration.client(trustRoots: .pem(.file(certificates.file("ca.pem"))))
+            do {
+                try await withDeadline(60, "HTTP2Client over TLS against \(peer.name)") {
+                    let client = try await HTTP2Client.connect(host: "localhost", port: port, group: group, tls: tls)
+                    let authority = "localhost:\(port)"
+
+                    // The connection handler keeps what the handshake agreed.
+                    let info = try await client.channel.eventLoop.submit { () throws -> TLSConnectionInfo? in
+                        (try client.channel.pipeline.context(name: "http2").handler as? HTTP2ConnectionHandler)?.tls
+                    }.get()
+                    print("[tls interop] HTTP2Client against \(peer.name): \(info.map { "\($0.negotiatedProtocol ?? "no ALPN") \($0.version) \($0.cipher), server name \($0.serverName ?? "none"), certificate \($0.peerCertificate?.subject ?? "none")" } ?? "no TLS info")")
+                    #expect(info?.negotiatedProtocol == "h2", "ALPN with \(peer.name): \(String(describing: info))", sourceLocation: sourceLocation)
+                    #expect(info?.peerCertificate?.subject == "CN=localhost", "the server's certificate: \(String(describing: info?.peerCertificate))",
+                            sourceLocation: sourceLocation)
+                    #expect(info?.peerCertificate?.names.contains("localhost") == true, sourceLocation: sourceLocation)
+
+                    func get(_ path: String) async throws -> (status: Int, body: Data) {
+                        let response = try await client.send(HTTP2RequestHead(method: "GET", path: path, authority: authority))
+                        let body = try await response.body.collect(upTo: 16 << 20)
+                        return (response.head.status, body.withUnsafeReadableBytes { Data($0) })
+                    }
+
+                    let small = try await get("/small.txt")
+                    #expect(small.status == 200, "GET /small.txt from \(peer.name)", sourceLocation: sourceLocation)
+                    #expect(small.body == files.small, "GET /small.txt from \(peer.name): \(small.body.count) bytes", sourceLocation: sourceLocation)
+
+                    let big = try await get("/big.bin")
+                    #expect(big.status == 200, "GET /big.bin from \(peer.name)", sourceLocation: sourceLocation)
+                    #expect(big.body == files.big, "GET /big.bin from \(peer.name): \(big.body.count) bytes of \(files.big.count)",
+                            sourceLocation: sourceLocation)
+
+                    let items = try await withThrowingTaskGroup(of: (Int, Int, Data).self) { tasks in
+                        for index in 0..<16 {
+                            tasks.addTask {
+                                let response = try await client.send(HTTP2RequestHead(method: "GET", path: "/item-\(index).txt", authority: authority))
+                                let body = try await response.body.collect(upTo: 1 << 20)
+                                return (index, response.head.status, body.withUnsafeReadableBytes { Data($0) })
+                            }
+                        }
+                        var results: [(Int, Int, Data)] = []
+                        for try await result in tasks { results.append(result) }
+                        return results
+                    }
+                    #expect(items.count == 16)
+                    for (index, status, body) in items {
+                        #expect(status == 200 && body == files.item(index), "GET /item-\(index).txt from \(peer.name): \(status), \(body.count) bytes",
+                                sourceLocation: sourceLocation)
+                    }
+
+                    let missing = try await get("/no-such-file.txt")
+                    #expect(missing.status == 404, "GET /no-such-file.txt from \(peer.name)", sourceLocation: sourceLocation)
+
+                    try await client.close()
+                }
+            } catch {
+                try? await withDeadline(10, "EventLoopGroup.shutdownGracefully()") { try await group.shutdownGracefully() }
+                throw InteropError("\(error)\n\(peer.name) output:\n\(peer.log.suffix(3000))")
+            }
+            try await withDeadline(10, "EventLoopGroup.shutdownGracefully()") { try await group.shutdownGracefully() }
+            reportTiming("HTTP2Client over TLS against \(peer.name): small, 5 MB, 16 concurrent, 404", seconds: Date().timeIntervalSince(started))
+            #expect(peer.isRunning, "\(peer.name) exited during the test (\(peer.exitDescription)):\n\(peer.log.suffix(3000))",
+                    sourceLocation: sourceLocation)
+        }
+    }
+}
+
+extension Peer {
+    static let openssl = Peer(name: "openssl", package: "openssl")
+}
+
+/// The HTTP2Server example serving TLS with
+/// server.pem/server.key on 127.0.0.1 and a port the kernel picked (read from its "listening
+/// on" line, as DemoServer does); checks that it survived `body`, and kills it — also when
+/// `body` throws.
+private func withTLSDemoServer<T>(_ certificates: TestCertificates, _ body: (TLSDemoServer) async throws -> T,
+                                  sourceLocation: SourceLocation = #_sourceLocation) async throws -> T {
+    let binary = try locateHTTP2ServerBinary()
+    let process = try BackgroundProcess(binary, ["--host", "127.0.0.1", "--port", "0",
+                                                 "--tls-cert", certificates.file("server.pem"), "--tls-key", certificates.file("server.key")],
+                                        name: "HTTP2Server (TLS)")
+    let server: TLSDemoServer
+    do {
+        let port = try await process.waitForOutput(timeout: 20) { text -> Int? in
+            guard let range = text.range(of: #"listening on 127\.0\.0\.1:[0-9]+ \(TLS"#, options: .regularExpression) else { return nil }
+            return Int(text[range].dropFirst("listening on 127.0.0.1:".count).dropLast(" (TLS".count))
+        }
+        server = TLSDemoServer(process: process, port: port)
+    } catch {
+        await process.stop()
+        throw error
+    }
+    do {
+        let result = try await body(server)
+        server.expectAlive("during the test", sourceLocation: sourceLocation)
+        await process.stop()
+        return result
+    } catch {
+        server.expectAlive("during the test", sourceLocation: sourceLocation)
+        await process.stop()
+        throw InteropError("\(error)\nHTTP2Server output:\n\(process.log.suffix(3000))")
+    }
+}
+
+private struct TLSDemoServer: Sendable {
+    let process: BackgroundProcess
+    let port: Int
+
+    func expectAlive(_ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        if !process.isRunning {
+            Issue.record("HTTP2Server (TLS) died \(context) (\(process.exitDescription)); its output:\n\(process.log.suffix(6000))",
+                         sourceLocation: sourceLocation)
+        }
+    }
+}
