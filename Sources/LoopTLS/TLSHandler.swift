@@ -68,6 +68,7 @@ public final class TLSHandler: ChannelDuplexHandler {
 
     /// A handler for one connection.
     /// - Parameters:
+    ///   - context: the shared TLS context the connection is cut from.
     ///   - serverHostname: for a client, the host dialled: sent as SNI and verified against the
     ///     server's certificate (unless the configuration's `serverHostOverride` names another).
     ///   - port: for a client, the port dialled (sessions are kept per host and port).

@@ -1,4 +1,5 @@
 import InteropTestSupport
+import CLoopTLS
 import Loop
 import Synchronization
 import Testing
@@ -286,5 +287,30 @@ import Testing
         let channel = EmbeddedChannel(handlers: [handler])
         #expect(throws: TLSError.self) { try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n")) }
         #expect(!channel.isActive)
+    }
+
+    /// RFC 9113 §9.2.2: over TLS 1.2, only forward-secret AEAD cipher suites; a client that
+    /// offers only a blocklisted one (Appendix A of RFC 7540) is refused.
+    @Test func rfc9113Section9_2_2ATLS12ClientWithOnlyABlocklistedCipherIsRefused() async throws {
+        let certificates = try await TestCertificates.shared()
+        var client = Self.client(certificates)
+        client.maximumVersion = .tls12
+        let good = try Pair(client: client, server: Self.server(certificates))
+        try good.run()
+        #expect(good.clientHandler.connectionInfo?.version == "TLSv1.2")
+        #expect(good.clientHandler.connectionInfo?.cipher == "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+        let clientContext = try TLSContext(client)
+        _ = SSL_CTX_set_cipher_list(clientContext.contexts[0], "ECDHE-ECDSA-AES128-SHA")
+        let bad = try Pair(clientContext: clientContext, serverContext: TLSContext(Self.server(certificates)))
+        let errors = try bad.run()
+        #expect((errors.server as? TLSError)?.message == "TLS handshake failed: no shared cipher")
+    }
+
+    @Test func tls13PrefersAES128GCM() async throws {
+        let certificates = try await TestCertificates.shared()
+        let pair = try Pair(client: Self.client(certificates), server: Self.server(certificates))
+        try pair.run()
+        #expect(pair.serverHandler.connectionInfo?.cipher == "TLS_AES_128_GCM_SHA256")
     }
 }
