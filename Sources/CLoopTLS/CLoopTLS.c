@@ -68,19 +68,6 @@ const unsigned char *cloop_tls_offered_protocols(const SSL *ssl, unsigned int *l
     return offer->data;
 }
 
-X509 *cloop_tls_read_certificate(const char *pem, size_t length, int index) {
-    BIO *bio = BIO_new_mem_buf(pem, (int)length);
-    if (bio == NULL) return NULL;
-    X509 *certificate = NULL;
-    for (int i = 0; i <= index; i++) {
-        X509_free(certificate);
-        certificate = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (certificate == NULL) break;
-    }
-    BIO_free(bio);
-    return certificate;
-}
-
 EVP_PKEY *cloop_tls_read_private_key(const char *pem, size_t length) {
     BIO *bio = BIO_new_mem_buf(pem, (int)length);
     if (bio == NULL) return NULL;

@@ -182,30 +182,18 @@ public final class TLSContext: @unchecked Sendable {
         let chainPEM = try read(key.certificateChain, what: "certificate chain")
         let keyPEM = try read(key.privateKey, what: "private key")
         let chainName = describe(key.certificateChain)
-        let leaf = chainPEM.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_certificate($0.baseAddress, $0.count, 0) }
-        }
-        guard let leaf else {
-            _ = TLSError.drainOpenSSLErrors()
-            throw TLSError(.invalidConfiguration, "no PEM certificate in \(chainName)")
-        }
-        defer { X509_free(leaf) }
-        guard SSL_CTX_use_certificate(context, leaf) == 1 else {
-            throw TLSError(.invalidConfiguration, "cannot use the certificate in \(chainName): \(TLSError.openSSLReason("rejected"))")
-        }
-        var index: Int32 = 1
-        while true {
-            let next = chainPEM.withUnsafeBufferPointer { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_certificate($0.baseAddress, $0.count, index) }
-            }
-            guard let next else { break }
-            defer { X509_free(next) }
-            guard cloop_tls_ctx_add_chain_certificate(context, next) == 1 else {
+        var leafNames = ""
+        let count = try forEachCertificate(in: chainPEM) { index, certificate in
+            if index == 0 {
+                leafNames = TLSCertificate(certificate).names.joined(separator: ", ")
+                guard SSL_CTX_use_certificate(context, certificate) == 1 else {
+                    throw TLSError(.invalidConfiguration, "cannot use the certificate in \(chainName): \(TLSError.openSSLReason("rejected"))")
+                }
+            } else if cloop_tls_ctx_add_chain_certificate(context, certificate) != 1 {
                 throw TLSError(.invalidConfiguration, "cannot add certificate \(index + 1) of \(chainName) to the chain")
             }
-            index += 1
         }
-        _ = TLSError.drainOpenSSLErrors()  // The end of the PEM text is queued as an error.
+        guard count > 0 else { throw TLSError(.invalidConfiguration, "no PEM certificate in \(chainName)") }
         let privateKey = keyPEM.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_private_key($0.baseAddress, $0.count) }
         }
@@ -216,9 +204,8 @@ public final class TLSContext: @unchecked Sendable {
         defer { EVP_PKEY_free(privateKey) }
         guard SSL_CTX_use_PrivateKey(context, privateKey) == 1, SSL_CTX_check_private_key(context) == 1 else {
             _ = TLSError.drainOpenSSLErrors()
-            let names = TLSCertificate(leaf).names.joined(separator: ", ")
             throw TLSError(.invalidConfiguration,
-                           "the private key in \(describe(key.privateKey)) does not match the certificate for \(names) in \(chainName)")
+                           "the private key in \(describe(key.privateKey)) does not match the certificate for \(leafNames) in \(chainName)")
         }
     }
 
@@ -232,21 +219,32 @@ public final class TLSContext: @unchecked Sendable {
         case .pem(let source):
             let pem = try read(source, what: "trust roots")
             let store = SSL_CTX_get_cert_store(context)
-            var index: Int32 = 0
-            while true {
-                let certificate = pem.withUnsafeBufferPointer { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_certificate($0.baseAddress, $0.count, index) }
-                }
-                guard let certificate else { break }
-                defer { X509_free(certificate) }
+            let count = try forEachCertificate(in: pem) { _, certificate in
                 _ = X509_STORE_add_cert(store, certificate)
                 if announceToClients { _ = SSL_CTX_add_client_CA(context, certificate) }
-                index += 1
             }
-            _ = TLSError.drainOpenSSLErrors()
-            if index == 0 {
+            if count == 0 {
                 throw TLSError(.invalidConfiguration, "no PEM certificate in the trust roots \(describe(source))")
             }
+        }
+    }
+
+    /// Hands each certificate of a PEM text to `body`, in order (each freed after), and
+    /// returns how many there were.
+    private static func forEachCertificate(in pem: [UInt8], _ body: (Int, OpaquePointer) throws -> Void) throws -> Int {
+        try pem.withUnsafeBytes { raw in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
+                throw TLSError(.invalidConfiguration, "cannot read PEM text: out of memory")
+            }
+            defer { BIO_free(bio) }
+            var index = 0
+            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+                defer { X509_free(certificate) }
+                try body(index, certificate)
+                index += 1
+            }
+            _ = TLSError.drainOpenSSLErrors()  // The end of the PEM text is queued as an error.
+            return index
         }
     }
 

@@ -77,9 +77,6 @@ void cloop_tls_ctx_set_alpn_protocols(SSL_CTX *ctx, const unsigned char *protoco
 /// NULL.
 const unsigned char *cloop_tls_offered_protocols(const SSL *ssl, unsigned int *length);
 
-/// The first certificate of a PEM text (the leaf), or NULL; the caller frees it.
-X509 *cloop_tls_read_certificate(const char *pem, size_t length, int index);
-
 /// A private key from PEM text, or NULL; the caller frees it.
 EVP_PKEY *cloop_tls_read_private_key(const char *pem, size_t length);
 

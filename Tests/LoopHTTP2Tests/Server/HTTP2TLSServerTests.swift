@@ -102,22 +102,6 @@ import Testing
         try await group.shutdownGracefully()
     }
 
-    /// Opens a blocking TCP connection to 127.0.0.1:`port` with a receive timeout.
-    static func connectRaw(_ port: Int, receiveTimeout seconds: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if result != 0 { close(fd); return -1 }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        return fd
-    }
-
     /// Reads until end of file (the server closed) or the receive timeout; true on close.
     static func waitForClose(_ fd: Int32) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -144,7 +128,7 @@ import Testing
         var stalled: [Int32] = []
         var garbage: [Int32] = []
         for index in 0..<100 {
-            let fd = Self.connectRaw(port, receiveTimeout: 5)
+            let fd = connectRawTCP(port, receiveTimeout: 5)
             try #require(fd >= 0)
             if index % 2 == 0 {
                 // A TLS handshake record header announcing 512 bytes, and 3 of them.
