@@ -8,6 +8,7 @@ let package = Package(
     name: "Loop",
     products: [
         .library(name: "Loop", targets: ["Loop"]),
+        .library(name: "LoopTLS", targets: ["LoopTLS"]),
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
@@ -35,9 +36,20 @@ let package = Package(
             name: "Loop",
             dependencies: ["CLibev"]
         ),
+        // C shim over the system OpenSSL (Debian libssl-dev, 3.0): the macros Swift cannot
+        // import and the ALPN callback.
+        .target(
+            name: "CLoopTLS",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        // TLS in the pipeline over OpenSSL memory BIOs (the reactor owns the socket).
+        .target(
+            name: "LoopTLS",
+            dependencies: ["Loop", "CLoopTLS"]
+        ),
         .target(
             name: "LoopHTTP2",
-            dependencies: ["Loop"]
+            dependencies: ["Loop", "LoopTLS"]
         ),
         // C shim over <zlib.h> (Debian zlib1g-dev) for gRPC's gzip and deflate encodings.
         .target(
@@ -46,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "LoopGRPC",
-            dependencies: ["Loop", "LoopHTTP2", "CZlib"]
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "CZlib"]
         ),
         // The protobuf codec, grpc.health.v1 and generated-code support: kept apart so
         // LoopGRPC's core does not force SwiftProtobuf on users of other codecs.
@@ -92,12 +104,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "HTTP2Server",
-            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport", argumentParser],
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "ExampleSupport", argumentParser],
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
             name: "HTTP2Client",
-            dependencies: ["Loop", "LoopHTTP2", "ExampleSupport", argumentParser],
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "ExampleSupport", argumentParser],
             path: "Sources/examples/HTTP2Client"
         ),
         // grpc.testing.TestService (generated messages and stubs, the service, the client's
@@ -146,6 +158,10 @@ let package = Package(
         .testTarget(
             name: "LoopTests",
             dependencies: ["Loop"]
+        ),
+        .testTarget(
+            name: "LoopTLSTests",
+            dependencies: ["LoopTLS", "InteropTestSupport"]
         ),
         .testTarget(
             name: "LoopGRPCTests",

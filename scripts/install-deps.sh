@@ -3,7 +3,7 @@
 # everything is already there. Usage: scripts/install-deps.sh [extra-package ...]
 set -euo pipefail
 
-packages=(libev-dev zlib1g-dev "$@")
+packages=(libev-dev zlib1g-dev libssl-dev "$@")
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,5 +1,6 @@
 import Loop
 import LoopHTTP2
+import LoopTLS
 import Synchronization
 
 /// A client's channel to one gRPC server (`host:port` or a Unix domain socket, cleartext
@@ -35,6 +36,7 @@ public final class GRPCChannel: Sendable {
     /// The `:authority` of every call: `configuration.authority`, else `host:port` or `localhost`.
     let authority: String
     let group: EventLoopGroup
+    private let tlsContext: Result<TLSContext, any Error>?
     private let pool: Mutex<Pool>
 
     private struct Entry {
@@ -69,10 +71,15 @@ public final class GRPCChannel: Sendable {
         case .hostAndPort(let host, let port): (self.host, self.port) = (host, port)
         case .unixDomainSocket(let path): (self.host, self.port) = (path, 0)
         }
-        self.authority = configuration.authority ?? endpoint.defaultAuthority
+        self.authority = configuration.authority ?? configuration.tls?.serverHostOverride ?? endpoint.defaultAuthority
         self.group = group
         self.configuration = configuration
         self.pool = Mutex(Pool())
+        // Made once: its files are read now, and its session cache serves every connection.
+        // A configuration that cannot be used fails each connection attempt with its reason.
+        self.tlsContext = configuration.tls.map { tls in
+            Result { try TLSContext(tls.defaultingApplicationProtocols(to: ["h2"])) }
+        }
     }
 
     /// The channel's connectivity now.
@@ -159,9 +166,10 @@ public final class GRPCChannel: Sendable {
     private func establish() async {
         do {
             let configuration = self.configuration
+            let tls = try tlsContext?.get()
             let connected = try await HTTP2Client.connectHandler(
                 to: endpoint, group: group, configuration: configuration.http2,
-                connectTimeout: configuration.connectTimeout
+                connectTimeout: configuration.connectTimeout, tls: tls
             ) { channel in
                 GRPCClientConnection(loop: channel.eventLoop, configuration: configuration)
             }

@@ -1,4 +1,5 @@
 import LoopHTTP2
+import LoopTLS
 
 /// Settings of a `GRPCChannel`.
 public struct GRPCChannelConfiguration: Sendable {
@@ -32,6 +33,18 @@ public struct GRPCChannelConfiguration: Sendable {
     public var authority: String?
     /// Called on every connectivity change (on a loop thread; keep it short).
     public var onStateChange: (@Sendable (GRPCConnectivityState) -> Void)?
+
+    /// Connect with TLS (ALPN `h2` when its `applicationProtocols` is empty) instead of
+    /// cleartext h2c. The channel makes one context from it and keeps it, so connections
+    /// after the first resume the TLS session. `serverHostOverride` also becomes the
+    /// `:authority` when `authority` is nil, as in gRPC's interop client.
+    ///
+    /// ```swift
+    /// var configuration = GRPCChannelConfiguration()
+    /// configuration.tls = .client(trustRoots: .pem(.file("ca.pem")))
+    /// let channel = GRPCChannel(host: "api.internal", port: 443, group: group, configuration: configuration)
+    /// ```
+    public var tls: TLSConfiguration?
 
     public init() {}
 }

@@ -1,9 +1,10 @@
 import Loop
 import LoopHTTP2
 
-/// A gRPC server over cleartext HTTP/2 (h2c) on TCP or a Unix domain socket, as grpc-go, grpcio and grpc-swift clients
-/// speak it without TLS. It sends its SETTINGS as soon as a connection is accepted
-/// (the handshake rule, docs/architecture.md), so clients that wait for them never stall.
+/// A gRPC server over HTTP/2 on TCP or a Unix domain socket: cleartext h2c, as grpc-go, grpcio
+/// and grpc-swift clients speak it without TLS, or TLS with ALPN `h2` (`GRPCServerConfiguration.tls`).
+/// It sends its SETTINGS as soon as a connection speaks HTTP/2 (the handshake rule,
+/// docs/architecture.md), so clients that wait for them never stall.
 ///
 /// ```swift
 /// let group = EventLoopGroup()
@@ -66,7 +67,8 @@ public final class GRPCServer: Sendable {
         configuration: GRPCServerConfiguration = GRPCServerConfiguration()
     ) async throws -> GRPCServer {
         let fixed = configuration
-        let channel = try await HTTP2Server.bind(endpoint, group: group, configuration: configuration.http2) { channel in
+        let channel = try await HTTP2Server.bind(endpoint, group: group, configuration: configuration.http2,
+                                                 tls: configuration.tls) { channel in
             GRPCServerConnection(router: router, configuration: fixed, loop: channel.eventLoop)
         }
         return GRPCServer(channel: channel, paths: router.paths)

@@ -1,4 +1,5 @@
 import LoopHTTP2
+import LoopTLS
 
 /// Settings of a gRPC server.
 public struct GRPCServerConfiguration: Sendable {
@@ -38,6 +39,17 @@ public struct GRPCServerConfiguration: Sendable {
     public var compressResponsesLikeRequests = true
     /// Interceptors run around every call, the first outermost.
     public var interceptors: [any GRPCServerInterceptor] = []
+
+    /// Serve TLS with this configuration instead of cleartext h2c: ALPN offers `h2` when its
+    /// `applicationProtocols` is empty; its certificates and keys are read once, at bind.
+    ///
+    /// ```swift
+    /// var configuration = GRPCServerConfiguration()
+    /// configuration.tls = .server(certificateChain: .file("server.pem"), privateKey: .file("server.key"))
+    /// configuration.tls?.clientCertificates = .required          // mutual TLS
+    /// configuration.tls?.trustRoots = .pem(.file("client-ca.pem"))
+    /// ```
+    public var tls: TLSConfiguration?
 
     public init() {}
 }

@@ -39,7 +39,8 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
             return reject(stream, httpStatus: 200, router.unknownMethodStatus(head.path))
         }
         let context = GRPCServerContext(path: head.path, requestMetadata: head.hasMetadata ? GRPCMetadata(headers: headers) : GRPCMetadata(),
-                                        deadline: head.timeout.map { ContinuousClock.now + $0 }, userAgent: head.userAgent)
+                                        deadline: head.timeout.map { ContinuousClock.now + $0 }, userAgent: head.userAgent,
+                                        tls: stream.connection.tls)
         let call = GRPCServerCall(stream: stream, loop: loop, context: context, requestCompression: head.requestCompression,
                                   responseCompression: head.responseCompression,
                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,

@@ -1,4 +1,5 @@
 import Synchronization
+import LoopTLS
 
 /// What a server handler knows about its call: the method, the client's metadata, the
 /// deadline, whether the call was cancelled; and the metadata to answer with.
@@ -19,6 +20,15 @@ public final class GRPCServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// The client's `user-agent`, if any.
     public let userAgent: String?
+    /// What the connection's TLS handshake agreed on, with the client's certificate under
+    /// mutual TLS; nil in cleartext.
+    ///
+    /// ```swift
+    /// guard let names = context.tls?.peerCertificate?.names, names.contains("billing.internal") else {
+    ///     throw GRPCStatus(.permissionDenied, "this method is for the billing service")
+    /// }
+    /// ```
+    public let tls: TLSConnectionInfo?
 
     private struct State {
         var initialMetadata = GRPCMetadata()
@@ -28,7 +38,9 @@ public final class GRPCServerContext: Sendable {
     }
     private let state = Mutex(State())
 
-    init(path: String, requestMetadata: GRPCMetadata, deadline: ContinuousClock.Instant?, userAgent: String?) {
+    init(path: String, requestMetadata: GRPCMetadata, deadline: ContinuousClock.Instant?, userAgent: String?,
+         tls: TLSConnectionInfo? = nil) {
+        self.tls = tls
         self.path = path
         self.requestMetadata = requestMetadata
         self.deadline = deadline

@@ -1,7 +1,8 @@
 import Loop
+import LoopTLS
 
-/// One HTTP/2 connection (h2c, prior knowledge, over TCP or a Unix domain socket) carrying
-/// many concurrent requests.
+/// One HTTP/2 connection carrying many concurrent requests: cleartext with prior knowledge
+/// (h2c) over TCP or a Unix domain socket, or TLS with `h2` offered through ALPN (`tls:`).
 ///
 /// `connect` returns only after the server's SETTINGS arrived (the readiness grpc-go and
 /// others rely on), or fails with `HTTP2ConnectionError.handshakeTimeout`.
@@ -11,6 +12,13 @@ import Loop
 /// let response = try await client.send(HTTP2RequestHead(method: "GET", path: "/hello", authority: "127.0.0.1"))
 /// let body = try await response.body.collect(upTo: 1 << 20)
 /// try await client.close()
+/// ```
+///
+/// Over TLS, verifying the server against a CA of your own:
+///
+/// ```swift
+/// let tls = TLSConfiguration.client(trustRoots: .pem(.file("ca.pem")))
+/// let client = try await HTTP2Client.connect(host: "localhost", port: 8443, group: group, tls: tls)
 /// ```
 public final class HTTP2Client: Sendable {
     /// The connection's channel.
@@ -30,10 +38,11 @@ public final class HTTP2Client: Sendable {
         host: String, port: Int, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
         connectTimeout: Duration = .seconds(10),
+        tls: TLSConfiguration? = nil,
         frameLogger: (@Sendable (String) -> Void)? = nil
     ) async throws -> HTTP2Client {
         try await connect(to: .hostAndPort(host: host, port: port), group: group, configuration: configuration,
-                          connectTimeout: connectTimeout, frameLogger: frameLogger)
+                          connectTimeout: connectTimeout, tls: tls, frameLogger: frameLogger)
     }
 
     /// Connects to a host and port or a Unix domain socket and waits for the server's
@@ -48,10 +57,12 @@ public final class HTTP2Client: Sendable {
         to endpoint: Endpoint, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
         connectTimeout: Duration = .seconds(10),
+        tls: TLSConfiguration? = nil,
         frameLogger: (@Sendable (String) -> Void)? = nil
     ) async throws -> HTTP2Client {
+        let tlsContext = try tls.map { try TLSContext($0.defaultingApplicationProtocols(to: ["h2"])) }
         let connected = try await connectHandler(to: endpoint, group: group, configuration: configuration,
-                                                 connectTimeout: connectTimeout, frameLogger: frameLogger) { channel in
+                                                 connectTimeout: connectTimeout, tls: tlsContext, frameLogger: frameLogger) { channel in
             HTTP2ClientStreams(loop: channel.eventLoop)
         }
         return HTTP2Client(channel: connected.channel, handler: connected.handler,
@@ -67,18 +78,27 @@ public final class HTTP2Client: Sendable {
         host: String, port: Int, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
         connectTimeout: Duration = .seconds(10),
+        tls: TLSContext? = nil,
         frameLogger: (@Sendable (String) -> Void)? = nil,
         makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
     ) async throws -> HTTP2ConnectedHandler {
         try await connectHandler(to: .hostAndPort(host: host, port: port), group: group, configuration: configuration,
-                                 connectTimeout: connectTimeout, frameLogger: frameLogger, makeDelegate: makeDelegate)
+                                 connectTimeout: connectTimeout, tls: tls, frameLogger: frameLogger, makeDelegate: makeDelegate)
     }
 
     /// `connectHandler(host:port:...)` for a host and port or a Unix domain socket.
+    ///
+    /// - Parameter tls: speak TLS, cut from this context (made once and shared, so sessions
+    ///   are resumed across connections); the host dialled is sent as SNI and verified unless
+    ///   the context's `serverHostOverride` names another. Give its configuration
+    ///   `applicationProtocols: ["h2"]`.
+    /// - Throws: a `TLSError` when the TLS handshake fails ("certificate verify failed:
+    ///   self-signed certificate"), besides the errors above.
     public static func connectHandler(
         to endpoint: Endpoint, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .client),
         connectTimeout: Duration = .seconds(10),
+        tls: TLSContext? = nil,
         frameLogger: (@Sendable (String) -> Void)? = nil,
         makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
     ) async throws -> HTTP2ConnectedHandler {
@@ -92,6 +112,13 @@ public final class HTTP2Client: Sendable {
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.connectTimeout(connectTimeout))
             .channelInitializer { channel in
+                if let tls {
+                    let (host, port): (String?, Int) = switch endpoint {
+                    case .hostAndPort(let host, let port): (host, port)
+                    case .unixDomainSocket: (nil, 0)
+                    }
+                    try channel.pipeline.addHandler(TLSHandler(context: tls, serverHostname: host, port: port), name: "tls")
+                }
                 if let frameLogger { try channel.pipeline.addHandler(FrameLogger(role: .client, log: frameLogger)) }
                 let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel))
                 created.handler = handler

@@ -1,5 +1,6 @@
 import Glibc
 import Loop
+import LoopTLS
 
 /// Runs an ``HTTP2Connection`` on a channel: the thin adapter between socket events and the
 /// I/O-free state machine. Stream events go to a ``HTTP2StreamDelegate``.
@@ -66,6 +67,13 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         self.delegate = delegate
         self.timeouts = HTTP2Timeouts(configuration: configuration)
     }
+
+    /// What the connection's TLS handshake agreed on, when a `TLSHandler` is in front of this
+    /// one (set before the first request arrives); nil in cleartext. On the channel's loop.
+    public private(set) var tls: TLSConnectionInfo?
+    /// The error that ended the connection before it was ready (a failed TLS handshake), for
+    /// `whenReady()` callers that come later.
+    private var failureBeforeReady: (any Error)?
 
     /// The channel's event loop (valid once added to a pipeline, and still after removal, so
     /// late callers such as `whenReady()` get an answer instead of a crash).
@@ -149,6 +157,9 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSEvent, case .handshakeCompleted(let info) = event {
+            tls = info
+        }
         // The peer half-closed the socket (servers accept with allowRemoteHalfClosure): answer
         // what it asked for, then close (HTTP2Connection.peerClosedInput).
         if let event = event as? ChannelEvent, event == .inputClosed {
@@ -160,6 +171,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Before the handshake (a TLS handshake that failed, say) the error itself is what a
+        // caller waiting in `whenReady()` must see.
+        if !connection.isReady {
+            if failureBeforeReady == nil { failureBeforeReady = error }
+            failReadyPromises(error)
+        }
         if connection.state != .closed {
             connection.close(code: .internalError, reason: "\(error)")
             processEvents()
@@ -368,7 +385,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         if connection.isReady {
             promise.succeed(())
         } else if connection.state == .closed {
-            promise.fail(HTTP2ConnectionError.closedBeforeReady)
+            promise.fail(failureBeforeReady ?? HTTP2ConnectionError.closedBeforeReady)
         } else {
             readyPromises.append(promise)
         }

@@ -31,7 +31,8 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         let body = HTTP2BodyStorage(stream: stream, loop: loop)
         let writer = HTTP2WriterStorage(stream: stream, loop: loop)
         if endStream { body.finish(trailers: nil) }
-        let request = HTTP2ServerRequest(head: HTTP2RequestHead(decoding: headers), body: HTTP2Body(storage: body), streamID: stream.id)
+        let request = HTTP2ServerRequest(head: HTTP2RequestHead(decoding: headers), body: HTTP2Body(storage: body), streamID: stream.id,
+                                          tls: stream.connection.tls)
         let response = HTTP2ServerResponse(storage: writer)
         let handler = self.handler
         let loop = self.loop

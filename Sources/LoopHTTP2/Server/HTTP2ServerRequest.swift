@@ -1,4 +1,5 @@
 import Loop
+import LoopTLS
 
 /// An incoming request: its head and its body.
 public struct HTTP2ServerRequest: Sendable {
@@ -8,6 +9,13 @@ public struct HTTP2ServerRequest: Sendable {
     public let body: HTTP2Body
     /// The stream id (for logs).
     public let streamID: UInt32
+    /// What the connection's TLS handshake agreed on (ALPN protocol, version, the client's
+    /// certificate under mutual TLS); nil in cleartext.
+    ///
+    /// ```swift
+    /// guard let client = request.tls?.peerCertificate, client.names.contains("billing.internal") else { ... }
+    /// ```
+    public let tls: TLSConnectionInfo?
 }
 
 /// The response to one request, for async handlers. Writes wait while the stream has more

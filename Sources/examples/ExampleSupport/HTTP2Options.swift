@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 
 /// HTTP2Server's options: `[--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N]
-/// [--max-streams N] [--frame-log]`.
+/// [--max-streams N] [--frame-log] [--tls-cert FILE --tls-key FILE]`.
 public struct HTTP2ServerOptions: ParsableArguments {
     @Option(help: "The address to listen on.")
     public var host = "127.0.0.1"
@@ -22,6 +22,8 @@ public struct HTTP2ServerOptions: ParsableArguments {
     @Flag(help: "Print every frame received and sent.")
     public var frameLog = false
 
+    @OptionGroup public var tls: TLSServerOptions
+
     public init() {}
 
     public func validate() throws {
@@ -36,7 +38,7 @@ public struct HTTP2ServerOptions: ParsableArguments {
 }
 
 /// HTTP2Client's options: `[--host 127.0.0.1] [--port 8080] [--method GET] [--data TEXT]
-/// [--verbose] [PATH...]`.
+/// [--verbose] [--tls] [--tls-ca FILE] [--tls-server-name NAME] [PATH...]`.
 public struct HTTP2ClientOptions: ParsableArguments {
     @Option(help: "The server's address.")
     public var host = "127.0.0.1"
@@ -52,6 +54,8 @@ public struct HTTP2ClientOptions: ParsableArguments {
 
     @Flag(help: "Print every frame sent and received.")
     public var verbose = false
+
+    @OptionGroup public var tls: TLSClientOptions
 
     @Argument(help: ArgumentHelp("Paths to fetch, concurrently on one connection.", valueName: "path"))
     public var paths: [String] = ["/hello"]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 /// The checks the example programs' options share; each throws a `ValidationError`, which
 /// ArgumentParser prints with the usage and turns into exit status 64.
@@ -23,5 +24,12 @@ public enum ExampleValidation {
     /// A host name or address: not empty.
     public static func host(_ host: String, flag: String = "--host") throws {
         guard !host.isEmpty else { throw ValidationError("\(flag) must not be empty") }
+    }
+
+    /// A file the program must read (a certificate or key): it exists and is readable.
+    public static func readableFile(_ path: String, flag: String) throws {
+        guard access(path, R_OK) == 0 else {
+            throw ValidationError("\(flag) \(path): \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -2,14 +2,17 @@ import ArgumentParser
 import ExampleSupport
 import Loop
 import LoopHTTP2
+import LoopTLS
 
-/// Fetches paths from an HTTP/2 server (h2c, prior knowledge), concurrently on one connection.
-/// Usage: HTTP2Client [--host 127.0.0.1] [--port 8080] [--method GET] [--data TEXT] [--verbose] [PATH...]
+/// Fetches paths from an HTTP/2 server (h2c with prior knowledge, or TLS with --tls),
+/// concurrently on one connection.
+/// Usage: HTTP2Client [--host 127.0.0.1] [--port 8080] [--method GET] [--data TEXT] [--verbose]
+///                    [--tls] [--tls-ca FILE] [--tls-server-name NAME] [PATH...]
 @main
 struct HTTP2ClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "HTTP2Client",
-        abstract: "Fetches paths from an HTTP/2 server (h2c, prior knowledge), concurrently on one connection.")
+        abstract: "Fetches paths from an HTTP/2 server (h2c, prior knowledge; or TLS with --tls), concurrently on one connection.")
 
     @OptionGroup var options: HTTP2ClientOptions
 
@@ -19,9 +22,14 @@ struct HTTP2ClientCommand: AsyncParsableCommand {
         let method = options.requestMethod
         let body = options.data.map { ByteBuffer(string: $0) }
         let group = EventLoopGroup(numberOfThreads: 1)
+        var tls: TLSConfiguration?
+        if options.tls.enabled {
+            tls = .client(trustRoots: options.tls.caFile.map { .pem(.file($0)) } ?? .system,
+                          serverHostOverride: options.tls.serverName)
+        }
         do {
             let client = try await HTTP2Client.connect(
-                host: host, port: port, group: group,
+                host: host, port: port, group: group, tls: tls,
                 frameLogger: options.verbose ? { @Sendable line in print(line) } : nil)
             let results = try await withThrowingTaskGroup(of: (String, HTTP2ResponseHead, ByteBuffer).self) { tasks in
                 for path in options.paths {

@@ -2,14 +2,16 @@ import ArgumentParser
 import ExampleSupport
 import Loop
 import LoopHTTP2
+import LoopTLS
 
-/// An HTTP/2 (h2c, prior knowledge) demo server.
+/// An HTTP/2 demo server: h2c with prior knowledge, or TLS (ALPN h2) with --tls-cert/--tls-key.
 /// Usage: HTTP2Server [--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N] [--max-streams N] [--frame-log]
+///                    [--tls-cert FILE --tls-key FILE]
 @main
 struct HTTP2ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "HTTP2Server",
-        abstract: "An HTTP/2 demo server (h2c, prior knowledge).",
+        abstract: "An HTTP/2 demo server (h2c, prior knowledge; TLS with --tls-cert and --tls-key).",
         discussion: """
             Routes:
               GET  /hello         200 "Hello, world!"
@@ -30,18 +32,28 @@ struct HTTP2ServerCommand: AsyncParsableCommand {
 
         let group = EventLoopGroup(numberOfThreads: options.threads ?? EventLoopGroup.coreCount)
         let staticFiles = StaticFiles(root: options.root)
+        var tls: TLSConfiguration?
+        if let certificate = options.tls.certificateFile, let key = options.tls.keyFile {
+            tls = .server(certificateChain: .file(certificate), privateKey: .file(key))
+        }
         do {
             let server = try await HTTP2Server.bind(
-                host: options.host, port: options.port, group: group, configuration: configuration,
+                host: options.host, port: options.port, group: group, configuration: configuration, tls: tls,
                 pipelineSetup: { channel in
                     if frameLog { try channel.pipeline.addHandler(FrameLogger(role: .server)) }
                 },
                 makeDelegate: { _ in DemoStreams(staticFiles: staticFiles) }
             )
             let address = server.localAddress!
-            print("HTTP2Server listening on \(address) (h2c, prior knowledge)")
-            print("Try it: curl --http2-prior-knowledge http://\(address.ipAddress):\(address.port)/hello")
-            print("        nghttp -nv http://\(address.ipAddress):\(address.port)/hello")
+            if tls != nil {
+                print("HTTP2Server listening on \(address) (TLS, ALPN h2)")
+                print("Try it: curl --http2 --cacert CA.pem https://localhost:\(address.port)/hello")
+                print("        nghttp -nv https://\(address.ipAddress):\(address.port)/hello")
+            } else {
+                print("HTTP2Server listening on \(address) (h2c, prior knowledge)")
+                print("Try it: curl --http2-prior-knowledge http://\(address.ipAddress):\(address.port)/hello")
+                print("        nghttp -nv http://\(address.ipAddress):\(address.port)/hello")
+            }
             try await server.closeFuture.get()
         } catch {
             print("HTTP2Server: \(error)")

@@ -6,30 +6,57 @@ scripts/install-grpc-peers.sh puts in $LOOP_PEERS_DIR/protos (default ~/.cache/l
 --protos overrides), into a temporary directory removed at exit.
 
   grpcio_peer.py client --port N [--host 127.0.0.1] [--compression gzip] [--cases a,b,...]
+                 [TLS client options]
       Runs the cases below against a TestService server (semantics of gRPC's
       interop-test-descriptions), printing "PASS name" or "FAIL name: reason" for each, and
-      exits 1 if any failed (2 if it could not connect). --large-size sets large_unary's
+      exits 1 if any failed (2 if it could not connect within --connect-timeout, default 10 s,
+      with the reason grpcio gives, e.g. a failed TLS handshake). --large-size sets large_unary's
       request and response payload size (default 4 MiB: the messages are a few bytes over
       4 MiB, so the server must accept messages larger than gRPC's usual 4 MiB default).
-  grpcio_peer.py server --port N [--host 127.0.0.1] [--compression gzip]
+  grpcio_peer.py server --port N [--host 127.0.0.1] [--compression gzip] [TLS server options]
       Serves TestService (EmptyCall, UnaryCall, StreamingInputCall, StreamingOutputCall,
       FullDuplexCall, HalfDuplexCall) with response_size / response_parameters,
       response_status, interval_us and the echo of x-grpc-test-echo-initial (initial metadata)
       and x-grpc-test-echo-trailing-bin (trailing metadata). Prints "listening on PORT"
       once it accepts calls (--port 0 picks a free port), and stops on SIGTERM or SIGINT.
   grpcio_peer.py abort --port N [--host 127.0.0.1] --kind bidi|server-streaming [--count 1000]
-                 [--concurrency 20] [--message TEXT]
+                 [--concurrency 20] [--message TEXT] [TLS client options]
       Makes --count calls that the server aborts, at most --concurrency at a time, on one
       channel (grpc.aio): bidi is FullDuplexCall whose one request carries response_status
       {code: 7 PERMISSION_DENIED, message: --message} and whose request side is never
       half-closed (the call waits for the status); server-streaming is StreamingOutputCall
       with the same response_status. Prints one line per status seen,
-      "STATUS <CODE_NAME> <count>" sorted by name, and exits 0 (2 if it could not connect).
+      "STATUS <CODE_NAME> <count>" sorted by name, and exits 0 (2 if it could not connect, as
+      for client).
       A PERMISSION_DENIED whose message is not --message counts as
       PERMISSION_DENIED_WRONG_MESSAGE (the first such message goes to standard error).
 
 --compression gzip makes the client's channel, or the server, compress messages with gzip.
 Both ends allow messages up to 8 MiB.
+
+TLS (all files PEM; scripts/make-test-certs.sh makes a set). Without these options both ends
+speak plaintext HTTP/2 (h2c), as before. grpcio needs the TLS peer to select ALPN "h2".
+  client and abort:
+    --tls-ca FILE          use TLS, trusting only the CA certificates in FILE
+                           (grpc.ssl_channel_credentials(root_certificates=...)). The server's
+                           certificate must match --host (an IP address must be an IP SAN) or
+                           --server-host-override; grpcio sends no SNI for an IP address.
+    --tls-cert FILE --tls-key FILE
+                           client certificate (chain) and its key, for mTLS; need --tls-ca
+    --server-host-override NAME
+                           the name the server's certificate is checked against, also sent as
+                           SNI (channel option grpc.ssl_target_name_override); needs --tls-ca
+  server:
+    --tls-cert FILE --tls-key FILE
+                           serve TLS with this certificate chain (leaf first) and key
+                           (grpc.ssl_server_credentials)
+    --tls-client-ca FILE --require-client-cert
+                           mTLS: ask every client for a certificate, reject a connection
+                           without one or with one that FILE's CAs did not sign. grpcio cannot
+                           ask for an optional client certificate, so each needs the other.
+                           In TLS 1.3 a client learns of its rejection after its handshake: a
+                           grpcio client then sees only "Socket closed" and retries until
+                           --connect-timeout (so give tests that expect it a short one).
 """
 
 import argparse
@@ -91,6 +118,80 @@ def load_stubs(protos_dir):
 def compression_of(name):
     return {None: None, "none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip,
             "deflate": grpc.Compression.Deflate}[name]
+
+
+def read_file(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        sys.exit(f"grpcio_peer: cannot read {path}: {e.strerror}")
+
+
+def channel_security(args):
+    """(credentials, extra channel options) of the client options: (None, []) for plaintext."""
+    if args.tls_ca is None:
+        for option, value in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key),
+                              ("--server-host-override", args.server_host_override)):
+            if value is not None:
+                sys.exit(f"grpcio_peer: {option} needs --tls-ca")
+        return None, []
+    if (args.tls_cert is None) != (args.tls_key is None):
+        sys.exit("grpcio_peer: --tls-cert and --tls-key go together")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read_file(args.tls_ca),
+        private_key=read_file(args.tls_key) if args.tls_key else None,
+        certificate_chain=read_file(args.tls_cert) if args.tls_cert else None)
+    options = []
+    if args.server_host_override:
+        options.append(("grpc.ssl_target_name_override", args.server_host_override))
+    return credentials, options
+
+
+def server_credentials(args):
+    """The server's grpc.ServerCredentials of the server options, None for plaintext."""
+    if args.tls_cert is None and args.tls_key is None:
+        if args.tls_client_ca or args.require_client_cert:
+            sys.exit("grpcio_peer: --tls-client-ca and --require-client-cert need --tls-cert and --tls-key")
+        return None
+    if args.tls_cert is None or args.tls_key is None:
+        sys.exit("grpcio_peer: --tls-cert and --tls-key go together")
+    if bool(args.tls_client_ca) != args.require_client_cert:
+        sys.exit("grpcio_peer: --tls-client-ca and --require-client-cert go together "
+                 "(grpcio does not ask for a client certificate unless it requires one)")
+    return grpc.ssl_server_credentials(
+        [(read_file(args.tls_key), read_file(args.tls_cert))],
+        root_certificates=read_file(args.tls_client_ca) if args.tls_client_ca else None,
+        require_client_auth=args.require_client_cert)
+
+
+PROBE_METHOD = "/grpc.testing.TestService/EmptyCall"
+PROBE_TIMEOUT = 1.0  # seconds
+
+
+def probe_outcome(error):
+    if error is None:
+        return "a call succeeded after all"
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return "still connecting, no error reported (e.g. TLS done but no HTTP/2 SETTINGS from the server)"
+    return describe(error)
+
+
+def connect_failure_reason(channel):
+    """Why the channel could not connect: a call that does not wait for it fails with the last error."""
+    try:
+        channel.unary_unary(PROBE_METHOD)(b"", timeout=PROBE_TIMEOUT)
+    except grpc.RpcError as e:
+        return probe_outcome(e)
+    return probe_outcome(None)
+
+
+async def aio_connect_failure_reason(channel):
+    try:
+        await channel.unary_unary(PROBE_METHOD)(b"", timeout=PROBE_TIMEOUT)
+    except grpc.RpcError as e:
+        return probe_outcome(e)
+    return probe_outcome(None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,13 +454,21 @@ def run_client(args):
     unknown = [c for c in cases if c not in CLIENT_CASES]
     if unknown:
         sys.exit(f"grpcio_peer: unknown case(s) {', '.join(unknown)}; known: {', '.join(CLIENT_CASES)}")
+    credentials, security_options = channel_security(args)
     stubs = load_stubs(args.protos)
     target = f"{args.host}:{args.port}"
-    channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS, compression=compression_of(args.compression))
+    options = CHANNEL_OPTIONS + security_options
+    compression = compression_of(args.compression)
+    if credentials is None:
+        channel = grpc.insecure_channel(target, options=options, compression=compression)
+    else:
+        channel = grpc.secure_channel(target, credentials, options=options, compression=compression)
     try:
         grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
     except grpc.FutureTimeoutError:
-        print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s", flush=True)
+        print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s: "
+              f"{connect_failure_reason(channel)}", flush=True)
+        channel.close()
         return 2
     client = Client(channel, *stubs, large_size=args.large_size)
     failed = 0
@@ -395,11 +504,18 @@ ABORT_MESSAGE = "aborted by the server (proxy test)"
 async def abort_calls(args, messages_pb2, test_pb2_grpc):
     m = messages_pb2
     target = f"{args.host}:{args.port}"
-    async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
+    credentials, security_options = channel_security(args)
+    options = CHANNEL_OPTIONS + security_options
+    if credentials is None:
+        channel = grpc.aio.insecure_channel(target, options=options)
+    else:
+        channel = grpc.aio.secure_channel(target, credentials, options=options)
+    async with channel:
         try:
             await asyncio.wait_for(channel.channel_ready(), args.connect_timeout)
         except asyncio.TimeoutError:
-            print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s", flush=True)
+            print(f"FAIL connect: no connection to {target} within {args.connect_timeout} s: "
+                  f"{await aio_connect_failure_reason(channel)}", flush=True)
             return 2
         stub = test_pb2_grpc.TestServiceStub(channel)
         request = m.StreamingOutputCallRequest(response_type=m.COMPRESSABLE,
@@ -529,13 +645,22 @@ def make_servicer(empty_pb2, messages_pb2, test_pb2_grpc):
 
 
 def run_server(args):
+    credentials = server_credentials(args)
     empty_pb2, messages_pb2, test_pb2_grpc = load_stubs(args.protos)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=CHANNEL_OPTIONS,
                          compression=compression_of(args.compression))
     test_pb2_grpc.add_TestServiceServicer_to_server(make_servicer(empty_pb2, messages_pb2, test_pb2_grpc), server)
-    port = server.add_insecure_port(f"{args.host}:{args.port}")
+    address = f"{args.host}:{args.port}"
+    try:  # grpcio returns 0 or, in newer versions, raises RuntimeError
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError:
+        port = 0
     if port == 0:
-        sys.exit(f"grpcio_peer: could not listen on {args.host}:{args.port}")
+        why = " (or --tls-cert/--tls-key are not a certificate and its key)" if credentials is not None else ""
+        sys.exit(f"grpcio_peer: could not listen on {address}{why}")
     server.start()
     stopped = threading.Event()
 
@@ -571,6 +696,17 @@ def main():
             p.add_argument("--concurrency", type=int, default=20)
             p.add_argument("--message", default=ABORT_MESSAGE, help="the status message the server is asked for")
             p.add_argument("--connect-timeout", type=float, default=10.0)
+        if mode == "server":
+            p.add_argument("--tls-cert", metavar="FILE", help="serve TLS: certificate chain, leaf first")
+            p.add_argument("--tls-key", metavar="FILE", help="serve TLS: the certificate's private key")
+            p.add_argument("--tls-client-ca", metavar="FILE", help="mTLS: CAs that sign client certificates")
+            p.add_argument("--require-client-cert", action="store_true", help="mTLS: require a client certificate")
+        else:
+            p.add_argument("--tls-ca", metavar="FILE", help="use TLS, trusting the CA certificates in FILE")
+            p.add_argument("--tls-cert", metavar="FILE", help="mTLS: client certificate chain")
+            p.add_argument("--tls-key", metavar="FILE", help="mTLS: the client certificate's private key")
+            p.add_argument("--server-host-override", metavar="NAME",
+                           help="name to check the server certificate against and send as SNI")
     args = parser.parse_args()
     return {"client": run_client, "server": run_server, "abort": run_abort}[args.mode](args)
 
