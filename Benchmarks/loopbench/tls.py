@@ -75,8 +75,9 @@ STREAMS = 100
 # One batch of the handshake workload: that many connections at once, one request each. Below the
 # listen backlog of every server (Loop's default 256, nginx 511), so no SYN waits for a retransmit.
 BATCH = 100
-# h2load's TLS 1.3 suites: the first of its default list only, so that servers preferring their own
-# order (h2o) negotiate the same suite as the others.
+# h2load's TLS 1.3 suites: the first of its default list only, so that a server preferring its own
+# order (Loop's HTTP2Server picks TLS_AES_256_GCM_SHA384 from h2load's default list; h2o, nginx and
+# grpc-go take the client's first) negotiates the same suite as the others.
 TLS13_CIPHER = "TLS_AES_128_GCM_SHA256"
 CAP = 2_000_000
 
@@ -679,8 +680,8 @@ def section(args, info: dict, results: dict, goal_lines: list[Goal], errors: dic
         "TLSv1.3`, `/hello` answered from memory with `return 200`, no access log); grpc-go 1.33 `interop_server "
         "--use_tls=true --tls_cert_file CERT --tls_key_file KEY` (Go's crypto/tls; GOMAXPROCS 1 from the affinity). "
         f"h2o, nginx and Loop use OpenSSL 3.0 (Debian's libssl3). The client, h2load, is pinned to core {CLIENT_CPU} "
-        f"and offers TLS 1.3 with `--tls13-ciphers={TLS13_CIPHER}` only (h2o would otherwise pick its preferred "
-        "AES-256), so every server negotiates the same suite and X25519; each run checks that h2load reports TLS 1.3 "
+        f"and offers TLS 1.3 with `--tls13-ciphers={TLS13_CIPHER}` only (h2load's first choice; Loop's HTTP2Server, "
+        "which prefers its own order, would otherwise pick TLS_AES_256_GCM_SHA384), so every server negotiates the same suite and X25519; each run checks that h2load reports TLS 1.3 "
         "and ALPN h2.",
         "",
         f"- **TLS S1**: `h2load -c {CONNECTIONS} -m {STREAMS} https://127.0.0.1:PORT/hello` (the HTTP/2 part's S1 over "
