@@ -21,8 +21,10 @@ public final class TLSContext: @unchecked Sendable {
 
     /// One SSL_CTX per certificate (servers choose by SNI); clients have one.
     let contexts: [OpaquePointer]
-    /// ALPN in wire format (length-prefixed names), kept alive for the select callback.
+    /// ALPN in wire format (length-prefixed names), and the list the servers' select callback
+    /// reads it through: both kept alive as long as the contexts.
     private let alpnWire: UnsafeMutableBufferPointer<UInt8>
+    private let alpnList: UnsafeMutablePointer<cloop_alpn_list>
     private let sessions = Mutex<[String: CachedSession]>([:])
 
     /// An SSL_SESSION this context holds a reference to.
@@ -53,9 +55,12 @@ public final class TLSContext: @unchecked Sendable {
         alpnWire = .allocate(capacity: max(wire.count, 1))
         _ = alpnWire.initialize(from: wire)
         let alpnLength = wire.count
+        alpnList = .allocate(capacity: 1)
+        alpnList.initialize(to: cloop_alpn_list(data: alpnWire.baseAddress, length: UInt32(alpnLength)))
 
         if configuration.role == .server && configuration.certificates.isEmpty {
             alpnWire.deallocate()
+            alpnList.deallocate()
             throw TLSError(.invalidConfiguration, "a TLS server needs a certificate chain and private key")
         }
         var made: [OpaquePointer] = []
@@ -68,7 +73,7 @@ public final class TLSContext: @unchecked Sendable {
                 made.append(context)
                 if alpnLength > 0 {
                     if configuration.role == .server {
-                        cloop_tls_ctx_set_alpn_protocols(context, alpnWire.baseAddress, UInt32(alpnLength))
+                        cloop_tls_ctx_set_alpn_protocols(context, alpnList)
                     } else if SSL_CTX_set_alpn_protos(context, alpnWire.baseAddress, UInt32(alpnLength)) != 0 {
                         throw TLSError(.invalidConfiguration, "cannot set ALPN: \(TLSError.openSSLReason("unknown error"))")
                     }
@@ -77,6 +82,7 @@ public final class TLSContext: @unchecked Sendable {
         } catch {
             for context in made { SSL_CTX_free(context) }
             alpnWire.deallocate()
+            alpnList.deallocate()
             throw error
         }
         contexts = made
@@ -96,6 +102,7 @@ public final class TLSContext: @unchecked Sendable {
             cache.removeAll()
         }
         // The ALPN list is referenced by the contexts' select callback: freed after them.
+        alpnList.deallocate()
         alpnWire.deallocate()
     }
 
@@ -302,11 +309,13 @@ public final class TLSContext: @unchecked Sendable {
 
     // MARK: Client sessions
 
-    /// Puts the last session for `key` (server name and port) on a new client connection.
+    /// Puts the last session for `key` (server name and port) on a new client connection and
+    /// forgets it: a TLS 1.3 ticket is offered once (RFC 8446 Appendix C.4: a ticket reused
+    /// on several connections links them); the server's next ticket takes its place.
     func resumeSession(for key: String, on ssl: OpaquePointer) {
-        sessions.withLock { cache in
-            if let session = cache[key] { _ = SSL_set_session(ssl, session.pointer) }
-        }
+        guard let session = sessions.withLock({ $0.removeValue(forKey: key) }) else { return }
+        _ = SSL_set_session(ssl, session.pointer)  // Takes its own reference.
+        SSL_SESSION_free(session.pointer)
     }
 
     /// Keeps `session` (the caller's reference) as the one to offer next time to `key`.
