@@ -92,7 +92,7 @@ soak: deps test-deps peers
 # DocC archives of the four libraries (swift-docc-plugin; catalogs in Sources/<library>/<library>.docc),
 # written to $(DOCS_DIR)/<library>.doccarchive. Fails on any DocC warning: --warnings-as-errors
 # makes docc fail, and a "warning:" line left in its output fails the target too.
-DOCS_TARGETS := Loop LoopHTTP2 LoopGRPC LoopGRPCProtobuf
+DOCS_TARGETS := Loop LoopTLS LoopHTTP2 LoopGRPC LoopGRPCProtobuf
 DOCS_DIR := .build/docs
 
 .PHONY: docs

@@ -184,7 +184,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoopHTTP2Tests",
-            dependencies: ["LoopHTTP2", "InteropTestSupport"],
+            dependencies: ["LoopHTTP2", "LoopTLS", "InteropTestSupport"],
             // The raw-frame driver is run by the interop tests with python3, from the source tree.
             exclude: ["Interop/Scripts"]
         ),

@@ -45,6 +45,8 @@
 #                                   SAN DNS:client.loop.test, EKU clientAuth
 #   other-client.pem, .key          the same kind of client certificate (CN=loop-test-other-client)
 #                                   signed by untrusted-ca: a server trusting client-ca rejects it
+#   comma-name.pem, .key            client certificate signed by client-ca whose only name is the
+#                                   common name "evil.example,client.loop.test" (no subjectAltName)
 set -euo pipefail
 
 if [ "$#" -ne 1 ] || [ -z "$1" ]; then
@@ -158,6 +160,12 @@ sign self-signed self-signed "$leaf_start" "$leaf_end" "basicConstraints = criti
 leaf untrusted untrusted-ca localhost "$local_san" serverAuth
 
 leaf client client-ca loop-test-client "DNS:client.loop.test" clientAuth
+# A client certificate whose only name is a common name with a comma in it (no
+# subjectAltName): the peer-certificate names must not split it into two.
+new_key comma-name "evil.example,client.loop.test"
+sign comma-name client-ca "$leaf_start" "$leaf_end" "basicConstraints = critical, CA:FALSE" \
+    "keyUsage = critical, digitalSignature" "extendedKeyUsage = clientAuth" "subjectKeyIdentifier = hash" \
+    "authorityKeyIdentifier = keyid"
 leaf other-client untrusted-ca loop-test-other-client "DNS:client.loop.test" clientAuth
 
 # --- checks -----------------------------------------------------------------------------------

@@ -1,19 +1,20 @@
 """Loop benchmarks: echo (Loop vs SwiftNIO), HTTP/2 (Loop vs swift-nio-http2, nghttpd, h2o),
-gRPC (Loop vs grpc-swift-2, grpc-go, grpcio) and gRPC through a proxy (Loop's GRPCProxy vs HAProxy,
-nginx).
+gRPC (Loop vs grpc-swift-2, grpc-go, grpcio), gRPC through a proxy (Loop's GRPCProxy vs HAProxy,
+nginx) and TLS (Loop vs h2o, nginx, grpc-go over HTTPS).
 
 Run from anywhere (the top-level `make bench` runs `python3 Benchmarks/bench.py`):
 
-    python3 Benchmarks/bench.py                # every part (echo, HTTP/2, gRPC, proxy)
+    python3 Benchmarks/bench.py                # every part (echo, HTTP/2, gRPC, proxy, TLS)
     python3 Benchmarks/bench.py --quick        # smoke test: short runs, one round
     python3 Benchmarks/bench.py --only echo    # one part; the report keeps the other parts'
     python3 Benchmarks/bench.py --only http2   # sections from the previous run
     python3 Benchmarks/bench.py --only grpc    # (also: python3 Benchmarks/grpc_bench.py)
     python3 Benchmarks/bench.py --only proxy [--proxies haproxy,nginx]
+    python3 Benchmarks/bench.py --only tls
 
 Each part builds what it runs, measures, and returns its section of results/report.md, its chart
-(results/echo.png, http2.png, grpc.png; the proxy part has none) and its goal lines (PASS, FAIL, or
-SKIP when not measured); see loopbench/echo.py, http2.py, grpc.py and proxy.py. At the end every goal line of every part is printed
+(results/echo.png, http2.png, grpc.png; the proxy and TLS parts have none) and its goal lines (PASS, FAIL,
+or SKIP when not measured); see loopbench/echo.py, http2.py, grpc.py, proxy.py and tls.py. At the end every goal line of every part is printed
 again as one summary.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import argparse
 import os
 import sys
 
-from . import echo, grpc, http2, proxy
+from . import echo, grpc, http2, proxy, tls
 from .common import RESULTS, BenchError, log, machine
 from .goals import EXIT_BROKEN, EXIT_GOAL_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code, summary
 from .report import compose_report
@@ -39,7 +40,8 @@ EPILOG = f"""exit status:
 """
 
 # (--only name, module, name in messages)
-PARTS = (("echo", echo, "echo"), ("http2", http2, "HTTP/2"), ("grpc", grpc, "gRPC"), ("proxy", proxy, "proxy"))
+PARTS = (("echo", echo, "echo"), ("http2", http2, "HTTP/2"), ("grpc", grpc, "gRPC"), ("proxy", proxy, "proxy"),
+         ("tls", tls, "TLS"))
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -69,6 +71,9 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--proxy-rounds", type=int, help="proxy part: rounds, medians reported (default 3, quick 1)")
     p.add_argument("--proxy-duration", type=float,
                    help="proxy part: seconds per timed run (default 5, quick 1.5)")
+    p.add_argument("--tls-rounds", type=int, help="TLS part: rounds, medians reported (default 3, quick 1)")
+    p.add_argument("--tls-duration", type=float,
+                   help="TLS part: seconds per timed run (handshakes: of batches) (default 5, quick 1.5)")
     return p
 
 
@@ -102,6 +107,8 @@ def parse_args(argv: list[str] | None, grpc_alone: bool) -> argparse.Namespace:
         p.error(str(error))
     args.proxy_rounds = args.proxy_rounds or (1 if args.quick else 3)
     args.proxy_duration = args.proxy_duration or (1.5 if args.quick else 5.0)
+    args.tls_rounds = args.tls_rounds or (1 if args.quick else 3)
+    args.tls_duration = args.tls_duration or (1.5 if args.quick else 5.0)
     return args
 
 
@@ -128,7 +135,8 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
     if not results:
         return EXIT_BROKEN
     texts = {part: (results[part].text if part in results else None) for part, _, _ in PARTS}
-    report = compose_report(texts["echo"], texts["http2"], info, args, grpc=texts["grpc"], proxy=texts["proxy"])
+    report = compose_report(texts["echo"], texts["http2"], info, args, grpc=texts["grpc"], proxy=texts["proxy"],
+                            tls=texts["tls"])
     log("")
     if "echo" in results:
         log(results["echo"].console)
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
         log("")
         for goal in results["http2"].goals:
             log(goal.line())
-    for part in ("grpc", "proxy"):
+    for part in ("grpc", "proxy", "tls"):
         if part in results:
             log("")
             log(results[part].console)

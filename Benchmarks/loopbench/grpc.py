@@ -198,9 +198,11 @@ def load_client(binary: Path, port: int, workload: str, count: int, warmup: int,
 # Verification with a real gRPC client (grpcio), in a subprocess so its threads leave with it
 
 
-def verify(port: int, workload: str) -> tuple[bool, str]:
-    """One call of the workload with grpcio (loopbench/grpc_verify.py): (ok, what it saw)."""
-    proc = subprocess.run([sys.executable, "-m", "loopbench.grpc_verify", str(port), workload], cwd=BENCH_DIR,
+def verify(port: int, workload: str, ca_file: Path | None = None) -> tuple[bool, str]:
+    """One call of the workload with grpcio (loopbench/grpc_verify.py): (ok, what it saw); over TLS,
+    trusting the certificate in ca_file, when it is given (the TLS part)."""
+    proc = subprocess.run([sys.executable, "-m", "loopbench.grpc_verify", str(port), workload]
+                          + ([str(ca_file)] if ca_file else []), cwd=BENCH_DIR,
                           text=True, capture_output=True, timeout=60)
     try:
         data = json.loads(proc.stdout.strip().splitlines()[-1])

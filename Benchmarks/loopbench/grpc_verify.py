@@ -1,9 +1,10 @@
 """One call of a gRPC workload with a real client (grpcio), checked: status OK and the exact
 response messages. Run as a subprocess, so grpcio's threads leave with it:
 
-    python3 -m loopbench.grpc_verify PORT WORKLOAD      (from Benchmarks/)
+    python3 -m loopbench.grpc_verify PORT WORKLOAD [CA_FILE]      (from Benchmarks/)
 
-prints one line of JSON: {"ok": true|false, "detail": "..."}."""
+over TLS when CA_FILE (PEM) is given: the server's certificate must chain to it and name 127.0.0.1.
+Prints one line of JSON: {"ok": true|false, "detail": "..."}."""
 from __future__ import annotations
 
 import json
@@ -17,12 +18,17 @@ except ImportError:
     grpc = None
 
 
-def verify_main(port: int, workload: str) -> int:
+def verify_main(port: int, workload: str, ca_file: str | None = None) -> int:
     if grpc is None:
         print(json.dumps({"ok": False, "detail": "grpcio is not installed (make peers)"}))
         return 0
     w = WORKLOADS[workload]
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    if ca_file:
+        with open(ca_file, "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        channel = grpc.secure_channel(f"127.0.0.1:{port}", credentials)
+    else:
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
         grpc.channel_ready_future(channel).result(timeout=10)
         if w["path"] == UNARY_PATH:
@@ -47,4 +53,4 @@ def verify_main(port: int, workload: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(verify_main(int(sys.argv[1]), sys.argv[2]))
+    sys.exit(verify_main(int(sys.argv[1]), sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))

@@ -161,6 +161,26 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def session_cpu_times(sid: int) -> tuple[float, float]:
+    """(utime, stime) summed over the live processes of a session (/proc/*/stat field 6), all their
+    threads: a server of ours or a peer started in a session of its own (ServerProcess), with the
+    helpers it forked (h2o signs TLS handshakes in a neverbleed helper process)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone since the listing
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) == sid:
+            user += int(fields[11])
+            system += int(fields[12])
+    return user / tick, system / tick
+
+
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
     """Resident set size in KiB (/proc/PID/status VmRSS; field="VmHWM": its peak so far)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct cloop_alpn_list {
-    const unsigned char *data;
-    unsigned int length;
-};
-
 static int offered_index = -1;
 static pthread_once_t offered_once = PTHREAD_ONCE_INIT;
 
@@ -51,13 +46,8 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
-void cloop_tls_ctx_set_alpn_protocols(SSL_CTX *ctx, const unsigned char *protocols, unsigned int length) {
-    struct cloop_alpn_list *list = malloc(sizeof(struct cloop_alpn_list));
-    if (list == NULL) return;
-    list->data = protocols;
-    list->length = length;
-    // The list lives as long as the process's contexts; LoopTLS makes a handful per server.
-    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, list);
+void cloop_tls_ctx_set_alpn_protocols(SSL_CTX *ctx, const struct cloop_alpn_list *list) {
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, (void *)list);
 }
 
 const unsigned char *cloop_tls_offered_protocols(const SSL *ssl, unsigned int *length) {
@@ -68,19 +58,6 @@ const unsigned char *cloop_tls_offered_protocols(const SSL *ssl, unsigned int *l
     return offer->data;
 }
 
-X509 *cloop_tls_read_certificate(const char *pem, size_t length, int index) {
-    BIO *bio = BIO_new_mem_buf(pem, (int)length);
-    if (bio == NULL) return NULL;
-    X509 *certificate = NULL;
-    for (int i = 0; i <= index; i++) {
-        X509_free(certificate);
-        certificate = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (certificate == NULL) break;
-    }
-    BIO_free(bio);
-    return certificate;
-}
-
 EVP_PKEY *cloop_tls_read_private_key(const char *pem, size_t length) {
     BIO *bio = BIO_new_mem_buf(pem, (int)length);
     if (bio == NULL) return NULL;
@@ -89,55 +66,39 @@ EVP_PKEY *cloop_tls_read_private_key(const char *pem, size_t length) {
     return key;
 }
 
-static size_t append(char *buffer, size_t capacity, size_t used, const char *text, size_t length) {
-    if (used > 0 && used + 2 < capacity) {
-        memcpy(buffer + used, ", ", 2);
-        used += 2;
-    }
-    if (used + length >= capacity) length = used < capacity ? capacity - used - 1 : 0;
-    memcpy(buffer + used, text, length);
-    used += length;
-    buffer[used] = 0;
-    return used;
-}
-
-size_t cloop_tls_certificate_names(X509 *certificate, char *buffer, size_t capacity) {
-    if (capacity == 0) return 0;
-    buffer[0] = 0;
-    size_t used = 0;
+void cloop_tls_certificate_each_name(X509 *certificate, void (*each)(const char *name, size_t length, void *context),
+                                     void *context) {
     GENERAL_NAMES *names = X509_get_ext_d2i(certificate, NID_subject_alt_name, NULL, NULL);
-    if (names != NULL) {
-        for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-            const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
-            if (name->type == GEN_DNS) {
-                const unsigned char *text = ASN1_STRING_get0_data(name->d.dNSName);
-                used = append(buffer, capacity, used, (const char *)text, (size_t)ASN1_STRING_length(name->d.dNSName));
-            } else if (name->type == GEN_IPADD) {
-                char text[64];
-                const unsigned char *bytes = ASN1_STRING_get0_data(name->d.iPAddress);
-                int count = ASN1_STRING_length(name->d.iPAddress);
-                if (count == 4) {
-                    snprintf(text, sizeof text, "%u.%u.%u.%u", bytes[0], bytes[1], bytes[2], bytes[3]);
-                } else if (count == 16) {
-                    size_t at = 0;
-                    for (int j = 0; j < 16; j += 2) {
-                        at += (size_t)snprintf(text + at, sizeof text - at, j == 0 ? "%x" : ":%x", (bytes[j] << 8) | bytes[j + 1]);
-                    }
-                } else {
-                    continue;
-                }
-                used = append(buffer, capacity, used, text, strlen(text));
-            }
-        }
-        GENERAL_NAMES_free(names);
-    }
-    if (used == 0) {
+    if (names == NULL) {
         X509_NAME *subject = X509_get_subject_name(certificate);
         char common[256];
         int length = X509_NAME_get_text_by_NID(subject, NID_commonName, common, sizeof common);
-        if (length > 0) used = append(buffer, capacity, used, common, (size_t)length);
+        if (length > 0) each(common, (size_t)length, context);
+        return;
     }
-    return used;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
+        if (name->type == GEN_DNS) {
+            const unsigned char *text = ASN1_STRING_get0_data(name->d.dNSName);
+            each((const char *)text, (size_t)ASN1_STRING_length(name->d.dNSName), context);
+        } else if (name->type == GEN_IPADD) {
+            char text[64];
+            const unsigned char *bytes = ASN1_STRING_get0_data(name->d.iPAddress);
+            int count = ASN1_STRING_length(name->d.iPAddress);
+            if (count == 4) {
+                snprintf(text, sizeof text, "%u.%u.%u.%u", bytes[0], bytes[1], bytes[2], bytes[3]);
+            } else if (count == 16) {
+                size_t at = 0;
+                for (int j = 0; j < 16; j += 2) {
+                    at += (size_t)snprintf(text + at, sizeof text - at, j == 0 ? "%x" : ":%x", (bytes[j] << 8) | bytes[j + 1]);
+                }
+            } else {
+                continue;
+            }
+            each(text, strlen(text), context);
+        }
+    }
+    GENERAL_NAMES_free(names);
 }
 
 size_t cloop_tls_certificate_subject(X509 *certificate, char *buffer, size_t capacity) {

@@ -11,7 +11,8 @@ public struct TLSCertificate: Sendable, Equatable {
     public let der: [UInt8]
     /// The subject, RFC 2253 ("CN=loop-test-client,O=Loop").
     public let subject: String
-    /// The subjectAltName's DNS names and IP addresses (the common name when there are none).
+    /// The subjectAltName's DNS names and IP addresses, each as it is (the common name only
+    /// when the certificate has no subjectAltName).
     public let names: [String]
     /// When it expires, in seconds since 1970.
     public let notAfter: Int64
@@ -26,8 +27,15 @@ public struct TLSCertificate: Sendable, Equatable {
             der = []
         }
         subject = TLSCertificate.text(capacity: 1024) { cloop_tls_certificate_subject(certificate, $0, $1) }
-        let list = TLSCertificate.text(capacity: 2048) { cloop_tls_certificate_names(certificate, $0, $1) }
-        names = list.isEmpty ? [] : list.split(separator: ",").map { $0.trimmingSpaces() }
+        var collected: [String] = []
+        withUnsafeMutablePointer(to: &collected) { list in
+            cloop_tls_certificate_each_name(certificate, { name, length, context in
+                guard let name, let context else { return }
+                let text = String(decoding: UnsafeRawBufferPointer(start: name, count: length), as: UTF8.self)
+                context.assumingMemoryBound(to: [String].self).pointee.append(text)
+            }, list)
+        }
+        names = collected
         notAfter = cloop_tls_certificate_not_after(certificate)
     }
 
@@ -36,12 +44,6 @@ public struct TLSCertificate: Sendable, Equatable {
             let length = body(buffer.baseAddress!, capacity)
             return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: length), as: UTF8.self)
         }
-    }
-}
-
-extension Substring {
-    func trimmingSpaces() -> String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }
 

@@ -21,8 +21,10 @@ public final class TLSContext: @unchecked Sendable {
 
     /// One SSL_CTX per certificate (servers choose by SNI); clients have one.
     let contexts: [OpaquePointer]
-    /// ALPN in wire format (length-prefixed names), kept alive for the select callback.
+    /// ALPN in wire format (length-prefixed names), and the list the servers' select callback
+    /// reads it through: both kept alive as long as the contexts.
     private let alpnWire: UnsafeMutableBufferPointer<UInt8>
+    private let alpnList: UnsafeMutablePointer<cloop_alpn_list>
     private let sessions = Mutex<[String: CachedSession]>([:])
 
     /// An SSL_SESSION this context holds a reference to.
@@ -31,6 +33,9 @@ public final class TLSContext: @unchecked Sendable {
         let pointer: OpaquePointer
     }
     private static let maximumCachedSessions = 256
+    static let tls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"
+        + "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
+    static let tls13Ciphers = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     public convenience init(_ configuration: TLSConfiguration) throws {
         try self.init(configuration: configuration)
@@ -50,9 +55,12 @@ public final class TLSContext: @unchecked Sendable {
         alpnWire = .allocate(capacity: max(wire.count, 1))
         _ = alpnWire.initialize(from: wire)
         let alpnLength = wire.count
+        alpnList = .allocate(capacity: 1)
+        alpnList.initialize(to: cloop_alpn_list(data: alpnWire.baseAddress, length: UInt32(alpnLength)))
 
         if configuration.role == .server && configuration.certificates.isEmpty {
             alpnWire.deallocate()
+            alpnList.deallocate()
             throw TLSError(.invalidConfiguration, "a TLS server needs a certificate chain and private key")
         }
         var made: [OpaquePointer] = []
@@ -65,7 +73,7 @@ public final class TLSContext: @unchecked Sendable {
                 made.append(context)
                 if alpnLength > 0 {
                     if configuration.role == .server {
-                        cloop_tls_ctx_set_alpn_protocols(context, alpnWire.baseAddress, UInt32(alpnLength))
+                        cloop_tls_ctx_set_alpn_protocols(context, alpnList)
                     } else if SSL_CTX_set_alpn_protos(context, alpnWire.baseAddress, UInt32(alpnLength)) != 0 {
                         throw TLSError(.invalidConfiguration, "cannot set ALPN: \(TLSError.openSSLReason("unknown error"))")
                     }
@@ -74,6 +82,7 @@ public final class TLSContext: @unchecked Sendable {
         } catch {
             for context in made { SSL_CTX_free(context) }
             alpnWire.deallocate()
+            alpnList.deallocate()
             throw error
         }
         contexts = made
@@ -93,6 +102,7 @@ public final class TLSContext: @unchecked Sendable {
             cache.removeAll()
         }
         // The ALPN list is referenced by the contexts' select callback: freed after them.
+        alpnList.deallocate()
         alpnWire.deallocate()
     }
 
@@ -128,6 +138,12 @@ public final class TLSContext: @unchecked Sendable {
         // No renegotiation (RFC 9113 §9.2.1 forbids it for HTTP/2; it is an attack surface).
         cloop_tls_ctx_set_loop_options(context, configuration.role == .server ? 1 : 0, configuration.sessionResumption ? 1 : 0)
         _ = cloop_tls_ctx_set_tmp_ecdh_auto(context)
+        // TLS 1.2: forward-secret AEAD suites only (RFC 9113 §9.2.2 forbids the others for
+        // HTTP/2; RFC 7540 Appendix A lists them). TLS 1.3: AES-128-GCM first, as Go and
+        // BoringSSL order them (cheaper than AES-256 with the same AES-NI, and as strong for
+        // this purpose).
+        _ = SSL_CTX_set_cipher_list(context, TLSContext.tls12Ciphers)
+        _ = SSL_CTX_set_ciphersuites(context, TLSContext.tls13Ciphers)
         // Writes of any size go into the memory BIO in one call; the buffer may move between
         // retries (it never needs to: the memory BIO takes everything).
         _ = cloop_tls_ctx_set_mode(context, Int(SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
@@ -173,30 +189,18 @@ public final class TLSContext: @unchecked Sendable {
         let chainPEM = try read(key.certificateChain, what: "certificate chain")
         let keyPEM = try read(key.privateKey, what: "private key")
         let chainName = describe(key.certificateChain)
-        let leaf = chainPEM.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_certificate($0.baseAddress, $0.count, 0) }
-        }
-        guard let leaf else {
-            _ = TLSError.drainOpenSSLErrors()
-            throw TLSError(.invalidConfiguration, "no PEM certificate in \(chainName)")
-        }
-        defer { X509_free(leaf) }
-        guard SSL_CTX_use_certificate(context, leaf) == 1 else {
-            throw TLSError(.invalidConfiguration, "cannot use the certificate in \(chainName): \(TLSError.openSSLReason("rejected"))")
-        }
-        var index: Int32 = 1
-        while true {
-            let next = chainPEM.withUnsafeBufferPointer { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_certificate($0.baseAddress, $0.count, index) }
-            }
-            guard let next else { break }
-            defer { X509_free(next) }
-            guard cloop_tls_ctx_add_chain_certificate(context, next) == 1 else {
+        var leafNames = ""
+        let count = try forEachCertificate(in: chainPEM) { index, certificate in
+            if index == 0 {
+                leafNames = TLSCertificate(certificate).names.joined(separator: ", ")
+                guard SSL_CTX_use_certificate(context, certificate) == 1 else {
+                    throw TLSError(.invalidConfiguration, "cannot use the certificate in \(chainName): \(TLSError.openSSLReason("rejected"))")
+                }
+            } else if cloop_tls_ctx_add_chain_certificate(context, certificate) != 1 {
                 throw TLSError(.invalidConfiguration, "cannot add certificate \(index + 1) of \(chainName) to the chain")
             }
-            index += 1
         }
-        _ = TLSError.drainOpenSSLErrors()  // The end of the PEM text is queued as an error.
+        guard count > 0 else { throw TLSError(.invalidConfiguration, "no PEM certificate in \(chainName)") }
         let privateKey = keyPEM.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_private_key($0.baseAddress, $0.count) }
         }
@@ -207,9 +211,8 @@ public final class TLSContext: @unchecked Sendable {
         defer { EVP_PKEY_free(privateKey) }
         guard SSL_CTX_use_PrivateKey(context, privateKey) == 1, SSL_CTX_check_private_key(context) == 1 else {
             _ = TLSError.drainOpenSSLErrors()
-            let names = TLSCertificate(leaf).names.joined(separator: ", ")
             throw TLSError(.invalidConfiguration,
-                           "the private key in \(describe(key.privateKey)) does not match the certificate for \(names) in \(chainName)")
+                           "the private key in \(describe(key.privateKey)) does not match the certificate for \(leafNames) in \(chainName)")
         }
     }
 
@@ -223,21 +226,32 @@ public final class TLSContext: @unchecked Sendable {
         case .pem(let source):
             let pem = try read(source, what: "trust roots")
             let store = SSL_CTX_get_cert_store(context)
-            var index: Int32 = 0
-            while true {
-                let certificate = pem.withUnsafeBufferPointer { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) { cloop_tls_read_certificate($0.baseAddress, $0.count, index) }
-                }
-                guard let certificate else { break }
-                defer { X509_free(certificate) }
+            let count = try forEachCertificate(in: pem) { _, certificate in
                 _ = X509_STORE_add_cert(store, certificate)
                 if announceToClients { _ = SSL_CTX_add_client_CA(context, certificate) }
-                index += 1
             }
-            _ = TLSError.drainOpenSSLErrors()
-            if index == 0 {
+            if count == 0 {
                 throw TLSError(.invalidConfiguration, "no PEM certificate in the trust roots \(describe(source))")
             }
+        }
+    }
+
+    /// Hands each certificate of a PEM text to `body`, in order (each freed after), and
+    /// returns how many there were.
+    private static func forEachCertificate(in pem: [UInt8], _ body: (Int, OpaquePointer) throws -> Void) throws -> Int {
+        try pem.withUnsafeBytes { raw in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
+                throw TLSError(.invalidConfiguration, "cannot read PEM text: out of memory")
+            }
+            defer { BIO_free(bio) }
+            var index = 0
+            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+                defer { X509_free(certificate) }
+                try body(index, certificate)
+                index += 1
+            }
+            _ = TLSError.drainOpenSSLErrors()  // The end of the PEM text is queued as an error.
+            return index
         }
     }
 
@@ -295,11 +309,13 @@ public final class TLSContext: @unchecked Sendable {
 
     // MARK: Client sessions
 
-    /// Puts the last session for `key` (server name and port) on a new client connection.
+    /// Puts the last session for `key` (server name and port) on a new client connection and
+    /// forgets it: a TLS 1.3 ticket is offered once (RFC 8446 Appendix C.4: a ticket reused
+    /// on several connections links them); the server's next ticket takes its place.
     func resumeSession(for key: String, on ssl: OpaquePointer) {
-        sessions.withLock { cache in
-            if let session = cache[key] { _ = SSL_set_session(ssl, session.pointer) }
-        }
+        guard let session = sessions.withLock({ $0.removeValue(forKey: key) }) else { return }
+        _ = SSL_set_session(ssl, session.pointer)  // Takes its own reference.
+        SSL_SESSION_free(session.pointer)
     }
 
     /// Keeps `session` (the caller's reference) as the one to offer next time to `key`.

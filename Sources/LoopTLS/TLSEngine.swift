@@ -1,4 +1,5 @@
 import CLoopTLS
+import Glibc
 import Loop
 
 /// One connection's TLS state over OpenSSL memory BIOs, with no I/O: ciphertext from the peer
@@ -70,18 +71,8 @@ final class TLSEngine {
             expectedName = name
             sessionKey = name.map { "\($0):\(port)" }
             SSL_set_connect_state(ssl)
-            if let name, !name.isEmpty {
-                let isAddress = TLSEngine.isIPAddress(name)
-                if !isAddress { _ = cloop_tls_set_server_name(ssl, name) }  // RFC 6066 §3: no literal addresses in SNI
-                if configuration.certificateVerification == .fullVerification {
-                    if isAddress {
-                        _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name)
-                    } else {
-                        SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
-                        _ = SSL_set1_host(ssl, name)
-                    }
-                }
-            }
+            // Every property is set: if this throws, deinit frees the SSL.
+            try TLSEngine.setServerName(name, on: ssl, verify: configuration.certificateVerification == .fullVerification)
             if configuration.sessionResumption, let sessionKey {
                 context.resumeSession(for: sessionKey, on: ssl)
             }
@@ -97,10 +88,43 @@ final class TLSEngine {
         SSL_free(ssl)
     }
 
+    /// Sends `name` as SNI when it is a host name (RFC 6066 §3: never a literal address) and,
+    /// with `verify`, has OpenSSL check it against the certificate: DNS names (wildcards in
+    /// the leftmost label only) or IP addresses. Full verification without a name, or with one
+    /// OpenSSL cannot check, is refused rather than quietly checking less.
+    private static func setServerName(_ name: String?, on ssl: OpaquePointer, verify: Bool) throws {
+        guard let name, !name.isEmpty else {
+            if verify {
+                throw TLSError(.invalidConfiguration, "full certificate verification needs the server's name: "
+                               + "connect by host name or set serverHostOverride")
+            }
+            return
+        }
+        if isIPAddress(name) {
+            if verify && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) != 1 {
+                throw TLSError(.invalidConfiguration, "cannot verify the server's address \(name)")
+            }
+            return
+        }
+        guard name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: "/")
+                                     && $0 != UInt8(ascii: "[") && $0 != UInt8(ascii: "]") && $0 != UInt8(ascii: "%") }) else {
+            throw TLSError(.invalidConfiguration, "\"\(name)\" is neither a host name nor an IP address (no port, brackets or zone here)")
+        }
+        guard cloop_tls_set_server_name(ssl, name) == 1 else {
+            throw TLSError(.invalidConfiguration, "cannot send \(name) as the server name: \(TLSError.openSSLReason("rejected"))")
+        }
+        if verify {
+            SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
+            guard SSL_set1_host(ssl, name) == 1 else {
+                throw TLSError(.invalidConfiguration, "cannot verify the server's name \(name): \(TLSError.openSSLReason("rejected"))")
+            }
+        }
+    }
+
+    /// A literal IPv4 or IPv6 address (as inet_pton reads them).
     static func isIPAddress(_ name: String) -> Bool {
-        if name.contains(":") { return true }
-        return name.split(separator: ".", omittingEmptySubsequences: false).count == 4
-            && name.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+        var address = in6_addr()
+        return inet_pton(AF_INET, name, &address) == 1 || inet_pton(AF_INET6, name, &address) == 1
     }
 
     // MARK: Bytes in
@@ -123,6 +147,9 @@ final class TLSEngine {
         switch code {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
             return .needMoreData
+        case SSL_ERROR_ZERO_RETURN:
+            ERR_clear_error()
+            return .failed(TLSError(.closedDuringHandshake, "the peer closed the connection during the TLS handshake (close_notify)"))
         default:
             return .failed(handshakeError(code))
         }
@@ -168,9 +195,11 @@ final class TLSEngine {
         guard bytes.count > 0 else { return nil }
         ERR_clear_error()
         var written = 0
-        if SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &written) == 1 && written == bytes.count { return nil }
+        let result = SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &written)
+        if result == 1 && written == bytes.count { return nil }
+        let code = SSL_get_error(ssl, result)
         let reasons = TLSError.drainOpenSSLErrors()
-        return TLSError(.protocolError, "TLS write failed: \(reasons.last ?? "code \(SSL_get_error(ssl, 0))")")
+        return TLSError(.protocolError, "TLS write failed: \(reasons.last ?? "OpenSSL error \(code)")")
     }
 
     /// Ciphertext waiting to go out.
@@ -185,6 +214,13 @@ final class TLSEngine {
             BIO_read(networkOut, raw.baseAddress, Int32(pending))
         }
         if read > 0 { buffer.moveWriterIndex(forwardBy: Int(read)) }
+    }
+
+    /// Queues a TLS 1.3 KeyUpdate (RFC 8446 §4.6.3), asking the peer to update its keys too
+    /// when `requestPeerUpdate`; it leaves with the next output.
+    func updateKeys(requestPeerUpdate: Bool) -> Bool {
+        SSL_key_update(ssl, requestPeerUpdate ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) == 1
+            && SSL_do_handshake(ssl) == 1
     }
 
     /// Queues close_notify (RFC 8446 §6.1): we send nothing more.
@@ -216,8 +252,11 @@ final class TLSEngine {
     private func handshakeError(_ code: Int32) -> TLSError {
         let reasons = TLSError.drainOpenSSLErrors()
         let reason = reasons.last ?? "handshake failed (OpenSSL error \(code))"
+        // OpenSSL records a verification result even when nothing was verified: it counts
+        // only when we checked the peer, or when the failure is verification's.
         let verify = SSL_get_verify_result(ssl)
-        if verify != X509_V_OK {
+        let checked = SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER != 0 || reason.contains("certificate verify failed")
+        if verify != X509_V_OK && checked {
             if verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH {
                 let names = peerCertificateNames() ?? "other names"
                 return TLSError(.hostnameMismatch, "hostname mismatch: certificate is for \(names), not \(expectedName ?? "the name dialled")")

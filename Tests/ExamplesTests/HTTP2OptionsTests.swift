@@ -53,15 +53,25 @@ import Testing
         #expect(result.message.contains(mentioning), "\(arguments): \(result.message)")
     }
 
+    @Test func tls() throws {
+        #expect(try !HTTP2ServerOptions.parse([]).tls.enabled && !HTTP2ClientOptions.parse([]).tls.enabled)
+        let server = try HTTP2ServerOptions.parse(["--port", "0", "--tls-cert", "/dev/null", "--tls-key", "/dev/null"])
+        #expect(server.tls.enabled && server.tls.certificateFile == "/dev/null" && server.tls.keyFile == "/dev/null")
+        let client = try HTTP2ClientOptions.parse(["--tls-ca", "/dev/null", "--tls-server-name", "a.example", "/hello"])
+        #expect(client.tls.enabled && client.tls.caFile == "/dev/null" && client.tls.serverName == "a.example" && client.paths == ["/hello"])
+        #expect(failure(HTTP2ServerOptions.self, ["--tls-key", "/dev/null"])?.message.contains("--tls-key needs --tls-cert") == true)
+        #expect(failure(HTTP2ClientOptions.self, ["--tls-ca", "/no/such/ca.pem"])?.message.contains("--tls-ca /no/such/ca.pem") == true)
+    }
+
     @Test func help() throws {
         let server = try #require(failure(HTTP2ServerOptions.self, ["--help"]))
         #expect(server.status == 0)
-        for flag in ["--host", "--port", "--root", "--threads", "--max-streams", "--frame-log"] {
+        for flag in ["--host", "--port", "--root", "--threads", "--max-streams", "--frame-log", "--tls-cert <file>", "--tls-key <file>"] {
             #expect(server.message.contains(flag), "help lacks \(flag):\n\(server.message)")
         }
         let client = try #require(failure(HTTP2ClientOptions.self, ["--help"]))
         #expect(client.status == 0)
-        for flag in ["--method", "--data", "--verbose", "<path>"] {
+        for flag in ["--method", "--data", "--verbose", "<path>", "--tls", "--tls-ca <file>", "--tls-server-name <name>"] {
             #expect(client.message.contains(flag), "help lacks \(flag):\n\(client.message)")
         }
     }

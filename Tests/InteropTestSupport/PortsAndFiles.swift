@@ -54,6 +54,26 @@ public func waitUntilAccepting(_ process: BackgroundProcess, port: Int, timeout:
 }
 
 /// A fresh directory under the system temporary directory.
+/// Opens a blocking TCP connection to 127.0.0.1:`port` (the kernel completes it from the
+/// listen backlog whether or not the server accepts it), or returns -1. With
+/// `receiveTimeout`, a read gives up after that many seconds.
+public func connectRawTCP(_ port: Int, receiveTimeout seconds: Int? = nil) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if result != 0 { close(fd); return -1 }
+    if let seconds {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+    return fd
+}
+
 public struct TemporaryDirectory: Sendable {
     public let path: String
 

@@ -1,4 +1,5 @@
 import InteropTestSupport
+import CLoopTLS
 import Loop
 import Synchronization
 import Testing
@@ -286,5 +287,191 @@ import Testing
         let channel = EmbeddedChannel(handlers: [handler])
         #expect(throws: TLSError.self) { try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n")) }
         #expect(!channel.isActive)
+    }
+
+    /// RFC 9113 §9.2.2: over TLS 1.2, only forward-secret AEAD cipher suites; a client that
+    /// offers only a blocklisted one (Appendix A of RFC 7540) is refused.
+    @Test func rfc9113Section9_2_2ATLS12ClientWithOnlyABlocklistedCipherIsRefused() async throws {
+        let certificates = try await TestCertificates.shared()
+        var client = Self.client(certificates)
+        client.maximumVersion = .tls12
+        let good = try Pair(client: client, server: Self.server(certificates))
+        try good.run()
+        #expect(good.clientHandler.connectionInfo?.version == "TLSv1.2")
+        #expect(good.clientHandler.connectionInfo?.cipher == "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+        let clientContext = try TLSContext(client)
+        _ = SSL_CTX_set_cipher_list(clientContext.contexts[0], "ECDHE-ECDSA-AES128-SHA")
+        let bad = try Pair(clientContext: clientContext, serverContext: TLSContext(Self.server(certificates)))
+        let errors = try bad.run()
+        #expect((errors.server as? TLSError)?.message == "TLS handshake failed: no shared cipher")
+    }
+
+    @Test func tls13PrefersAES128GCM() async throws {
+        let certificates = try await TestCertificates.shared()
+        let pair = try Pair(client: Self.client(certificates), server: Self.server(certificates))
+        try pair.run()
+        #expect(pair.serverHandler.connectionInfo?.cipher == "TLS_AES_128_GCM_SHA256")
+    }
+
+    // MARK: Bounds and edge cases (the review of the first version)
+
+    /// A peer that sends records carrying no application data (here TLS 1.3 KeyUpdate
+    /// requests, each of which OpenSSL answers) is closed once 64 KiB of them arrived in a row.
+    @Test func aKeyUpdateFloodIsClosed() async throws {
+        let certificates = try await TestCertificates.shared()
+        let pair = try Pair(client: Self.client(certificates), server: Self.server(certificates))
+        try pair.run()
+        var sent = 0
+        var serverError: (any Error)?
+        while pair.server.isActive && sent < 10_000 {
+            #expect(pair.clientHandler.engine.updateKeys(requestPeerUpdate: true))
+            var record = ByteBuffer(capacity: 64)
+            pair.clientHandler.engine.takeOutput(into: &record)
+            sent += 1
+            do { try pair.server.writeInbound(record) } catch { serverError = error; break }
+        }
+        #expect(sent > 2_000 && sent < 3_500, "closed after \(sent) KeyUpdates")
+        let error = try #require(serverError as? TLSError)
+        #expect(error.message.hasPrefix("the peer sent 655"))
+        #expect(error.message.hasSuffix("bytes of TLS records without application data (a KeyUpdate or alert flood)"))
+        #expect(!pair.server.isActive)
+    }
+
+    /// A KeyUpdate now and then, between application data, is served.
+    @Test func keyUpdatesBetweenDataAreServed() async throws {
+        let certificates = try await TestCertificates.shared()
+        let pair = try Pair(client: Self.client(certificates), server: Self.server(certificates))
+        try pair.run()
+        for index in 0..<100 {
+            #expect(pair.clientHandler.engine.updateKeys(requestPeerUpdate: true))
+            try pair.client.writeOutbound(ByteBuffer(string: "\(index % 10)"))
+            try pair.run()
+        }
+        #expect(try pair.readAll(pair.server) == String(repeating: "0123456789", count: 10))
+        try pair.server.writeOutbound(ByteBuffer(string: "ok"))
+        try pair.run()
+        #expect(try pair.readAll(pair.client) == "ok")
+    }
+
+    /// Memory per connection: after a 4 MiB flush the handler keeps at most a few hundred KiB
+    /// (buffers for reuse and OpenSSL's BIO), not the size of its largest flush.
+    @Test func aLargeFlushLeavesNoLargeBuffersBehind() async throws {
+        let certificates = try await TestCertificates.shared()
+        let pair = try Pair(client: Self.client(certificates), server: Self.server(certificates))
+        try pair.run()
+        var big = ByteBuffer(capacity: 4 << 20)
+        big.writeRepeatingByte(0x61, count: 4 << 20)
+        // Many medium writes and one large one in a single flush.
+        for _ in 0..<64 { pair.server.pipeline.write(ByteBuffer(bytes: [UInt8](repeating: 0x62, count: 10_000)), promise: nil) }
+        pair.server.pipeline.write(big, promise: nil)
+        pair.server.pipeline.flush()
+        var chunks = 0
+        var total = 0
+        while let bytes = try pair.server.readOutbound(as: ByteBuffer.self) {
+            chunks += 1
+            total += bytes.readableBytes
+            try pair.client.writeInbound(bytes)
+        }
+        #expect(total > (4 << 20) + 640_000)
+        #expect(chunks > 60, "ciphertext handed over in \(chunks) pieces")
+        var received = 0
+        while let part = try pair.client.readInbound(as: ByteBuffer.self) { received += part.readableBytes }
+        #expect(received == (4 << 20) + 640_000)
+        #expect(pair.serverHandler.retainedBytes < 256 * 1024, "kept \(pair.serverHandler.retainedBytes) bytes")
+        #expect(pair.clientHandler.retainedBytes < 256 * 1024, "kept \(pair.clientHandler.retainedBytes) bytes")
+    }
+
+    /// Like a socket's half-close, `close(mode: .output)` sends what was written before it,
+    /// flushed or not, then close_notify.
+    @Test func closeOutputSendsUnflushedWritesFirst() async throws {
+        let certificates = try await TestCertificates.shared()
+        let pair = try Pair(client: Self.client(certificates), server: Self.server(certificates))
+        try pair.run()
+        pair.client.pipeline.write(ByteBuffer(string: "written, not flushed"), promise: nil)
+        pair.client.pipeline.close(mode: .output, promise: nil)
+        try pair.run()
+        #expect(try pair.readAll(pair.server) == "written, not flushed")
+    }
+
+    /// A client that verifies nothing, refused by a server that requires a client
+    /// certificate, reports the server's refusal, not a verification failure of its own.
+    @Test func aClientThatVerifiesNothingReportsTheServersRefusal() async throws {
+        let certificates = try await TestCertificates.shared()
+        var server = Self.server(certificates)
+        server.clientCertificates = .required
+        server.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
+        var client = Self.client(certificates)
+        client.certificateVerification = .none
+        client.maximumVersion = .tls12
+        let pair = try Pair(client: client, server: server)
+        let errors = try pair.run()
+        let error = try #require(errors.client as? TLSError)
+        #expect(error.kind == .alertReceived, "\(error)")
+    }
+
+    /// A certificate name is reported whole: a comma in a common name does not make two names.
+    @Test func aCommaInACertificateNameDoesNotSplitIt() async throws {
+        let certificates = try await TestCertificates.shared()
+        var server = Self.server(certificates)
+        server.clientCertificates = .required
+        server.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
+        var client = Self.client(certificates)
+        client.certificateChain = .file(certificates.file("comma-name.pem"))
+        client.privateKey = .file(certificates.file("comma-name.key"))
+        let pair = try Pair(client: client, server: server)
+        try pair.run()
+        #expect(pair.serverHandler.connectionInfo?.peerCertificate?.names == ["evil.example,client.loop.test"])
+    }
+
+    /// Full verification needs a name it can check: a name with a port, brackets or a zone,
+    /// or no name at all, is refused instead of verifying less.
+    @Test(arguments: [
+        ("svc.example:443", "\"svc.example:443\" is neither a host name nor an IP address (no port, brackets or zone here)"),
+        ("[::1]", "\"[::1]\" is neither a host name nor an IP address (no port, brackets or zone here)"),
+        ("fe80::1%lo", "\"fe80::1%lo\" is neither a host name nor an IP address (no port, brackets or zone here)"),
+        ("", "full certificate verification needs the server's name: connect by host name or set serverHostOverride"),
+    ])
+    func aNameThatCannotBeVerifiedIsRefused(name: String, message: String) async throws {
+        let certificates = try await TestCertificates.shared()
+        var client = Self.client(certificates)
+        client.serverHostOverride = name
+        let context = try TLSContext(client)
+        #expect(throws: TLSError(.invalidConfiguration, message)) { _ = try TLSHandler(context: context, serverHostname: "localhost") }
+        // Over a Unix domain socket there is no host: the override must name the server.
+        let plain = try TLSContext(Self.client(certificates))
+        #expect(throws: TLSError.self) { _ = try TLSHandler(context: plain, serverHostname: nil) }
+    }
+
+    /// Writes made before the channel is ever active, on a handler then removed, fail.
+    @Test func writesPendingWhenTheHandlerIsRemovedFail() async throws {
+        let certificates = try await TestCertificates.shared()
+        let handler = try TLSHandler(context: TLSContext(Self.client(certificates)), serverHostname: "localhost")
+        let channel = EmbeddedChannel(handlers: [handler], active: false)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.pipeline.write(ByteBuffer(string: "never sent"), promise: promise)
+        let failed = Mutex(false)
+        promise.futureResult.whenFailure { _ in failed.withLock { $0 = true } }
+        try channel.pipeline.removeHandler(handler)
+        #expect(failed.withLock { $0 })
+    }
+
+    /// A resumed session's ticket is used once: two connections after the first do not both
+    /// offer the same ticket.
+    @Test func aTicketIsOfferedOnce() async throws {
+        let certificates = try await TestCertificates.shared()
+        let serverContext = try TLSContext(Self.server(certificates))
+        let clientContext = try TLSContext(Self.client(certificates))
+        let first = try Pair(clientContext: clientContext, serverContext: serverContext)
+        try first.run()
+        try first.server.writeOutbound(ByteBuffer(string: "x"))
+        try first.run()
+        // Two connections start before either hears back.
+        let second = try Pair(clientContext: clientContext, serverContext: serverContext)
+        let third = try Pair(clientContext: clientContext, serverContext: serverContext)
+        try second.run()
+        try third.run()
+        #expect(second.clientHandler.connectionInfo?.sessionReused == true)
+        #expect(third.clientHandler.connectionInfo?.sessionReused == false)
     }
 }

@@ -66,26 +66,33 @@ static inline int cloop_tls_ctx_set_tmp_ecdh_auto(SSL_CTX *ctx) {
 
 // MARK: Callbacks in C
 
+/// The ALPN list a server context selects from (wire format); the caller owns it and keeps
+/// it alive as long as the context.
+struct cloop_alpn_list {
+    const unsigned char *data;
+    unsigned int length;
+};
+
 /// The server's ALPN choice: the first of `protocols` (wire format, in the server's order of
 /// preference) that the client offered. When none is, the client's offer is kept on the
 /// connection (`cloop_tls_offered_protocols`) for the error message, and the handshake ends
 /// with the no_application_protocol alert (RFC 7301 §3.2).
-/// `protocols` must outlive the context.
-void cloop_tls_ctx_set_alpn_protocols(SSL_CTX *ctx, const unsigned char *protocols, unsigned int length);
+/// `list` must outlive the context.
+void cloop_tls_ctx_set_alpn_protocols(SSL_CTX *ctx, const struct cloop_alpn_list *list);
 
 /// What a client offered in ALPN when the server found nothing in common (wire format), or
 /// NULL.
 const unsigned char *cloop_tls_offered_protocols(const SSL *ssl, unsigned int *length);
 
-/// The first certificate of a PEM text (the leaf), or NULL; the caller frees it.
-X509 *cloop_tls_read_certificate(const char *pem, size_t length, int index);
-
 /// A private key from PEM text, or NULL; the caller frees it.
 EVP_PKEY *cloop_tls_read_private_key(const char *pem, size_t length);
 
-/// The DNS names and IP addresses of a certificate's subjectAltName, comma-separated, into
-/// `buffer` (truncated at `capacity`); the common name when it has none. Returns the length.
-size_t cloop_tls_certificate_names(X509 *certificate, char *buffer, size_t capacity);
+/// Calls `each` with every DNS name and IP address (as text) of a certificate's
+/// subjectAltName, in order; with its common name when it has no subjectAltName at all
+/// (RFC 6125 §6.4.4). Names are never joined, so none can be forged with a separator.
+void cloop_tls_certificate_each_name(X509 *certificate, void (*each)(const char *name, size_t length, void *context),
+                                     void *context);
+
 
 /// A certificate's subject (RFC 2253) into `buffer`. Returns the length.
 size_t cloop_tls_certificate_subject(X509 *certificate, char *buffer, size_t capacity);

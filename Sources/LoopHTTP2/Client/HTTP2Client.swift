@@ -88,12 +88,11 @@ public final class HTTP2Client: Sendable {
 
     /// `connectHandler(host:port:...)` for a host and port or a Unix domain socket.
     ///
-    /// - Parameter tls: speak TLS, cut from this context (made once and shared, so sessions
-    ///   are resumed across connections); the host dialled is sent as SNI and verified unless
-    ///   the context's `serverHostOverride` names another. Give its configuration
-    ///   `applicationProtocols: ["h2"]`.
-    /// - Throws: a `TLSError` when the TLS handshake fails ("certificate verify failed:
-    ///   self-signed certificate"), besides the errors above.
+    /// With `tls`, the connection speaks TLS cut from that context (made once and shared, so
+    /// sessions are resumed across connections; give its configuration
+    /// `applicationProtocols: ["h2"]`): the host dialled is sent as SNI and verified unless the
+    /// configuration's `serverHostOverride` names another, and a failed handshake throws its
+    /// `TLSError` ("certificate verify failed: self-signed certificate").
     public static func connectHandler(
         to endpoint: Endpoint, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .client),

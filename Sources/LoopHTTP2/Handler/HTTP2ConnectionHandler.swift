@@ -159,6 +159,16 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSEvent, case .handshakeCompleted(let info) = event {
             tls = info
+            // ALPN chose another protocol than ours: this connection cannot speak HTTP/2. (No
+            // ALPN at all is served as HTTP/2 with prior knowledge.)
+            if let chosen = info.negotiatedProtocol, chosen != "h2" {
+                let error = TLSError(.noCommonApplicationProtocol, "the peer chose ALPN protocol \(chosen), not h2")
+                failureBeforeReady = error
+                failReadyPromises(error)
+                context.fireErrorCaught(error)
+                context.close(mode: .all, promise: nil)
+                return
+            }
         }
         // The peer half-closed the socket (servers accept with allowRemoteHalfClosure): answer
         // what it asked for, then close (HTTP2Connection.peerClosedInput).

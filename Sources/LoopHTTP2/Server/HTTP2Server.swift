@@ -67,9 +67,9 @@ public enum HTTP2Server {
 
     /// Serves streams with a stream-level delegate on a host and port or a Unix domain socket.
     ///
-    /// - Parameter tls: serve TLS with this configuration (its `applicationProtocols`
-    ///   default to `["h2"]`); its certificates and keys are read once, here.
-    /// - Throws: `TLSError` for a TLS configuration that cannot be used, or the bind error.
+    /// With `tls`, connections speak TLS (its `applicationProtocols` default to `["h2"]`);
+    /// its certificates and keys are read once, here, and a configuration that cannot be used
+    /// throws a `TLSError` naming the problem.
     public static func bind(
         _ endpoint: Endpoint, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .server),

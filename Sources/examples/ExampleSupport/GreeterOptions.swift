@@ -1,12 +1,14 @@
 import ArgumentParser
 
-/// `Greeter serve`'s options: `[--host 127.0.0.1] [--port 50051]`.
+/// `Greeter serve`'s options: `[--host 127.0.0.1] [--port 50051] [--tls-cert FILE --tls-key FILE]`.
 public struct GreeterServeOptions: ParsableArguments {
     @Option(help: "The address to listen on.")
     public var host = "127.0.0.1"
 
     @Option(help: "The port to listen on (0: the kernel picks one).")
     public var port = 50051
+
+    @OptionGroup public var tls: TLSServerOptions
 
     public init() {}
 
@@ -16,7 +18,8 @@ public struct GreeterServeOptions: ParsableArguments {
     }
 }
 
-/// `Greeter greet`'s options: `[--host 127.0.0.1] [--port 50051] [--name Loop]`.
+/// `Greeter greet`'s options: `[--host 127.0.0.1] [--port 50051] [--name Loop] [--tls]
+/// [--tls-ca FILE] [--tls-server-name NAME]`.
 public struct GreeterGreetOptions: ParsableArguments {
     @Option(help: "The server's address.")
     public var host = "127.0.0.1"
@@ -27,6 +30,8 @@ public struct GreeterGreetOptions: ParsableArguments {
     /// Not checked here: the server answers an empty name with INVALID_ARGUMENT.
     @Option(help: "The name to greet.")
     public var name = "Loop"
+
+    @OptionGroup public var tls: TLSClientOptions
 
     public init() {}
 

@@ -1,6 +1,7 @@
-// helloworld.Greeter, server and client in one program:
-//   Greeter serve [--host 127.0.0.1] [--port 50051]
+// helloworld.Greeter, server and client in one program, cleartext (h2c) or TLS (ALPN h2):
+//   Greeter serve [--host 127.0.0.1] [--port 50051] [--tls-cert FILE --tls-key FILE]
 //   Greeter greet [--host 127.0.0.1] [--port 50051] [--name Loop]
+//                 [--tls] [--tls-ca FILE] [--tls-server-name NAME]
 // The messages and stubs in Generated/ come from helloworld.proto (`make generate`).
 import ArgumentParser
 import ExampleSupport
@@ -23,6 +24,11 @@ struct GreeterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Greeter",
         abstract: "helloworld.Greeter over gRPC: the server and a client in one program.",
+        discussion: """
+            Cleartext HTTP/2 by default. For TLS, serve with --tls-cert and --tls-key and greet \
+            with --tls-ca (a CA that signed the server's certificate) or --tls (the system's \
+            roots); the client verifies --host, or --tls-server-name when given.
+            """,
         subcommands: [Serve.self, Greet.self])
 
     /// `Greeter` alone is a usage error, as a bad flag is.
@@ -32,7 +38,7 @@ struct GreeterCommand: AsyncParsableCommand {
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serves helloworld.Greeter and grpc.health.v1.Health.")
+            abstract: "Serves helloworld.Greeter and grpc.health.v1.Health (TLS with --tls-cert and --tls-key).")
 
         @OptionGroup var options: GreeterServeOptions
 
@@ -40,21 +46,35 @@ struct GreeterCommand: AsyncParsableCommand {
             lineBufferStandardOutput()
             let health = GRPCHealthService()
             health.setStatus(.serving, for: "helloworld.Greeter")
+            var configuration = GRPCServerConfiguration()
+            if let certificate = options.tls.certificateFile, let key = options.tls.keyFile {
+                configuration.tls = .server(certificateChain: .file(certificate), privateKey: .file(key))
+            }
             let server = try await GRPCServer.bind(host: options.host, port: options.port, group: EventLoopGroup(),
-                                                   services: [Greeter(), health])
-            print("Greeter listening on \(options.host):\(server.port); try: .build/release/Greeter greet --port \(server.port) --name you")
+                                                   services: [Greeter(), health], configuration: configuration)
+            if configuration.tls != nil {
+                print("Greeter listening on \(options.host):\(server.port) (TLS, ALPN h2); "
+                      + "try: .build/release/Greeter greet --port \(server.port) --tls-ca CA.pem --name you")
+            } else {
+                print("Greeter listening on \(options.host):\(server.port); try: .build/release/Greeter greet --port \(server.port) --name you")
+            }
             try await server.closeFuture.get()
         }
     }
 
     struct Greet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Calls SayHello and prints the greeting.")
+            abstract: "Calls SayHello and prints the greeting (over TLS with --tls, --tls-ca or --tls-server-name).")
 
         @OptionGroup var options: GreeterGreetOptions
 
         func run() async throws {
-            let channel = GRPCChannel(host: options.host, port: options.port, group: EventLoopGroup())
+            var configuration = GRPCChannelConfiguration()
+            if options.tls.enabled {
+                configuration.tls = .client(trustRoots: options.tls.caFile.map { .pem(.file($0)) } ?? .system,
+                                            serverHostOverride: options.tls.serverName)
+            }
+            let channel = GRPCChannel(host: options.host, port: options.port, group: EventLoopGroup(), configuration: configuration)
             let greeter = Helloworld_GreeterClient(channel: channel)
             var request = Helloworld_HelloRequest()
             request.name = options.name

@@ -9,12 +9,13 @@ import LoopHTTP2
 /// default 64 MiB), complete. Past what the budget grants plus the calls whose held bytes
 /// fit the held-bytes limit (7 MiB; every waiting stream holds up to its window, which
 /// bandwidth-delay estimation grows), calls are refused with RESOURCE_EXHAUSTED instead:
-/// measured, 12 at once pass with the defaults, 16 fail; with the budget raised to 128 MiB
-/// 16 pass (docs/architecture.md, gRPC).
+/// measured, 10 at once pass with the defaults, 12 sometimes fail on a loaded machine (one
+/// failure in a fresh-clone `make test` while builds ran beside it), 16 always do; with the
+/// budget raised to 128 MiB 16 pass (docs/architecture.md, gRPC).
 @Suite struct LargeMessageConcurrencyTests {
     let codec = ByteBufferCodec()
 
-    @Test(arguments: [(1, 64 << 20), (4, 64 << 20), (8, 64 << 20), (12, 64 << 20), (16, 128 << 20)])
+    @Test(arguments: [(1, 64 << 20), (4, 64 << 20), (8, 64 << 20), (10, 64 << 20), (16, 128 << 20)])
     func concurrentLargeEchoesComplete(_ calls: Int, _ budget: Int) async throws {
         var configuration = GRPCServerConfiguration()
         configuration.maxReceiveMessageSize = 8 << 20

@@ -3,8 +3,8 @@ import InteropTestSupport
 import Testing
 
 extension GRPCInteropTests {
-    /// The Greeter example: its own client against its server, and grpcio calling its
-    /// helloworld.Greeter and grpc.health.v1.Health services.
+    /// The Greeter example: its own client against its server (cleartext and TLS), and grpcio
+    /// calling its helloworld.Greeter and grpc.health.v1.Health services.
     @Suite struct GreeterInteropTests {
         /// `Greeter greet` against `Greeter serve`: one line, "Hello, NAME!".
         @Test func greetAgainstServe() async throws {
@@ -14,6 +14,42 @@ extension GRPCInteropTests {
                     let result = try await runProcess(greeter, ["greet", "--host", "127.0.0.1", "--port", String(server.port), "--name", name], timeout: 30)
                     #expect(result.stdout == "Hello, \(name)!\n", "Greeter greet --name \(name) said:\n\(result.stdout)\(result.stderr)")
                     #expect(result.status == 0, "Greeter greet exited \(result.status)")
+                }
+            }
+        }
+
+        /// `Greeter greet` against `Greeter serve --tls-cert --tls-key` with the test CA's
+        /// certificate for localhost / 127.0.0.1 / a.example (scripts/make-test-certs.sh): the
+        /// greeting when the client trusts that CA (by host name, by address, and naming the
+        /// server with --tls-server-name); a refusal in words when it trusts only the system's
+        /// roots, or names a host the certificate does not cover.
+        @Test func greetAgainstServeOverTLS() async throws {
+            let certificates = try await TestCertificates.shared()
+            let greeter = try locateBuiltProduct("Greeter")
+            let server = try await startGreeterReportingPort(greeter, [
+                "serve", "--port", "0", "--tls-cert", certificates.file("server.pem"), "--tls-key", certificates.file("server.key"),
+            ])
+            try await withServer(server) { server in
+                #expect(server.process.log.contains("(TLS"), "Greeter serve did not say TLS:\n\(server.process.log)")
+                let port = String(server.port)
+                let ca = certificates.file("ca.pem")
+                for (label, arguments) in [
+                    ("localhost", ["--host", "localhost", "--tls-ca", ca]),
+                    ("127.0.0.1", ["--host", "127.0.0.1", "--tls-ca", ca]),
+                    ("a.example", ["--host", "127.0.0.1", "--tls-ca", ca, "--tls-server-name", "a.example"]),
+                ] {
+                    let result = try await runProcess(greeter, ["greet", "--port", port, "--name", label] + arguments, timeout: 30)
+                    #expect(result.stdout == "Hello, \(label)!\n", "Greeter greet \(arguments) said:\n\(result.stdout)\(result.stderr)")
+                    #expect(result.status == 0, "Greeter greet \(arguments) exited \(result.status)")
+                }
+                for (arguments, reason) in [
+                    (["--host", "localhost", "--tls"], "certificate verify failed"),  // The system's roots do not know the test CA.
+                    (["--host", "localhost", "--tls-ca", ca, "--tls-server-name", "b.example"], "hostname mismatch"),
+                ] {
+                    let result = try await runProcess(greeter, ["greet", "--port", port] + arguments, timeout: 30)
+                    #expect(result.status == 1, "Greeter greet \(arguments) exited \(result.status): \(result.stdout)\(result.stderr)")
+                    #expect(result.stdout.hasPrefix("Greeter: ") && result.stdout.contains(reason),
+                            "Greeter greet \(arguments) said:\n\(result.stdout)\(result.stderr)")
                 }
             }
         }
@@ -66,6 +102,22 @@ extension GRPCInteropTests {
                                        sourceLocation: SourceLocation = #_sourceLocation) async throws {
             let server = try await startServer(greeter, name: "Greeter serve") { ["serve", "--host", "127.0.0.1", "--port", String($0)] }
             try await withServer(server, body, sourceLocation: sourceLocation)
+        }
+
+        /// `Greeter` started with `arguments` (`--port 0`), once it printed
+        /// "Greeter listening on HOST:PORT" (its standard output is line-buffered).
+        private func startGreeterReportingPort(_ greeter: String, _ arguments: [String]) async throws -> RunningServer {
+            let process = try BackgroundProcess(greeter, arguments, name: "Greeter serve")
+            do {
+                let port = try await process.waitForOutput(timeout: 30) { text -> Int? in
+                    guard let range = text.range(of: #"listening on [^ ]+:[0-9]+"#, options: .regularExpression) else { return nil }
+                    return Int(text[range].split(separator: ":").last!)
+                }
+                return RunningServer(process: process, port: port)
+            } catch {
+                await process.stop()
+                throw error
+            }
         }
     }
 }

@@ -8,21 +8,6 @@ import Testing
 /// the release of descriptors lets new clients in again. Run against the HTTP2Server example
 /// under `prlimit --nofile`, so only that process is short of descriptors.
 @Suite(.serialized) struct AcceptBackoffTests {
-    /// Opens a TCP connection to 127.0.0.1:`port` (blocking; the kernel completes it from
-    /// the listen backlog whether or not the server accepts it).
-    private func connectRaw(_ port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if result != 0 { close(fd); return -1 }
-        return fd
-    }
-
     /// utime + stime of `pid` in clock ticks (/proc/PID/stat fields 14 and 15).
     private func cpuTicks(_ pid: Int32) -> Int? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -48,7 +33,7 @@ import Testing
             var sockets: [Int32] = []
             defer { for fd in sockets { close(fd) } }
             for _ in 0..<100 {
-                let fd = connectRaw(port)
+                let fd = connectRawTCP(port)
                 if fd >= 0 { sockets.append(fd) }
             }
             try await Task.sleep(for: .milliseconds(300))
