@@ -93,6 +93,9 @@ public final class TLSContext: @unchecked Sendable {
         if configuration.role == .client && configuration.sessionResumption {
             SSL_CTX_sess_set_new_cb(contexts[0], storeNewSession)
         }
+        if configuration.role == .client && configuration.certificates.isEmpty {
+            SSL_CTX_set_client_cert_cb(contexts[0], noteCertificateRequest)
+        }
     }
 
     deinit {
@@ -355,4 +358,13 @@ private let storeNewSession: @convention(c) (OpaquePointer?, OpaquePointer?) -> 
     guard let key = owner.sessionKey else { return 0 }
     owner.context.store(session, for: key)
     return 1
+}
+
+/// A client without a certificate asked for one (mutual TLS): noted, so that a server that then
+/// closes the connection is reported as refusing us for it. Returning 0 sends no certificate.
+private let noteCertificateRequest: @convention(c) (OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>?,
+                                                    UnsafeMutablePointer<OpaquePointer?>?) -> Int32 = { ssl, _, _ in
+    guard let ssl, let engine = cloop_tls_get_app_data(ssl) else { return 0 }
+    Unmanaged<TLSEngine>.fromOpaque(engine).takeUnretainedValue().serverAskedForCertificate = true
+    return 0
 }

@@ -26,6 +26,8 @@ final class TLSEngine {
     let sessionKey: String?
     /// For a client: the name verified against the server's certificate.
     private let expectedName: String?
+    /// For a client without a certificate: the server asked for one.
+    var serverAskedForCertificate = false
 
     enum HandshakeResult: Equatable {
         case complete

@@ -31,6 +31,9 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
         case protocolError
         /// The connection closed before the handshake finished.
         case closedDuringHandshake
+        /// The server asked for a client certificate, none was configured, and it closed the
+        /// connection before sending anything (TLS 1.3 servers refuse after the handshake).
+        case clientCertificateRequired
     }
 
     public let kind: Kind

@@ -76,6 +76,8 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// flooding us with records that carry nothing (KeyUpdate requests, say).
     private static let maximumRecordBytesWithoutData = 64 * 1024
     @exclusivity(unchecked) private var recordBytesWithoutData = 0
+    /// Some application data arrived on this connection.
+    @exclusivity(unchecked) private var receivedData = false
     /// What reads alone made us send while the socket was not writable (KeyUpdate answers):
     /// past `maximumQueuedByReads`, reading stops until the socket drains.
     private static let maximumQueuedByReads = 64 * 1024
@@ -168,6 +170,7 @@ public final class TLSHandler: ChannelDuplexHandler {
             guard !isEnded else { return }
             if delivered > 0 {
                 recordBytesWithoutData = 0
+                receivedData = true
             } else {
                 recordBytesWithoutData += data.readableBytes
                 if recordBytesWithoutData > TLSHandler.maximumRecordBytesWithoutData {
@@ -202,11 +205,23 @@ public final class TLSHandler: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        reportRefusalForMissingCertificate(context)
         if case .handshaking = state {
             fail(TLSError(.closedDuringHandshake, "the connection closed during the TLS handshake"), context: context, close: false)
         }
         closeDown(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
+    }
+
+    /// TLS 1.3: a server that requires a client certificate finds ours missing only after our
+    /// side of the handshake finished, and closes (with an alert, or, like grpcio, without).
+    /// When it asked for one, we had none, and it closes before sending anything, say so.
+    private func reportRefusalForMissingCertificate(_ context: ChannelHandlerContext) {
+        guard case .active = state, engine.role == .client, !receivedData, engine.serverAskedForCertificate else { return }
+        engine.serverAskedForCertificate = false  // Once.
+        context.fireErrorCaught(TLSError(.clientCertificateRequired,
+                                         "the server asked for a client certificate, none is configured, "
+                                         + "and it closed the connection"))
     }
 
     /// The end: the timer stops, and every write and waiter still here fails.
@@ -229,6 +244,7 @@ public final class TLSHandler: ChannelDuplexHandler {
                 return
             case .active, .closing:
                 // A TCP FIN without close_notify (or right after it): the peer sends nothing more.
+                reportRefusalForMissingCertificate(context)
                 if inputClosedSent { return }
                 inputClosedSent = true
             case .idle, .failed, .closed:
@@ -350,6 +366,7 @@ public final class TLSHandler: ChannelDuplexHandler {
                 return delivered
             case .closeNotify:
                 // The peer ends its side (RFC 8446 §6.1); like a TCP half-close above us.
+                reportRefusalForMissingCertificate(context)
                 if !inputClosedSent {
                     inputClosedSent = true
                     context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)

@@ -1,5 +1,6 @@
 import Loop
 import LoopTLS
+import Synchronization
 
 /// One HTTP/2 connection carrying many concurrent requests: cleartext with prior knowledge
 /// (h2c) over TCP or a Unix domain socket, or TLS with `h2` offered through ALPN (`tls:`).
@@ -128,7 +129,9 @@ public final class HTTP2Client: Sendable {
         let loop = channel.eventLoop
         guard let handler = await onLoop(loop, { created.handler }) else { throw HTTP2ConnectionError.closedBeforeReady }
         let ready = await onLoop(loop) { UncheckedTransfer(handler.whenReady()) }.value
+        let timedOut = Atomic<Bool>(false)
         let timeout = loop.scheduleTask(in: fixed.handshakeTimeout) {
+            timedOut.store(true, ordering: .relaxed)
             channel.close()
         }
         do {
@@ -137,9 +140,10 @@ public final class HTTP2Client: Sendable {
         } catch {
             timeout.cancel()
             channel.close()
-            // The handler's handshake timer (SETTINGS_TIMEOUT) or the backstop closing the
-            // channel: either way the server never completed the handshake in time.
-            if case HTTP2ConnectionError.closedBeforeReady = error {
+            // The handler's handshake timer (SETTINGS_TIMEOUT), or the backstop closing the
+            // channel: the server never completed the handshake in time. A close of the
+            // server's own stays what it is ("closed before the peer's SETTINGS arrived").
+            if case HTTP2ConnectionError.closedBeforeReady = error, timedOut.load(ordering: .relaxed) {
                 throw HTTP2ConnectionError.handshakeTimeout(fixed.handshakeTimeout)
             }
             if let protocolError = error as? HTTP2ProtocolError, protocolError.code == .settingsTimeout {

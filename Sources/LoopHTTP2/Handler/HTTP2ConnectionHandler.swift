@@ -74,6 +74,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     /// The error that ended the connection before it was ready (a failed TLS handshake), for
     /// `whenReady()` callers that come later.
     private var failureBeforeReady: (any Error)?
+    /// The peer's SETTINGS arrived (the connection was ready at some point).
+    private var becameReady = false
 
     /// The channel's event loop (valid once added to a pipeline, and still after removal, so
     /// late callers such as `whenReady()` get an answer instead of a crash).
@@ -147,6 +149,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         timeoutTimer = nil
         lingerTimer?.cancel()
         lingerTimer = nil
+        // Whoever waits for the handshake hears why it will not come, before the connection's
+        // own "connection closed" event: the error that ended it, or that it closed.
+        if !becameReady {
+            if failureBeforeReady == nil { failureBeforeReady = HTTP2ConnectionError.closedBeforeReady }
+            failReadyPromises(failureBeforeReady ?? HTTP2ConnectionError.closedBeforeReady)
+        }
         if connection.state != .closed {
             connection.close(code: .noError, reason: "connection closed")
         }
@@ -183,7 +191,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Before the handshake (a TLS handshake that failed, say) the error itself is what a
         // caller waiting in `whenReady()` must see.
-        if !connection.isReady {
+        if !becameReady {
             if failureBeforeReady == nil { failureBeforeReady = error }
             failReadyPromises(error)
         }
@@ -219,6 +227,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     private func dispatch(_ event: HTTP2ConnectionEvent) {
         switch event {
             case .ready:
+                becameReady = true
                 handshakeTimer?.cancel()
                 handshakeTimer = nil
                 let promises = readyPromises
@@ -244,6 +253,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             case .drained:
                 closeAfterFlush(linger: true)
             case .connectionError(let error):
+                if !becameReady && failureBeforeReady == nil { failureBeforeReady = error }
                 failReadyPromises(error)
                 delegate.connectionFailed(self, error: error)
                 closeAfterFlush(linger: error.code == .noError)
