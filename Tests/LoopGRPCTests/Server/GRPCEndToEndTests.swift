@@ -271,12 +271,14 @@ func text(_ buffer: ByteBuffer) -> String { String(decoding: buffer.readableByte
                 for _ in 0..<4 {
                     group.addTask {
                         var options = GRPCCallOptions()
-                        options.timeout = .seconds(5)
+                        options.timeout = .seconds(20)
                         _ = try? await channel.unary(path: EchoService.sleep, request: ByteBuffer(), serializer: codec, deserializer: codec, options: options)
                     }
                 }
-                // Four slow calls, two streams per connection: a second connection opens.
-                let deadline = ContinuousClock.now + .seconds(4)
+                // Four slow calls, two streams per connection: a second connection opens (in
+                // milliseconds; the generous deadline is for a machine busy with other suites,
+                // where 4 s once did not suffice).
+                let deadline = ContinuousClock.now + .seconds(15)
                 while channel.connectionCount < 2 && ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(20))
                 }
