@@ -680,8 +680,8 @@ def section(args, info: dict, results: dict, goal_lines: list[Goal], errors: dic
         "TLSv1.3`, `/hello` answered from memory with `return 200`, no access log); grpc-go 1.33 `interop_server "
         "--use_tls=true --tls_cert_file CERT --tls_key_file KEY` (Go's crypto/tls; GOMAXPROCS 1 from the affinity). "
         f"h2o, nginx and Loop use OpenSSL 3.0 (Debian's libssl3). The client, h2load, is pinned to core {CLIENT_CPU} "
-        f"and offers TLS 1.3 with `--tls13-ciphers={TLS13_CIPHER}` only (h2load's first choice; Loop's HTTP2Server, "
-        "which prefers its own order, would otherwise pick TLS_AES_256_GCM_SHA384), so every server negotiates the same suite and X25519; each run checks that h2load reports TLS 1.3 "
+        f"and offers TLS 1.3 with `--tls13-ciphers={TLS13_CIPHER}` only (h2load's first choice, and Loop's own first "
+        "choice), so every server negotiates the same suite and X25519; each run checks that h2load reports TLS 1.3 "
         "and ALPN h2.",
         "",
         f"- **TLS S1**: `h2load -c {CONNECTIONS} -m {STREAMS} https://127.0.0.1:PORT/hello` (the HTTP/2 part's S1 over "

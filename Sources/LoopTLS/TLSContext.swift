@@ -148,8 +148,10 @@ public final class TLSContext: @unchecked Sendable {
         _ = SSL_CTX_set_cipher_list(context, TLSContext.tls12Ciphers)
         _ = SSL_CTX_set_ciphersuites(context, TLSContext.tls13Ciphers)
         // Writes of any size go into the memory BIO in one call; the buffer may move between
-        // retries (it never needs to: the memory BIO takes everything).
-        _ = cloop_tls_ctx_set_mode(context, Int(SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+        // retries (it never needs to: the memory BIO takes everything). The chain sent is the
+        // one configured (leaf and intermediates from the PEM), never one OpenSSL would try to
+        // build from the trust store on every handshake (nginx does the same).
+        _ = cloop_tls_ctx_set_mode(context, Int(SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER) | Int(SSL_MODE_NO_AUTO_CHAIN))
 
         if configuration.role == .server {
             // Resumption by tickets only (stateless, TLS 1.2 and 1.3): no server-side cache to
