@@ -6,6 +6,8 @@ import os
 import platform
 import subprocess
 import time
+import shutil
+import re
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent.parent
@@ -121,3 +123,19 @@ def load_average() -> str:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         return "unknown"
+
+
+def tool(name: str) -> Path | None:
+    """A program on PATH, or in /usr/sbin (where Debian puts nginx and haproxy), or None."""
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    return Path(path) if path else None
+
+
+def version(argv: list[str], pattern: str) -> str | None:
+    """The first group of `pattern` in what `argv` prints (stdout and stderr), or None."""
+    try:
+        proc = subprocess.run(argv, text=True, capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(pattern, proc.stdout + proc.stderr)
+    return match.group(1) if match else None

@@ -28,16 +28,15 @@ GRPCProxy out). It writes the proxy section of results/report.md (other sections
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from .common import LOOP_SCRATCH, ROOT, BenchError, build_swift, load_average, log, loop_commit, swift_bin_path, \
-    swift_build
+    swift_build, tool, version
 from .goals import Goal, markdown
 from .grpc import CONNECTIONS, STREAMS, Bodies, aggregate_runs, h2load, interleaved_runs, load_client, paired, verify
 from .processes import CLIENT_CPU, SERVER_CPU, PeerServer, Server, cpu_times, free_port, max_rss_kib, pinned
+from .nginx import nginx_config as shared_nginx_config
 from .report import PartResult, command, fmt, get, ratio, valid
 
 DIRECT = "direct"
@@ -78,20 +77,6 @@ def parse_proxies(text: str | None) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------------------
 # Builds
-
-
-def tool(name: str) -> Path | None:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
-    return Path(path) if path else None
-
-
-def version(argv: list[str], pattern: str) -> str | None:
-    try:
-        proc = subprocess.run(argv, text=True, capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(pattern, proc.stdout + proc.stderr)
-    return match.group(1) if match else None
 
 
 def build_grpcproxy(skip: bool) -> Path:
@@ -167,28 +152,7 @@ backend grpc_out
 
 
 def nginx_config(port: int, upstream: int, prefix: Path) -> str:
-    return f"""# loopbench proxy part: gRPC (HTTP/2 cleartext) in, grpc_pass to the backend; one process, no access log.
-daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log error;
-worker_rlimit_nofile 8192;
-
-events {{
-    worker_connections 4096;
-}}
-
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    # no GOAWAY after 1,000 calls on a client connection (nginx's default)
-    keepalive_requests 100000000;
-    keepalive_timeout 60s;
+    return shared_nginx_config(prefix, "proxy part: gRPC (HTTP/2 cleartext) in, grpc_pass to the backend; one process, no access log.", f"""    keepalive_timeout 60s;
 
     upstream grpc_backend {{
         server 127.0.0.1:{upstream};
@@ -204,8 +168,7 @@ http {{
             grpc_pass grpc://grpc_backend;
         }}
     }}
-}}
-"""
+""")
 
 
 def start_backend(binaries: dict) -> Server:

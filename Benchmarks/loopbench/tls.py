@@ -45,11 +45,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import LOOP_SCRATCH, ROOT, BenchError, load_average, log, loop_commit, swift_bin_path, swift_build
+from .common import BenchError, LOOP_SCRATCH, ROOT, load_average, log, loop_commit, swift_bin_path, swift_build, tool, version
 from .goals import Goal, markdown
 from .grpc import Bodies, aggregate_runs, expected_data_bytes, paired, peers_dir, verify
 from .grpc_messages import WORKLOADS as GRPC_WORKLOADS
 from .h2load import run_h2load
+from .nginx import nginx_config as shared_nginx_config
 from .processes import CLIENT_CPU, SERVER_CPU, PeerServer, Server, free_port, pinned, session_cpu_times
 from .report import PartResult, command, fmt, get, ratio, valid
 
@@ -122,20 +123,6 @@ class Certificate:
 
 # ---------------------------------------------------------------------------------------------
 # Builds
-
-
-def tool(name: str) -> Path | None:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
-    return Path(path) if path else None
-
-
-def version(argv: list[str], pattern: str) -> str | None:
-    try:
-        proc = subprocess.run(argv, text=True, capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(pattern, proc.stdout + proc.stderr)
-    return match.group(1) if match else None
 
 
 def build_loop(product: str, skip: bool) -> Path:
@@ -214,28 +201,7 @@ hosts:
 
 
 def nginx_config(port: int, cert: Certificate, prefix: Path) -> str:
-    return f"""# loopbench TLS part: HTTPS (ALPN h2) on 127.0.0.1, one process, GET /hello from memory, no access log.
-daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log error;
-worker_rlimit_nofile 8192;
-
-events {{
-    worker_connections 4096;
-}}
-
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    # no GOAWAY after 1,000 requests on a connection (nginx's default)
-    keepalive_requests 100000000;
-
+    return shared_nginx_config(prefix, "TLS part: HTTPS (ALPN h2) on 127.0.0.1, one process, GET /hello from memory, no access log.", f"""
     server {{
         listen 127.0.0.1:{port} ssl http2;
         ssl_certificate {cert.cert};
@@ -246,8 +212,7 @@ http {{
             return 200 "{HELLO.decode()}";
         }}
     }}
-}}
-"""
+""")
 
 
 class Peers:

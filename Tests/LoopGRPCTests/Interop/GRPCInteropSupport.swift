@@ -3,6 +3,7 @@ import InteropSupport
 import InteropTestSupport
 import Loop
 import LoopGRPC
+import LoopTLS
 import Testing
 
 // gRPC support for the interop tests: the real peers of `make peers` (grpc-go 1.33's
@@ -153,12 +154,15 @@ func withInteropServer<T>(_ body: (RunningServer) async throws -> T,
 
 // MARK: The in-process LoopGRPC client
 
-/// A LoopGRPC channel to 127.0.0.1:`port` with a TestService client, closed (with its event
-/// loop) at the end; the whole of `body` runs under a hard deadline of `seconds`.
-func withTestServiceClient<T: Sendable>(port: Int, seconds: Double = 60, _ what: String,
+/// A LoopGRPC channel to 127.0.0.1:`port` (over TLS with `tls`) with a TestService client,
+/// closed (with its event loop) at the end; the whole of `body` runs under a hard deadline of
+/// `seconds`.
+func withTestServiceClient<T: Sendable>(port: Int, tls: TLSConfiguration? = nil, seconds: Double = 60, _ what: String,
                                         _ body: @escaping @Sendable (Grpc_Testing_TestServiceClient) async throws -> T) async throws -> T {
     let group = EventLoopGroup(numberOfThreads: 1)
-    let channel = GRPCChannel(host: "127.0.0.1", port: port, group: group)
+    var configuration = GRPCChannelConfiguration()
+    configuration.tls = tls
+    let channel = GRPCChannel(host: "127.0.0.1", port: port, group: group, configuration: configuration)
     let client = Grpc_Testing_TestServiceClient(channel: channel)
     do {
         let result = try await withDeadline(seconds, what) { try await body(client) }

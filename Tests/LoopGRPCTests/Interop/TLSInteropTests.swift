@@ -197,7 +197,7 @@ extension GRPCInteropTests {
             let server = try await startGrpcioMutualTLSServer(certificates)
             try await withServer(server) { server in
                 let started = Date()
-                let (kinds, large) = try await withTLSTestServiceClient(port: server.port, tls: tls, "mTLS calls to grpcio") { client in
+                let (kinds, large) = try await withTestServiceClient(port: server.port, tls: tls, "mTLS calls to grpcio") { client in
                     let options = callOptions()
                     let kinds = [
                         try await FourCallKinds.unary(client, options: options),
@@ -236,7 +236,7 @@ extension GRPCInteropTests {
                 var outcomes: [String] = []
                 for attempt in 1...Self.refusedAttempts {
                     let started = Date()
-                    let outcome = try await withTLSTestServiceClient(port: server.port, tls: tls, seconds: 30,
+                    let outcome = try await withTestServiceClient(port: server.port, tls: tls, seconds: 30,
                                                                      "a call to grpcio without a certificate (attempt \(attempt))") { client in
                         do {
                             _ = try await client.emptyCall(Grpc_Testing_Empty(), options: callOptions())
@@ -315,25 +315,6 @@ private func withMutualTLSServer(_ certificates: TestCertificates, seen: SeenCli
     try await withDeadline(10, "EventLoopGroup.shutdownGracefully()") { try await group.shutdownGracefully() }
 }
 
-/// `withTestServiceClient` over TLS: a GRPCChannel to 127.0.0.1:`port` with `tls`.
-private func withTLSTestServiceClient<T: Sendable>(port: Int, tls: TLSConfiguration, seconds: Double = 60, _ what: String,
-                                                   _ body: @escaping @Sendable (Grpc_Testing_TestServiceClient) async throws -> T) async throws -> T {
-    let group = EventLoopGroup(numberOfThreads: 1)
-    var configuration = GRPCChannelConfiguration()
-    configuration.tls = tls
-    let channel = GRPCChannel(host: "127.0.0.1", port: port, group: group, configuration: configuration)
-    let client = Grpc_Testing_TestServiceClient(channel: channel)
-    do {
-        let result = try await withDeadline(seconds, what) { try await body(client) }
-        await channel.close()
-        try await group.shutdownGracefully()
-        return result
-    } catch {
-        await channel.close()
-        try? await group.shutdownGracefully()
-        throw error
-    }
-}
 
 /// What the service's handlers saw of the client's TLS, one entry per call that reached them.
 final class SeenClientCertificates: Sendable {

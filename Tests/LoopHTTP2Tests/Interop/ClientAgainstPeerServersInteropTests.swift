@@ -2,37 +2,48 @@ import Foundation
 import InteropTestSupport
 import Loop
 import LoopHTTP2
+import LoopTLS
 import Testing
 
 extension InteropTests {
     /// Our HTTP2Client against real HTTP/2 servers: nghttpd (nghttp2-server, 1.52) and h2o
-    /// (Debian), both cleartext with prior knowledge, serving files from a temporary directory.
+    /// (Debian), cleartext with prior knowledge and over TLS (serving server.pem of
+    /// scripts/make-test-certs.sh; the client trusts ca.pem and verifies localhost), serving
+    /// files from a temporary directory.
     @Suite struct ClientAgainstPeerServersInteropTests {
-        @Test func http2ClientAgainstNghttpd() async throws {
+        @Test(arguments: [false, true]) func http2ClientAgainstNghttpd(tls: Bool) async throws {
             let nghttpd = try Peer.nghttpd.locate()
+            let certificates = tls ? try await TestCertificates.shared() : nil
             let files = try ServedFiles()
             defer { files.directory.remove() }
             let port = try freeLocalPort()
-            let server = try BackgroundProcess(nghttpd, ["--no-tls", "--address=127.0.0.1", "-d", files.directory.path, String(port)], name: "nghttpd")
+            let arguments = ["--address=127.0.0.1", "-d", files.directory.path, String(port)]
+                + (certificates.map { [$0.file("server.key"), $0.file("server.pem")] } ?? [])
+            let server = try BackgroundProcess(nghttpd, (tls ? [] : ["--no-tls"]) + arguments, name: tls ? "nghttpd (TLS)" : "nghttpd")
             try await withBackgroundProcess(server) { server in
                 try await waitUntilAccepting(server, port: port, timeout: 20)
-                try await exerciseClient(port: port, files: files, peer: server)
+                try await exerciseClient(port: port, files: files, peer: server, certificates: certificates)
             }
         }
 
-        @Test func http2ClientAgainstH2O() async throws {
+        @Test(arguments: [false, true]) func http2ClientAgainstH2O(tls: Bool) async throws {
             let h2o = try Peer.h2o.locate()
+            let certificates = tls ? try await TestCertificates.shared() : nil
             let files = try ServedFiles()
             defer { files.directory.remove() }
             let port = try freeLocalPort()
             let config = try TemporaryDirectory("h2o-config")
             defer { config.remove() }
-            // h2o speaks HTTP/2 with prior knowledge on a cleartext listener. Started as root,
-            // it serves as `nobody`: the directories are world-readable.
+            // h2o speaks HTTP/2 with prior knowledge on a cleartext listener, and through ALPN
+            // on an `ssl:` one. Started as root (reading the certificate and key then), it
+            // serves as `nobody`: the directories are world-readable.
+            let ssl = certificates.map {
+                "\n  ssl:\n    certificate-file: \($0.file("server.pem"))\n    key-file: \($0.file("server.key"))\n    ocsp-update-interval: 0"
+            } ?? ""
             try """
                 listen:
                   host: 127.0.0.1
-                  port: \(port)
+                  port: \(port)\(ssl)
                 error-log: \(config.file("error.log"))
                 access-log: /dev/null
                 hosts:
@@ -41,11 +52,11 @@ extension InteropTests {
                       /:
                         file.dir: \(files.directory.path)
                 """.write(toFile: config.file("h2o.conf"), atomically: true, encoding: .utf8)
-            let server = try BackgroundProcess(h2o, ["-c", config.file("h2o.conf")], name: "h2o")
+            let server = try BackgroundProcess(h2o, ["-c", config.file("h2o.conf")], name: tls ? "h2o (TLS)" : "h2o")
             try await withBackgroundProcess(server) { server in
                 try await waitUntilAccepting(server, port: port, timeout: 20)
                 do {
-                    try await exerciseClient(port: port, files: files, peer: server)
+                    try await exerciseClient(port: port, files: files, peer: server, certificates: certificates)
                 } catch {
                     let errorLog = (try? String(contentsOfFile: config.file("error.log"), encoding: .utf8)) ?? ""
                     throw InteropError("\(error)\nh2o error log:\n\(errorLog.suffix(3000))")
@@ -53,15 +64,29 @@ extension InteropTests {
             }
         }
 
-        /// A small file, a 5 MB file, concurrent requests on one connection, and a 404.
-        private func exerciseClient(port: Int, files: ServedFiles, peer: BackgroundProcess,
+        /// A small file, a 5 MB file, concurrent requests on one connection, and a 404; over
+        /// TLS (with `certificates`) first what the handshake agreed: ALPN h2 and the server's
+        /// certificate, as the connection handler keeps them.
+        private func exerciseClient(port: Int, files: ServedFiles, peer: BackgroundProcess, certificates: TestCertificates? = nil,
                                     sourceLocation: SourceLocation = #_sourceLocation) async throws {
             let group = EventLoopGroup(numberOfThreads: 1)
             let started = Date()
+            let tls = certificates.map { TLSConfiguration.client(trustRoots: .pem(.file($0.file("ca.pem")))) }
             do {
                 try await withDeadline(60, "HTTP2Client against \(peer.name)") {
-                    let client = try await HTTP2Client.connect(host: "127.0.0.1", port: port, group: group)
-                    let authority = "127.0.0.1:\(port)"
+                    let host = tls == nil ? "127.0.0.1" : "localhost"
+                    let client = try await HTTP2Client.connect(host: host, port: port, group: group, tls: tls)
+                    let authority = "\(host):\(port)"
+                    if tls != nil {
+                        let info = try await client.channel.eventLoop.submit { () throws -> TLSConnectionInfo? in
+                            (try client.channel.pipeline.context(name: "http2").handler as? HTTP2ConnectionHandler)?.tls
+                        }.get()
+                        print("[tls interop] HTTP2Client against \(peer.name): \(info.map { "\($0.negotiatedProtocol ?? "no ALPN") \($0.version) \($0.cipher), server name \($0.serverName ?? "none"), certificate \($0.peerCertificate?.subject ?? "none")" } ?? "no TLS info")")
+                        #expect(info?.negotiatedProtocol == "h2", "ALPN with \(peer.name): \(String(describing: info))", sourceLocation: sourceLocation)
+                        #expect(info?.peerCertificate?.subject == "CN=localhost", "the server's certificate: \(String(describing: info?.peerCertificate))",
+                                sourceLocation: sourceLocation)
+                        #expect(info?.peerCertificate?.names.contains("localhost") == true, sourceLocation: sourceLocation)
+                    }
 
                     func get(_ path: String) async throws -> (status: Int, body: Data) {
                         let response = try await client.send(HTTP2RequestHead(method: "GET", path: path, authority: authority))

@@ -8,8 +8,8 @@ import Testing
 extension InteropTests {
     /// HTTP/2 over TLS (issue #12) with real peers: curl, nghttp, h2load and openssl s_client
     /// against the HTTP2Server example serving the server.pem of scripts/make-test-certs.sh
-    /// (for localhost and 127.0.0.1, signed by ca.pem), and our HTTP2Client against nghttpd
-    /// and h2o serving TLS with the same certificate.
+    /// (for localhost and 127.0.0.1, signed by ca.pem). Our HTTP2Client against nghttpd and h2o
+    /// over TLS is in ClientAgainstPeerServersInteropTests.
     @Suite struct TLSPeerInteropTests {
         // MARK: Peer clients against HTTP2Server --tls-cert --tls-key
 
@@ -127,133 +127,6 @@ extension InteropTests {
                 #expect(stdout.contains("\nVerify return code: 0 (ok)\n"), "openssl s_client said:\n\(output.suffix(4000))")
                 #expect(stdout.contains("New, TLSv1.3, Cipher is "), "openssl s_client said:\n\(output.suffix(4000))")
             }
-        }
-
-        // MARK: HTTP2Client against peer servers serving TLS
-
-        /// HTTP2Client over TLS (trusting ca.pem, verifying localhost) against nghttpd
-        /// serving server.pem.
-        @Test func http2ClientOverTLSAgainstNghttpd() async throws {
-            let nghttpd = try Peer.nghttpd.locate()
-            let certificates = try await TestCertificates.shared()
-            let files = try ServedFiles()
-            defer { files.directory.remove() }
-            let port = try freeLocalPort()
-            let server = try BackgroundProcess(nghttpd, ["--address=127.0.0.1", "-d", files.directory.path, String(port),
-                                                         certificates.file("server.key"), certificates.file("server.pem")], name: "nghttpd (TLS)")
-            try await withBackgroundProcess(server) { server in
-                try await waitUntilAccepting(server, port: port, timeout: 20)
-                try await exerciseTLSClient(port: port, certificates: certificates, files: files, peer: server)
-            }
-        }
-
-        /// HTTP2Client over TLS against h2o with an `ssl:` listener serving server.pem.
-        @Test func http2ClientOverTLSAgainstH2O() async throws {
-            let h2o = try Peer.h2o.locate()
-            let certificates = try await TestCertificates.shared()
-            let files = try ServedFiles()
-            defer { files.directory.remove() }
-            let port = try freeLocalPort()
-            let config = try TemporaryDirectory("h2o-tls-config")
-            defer { config.remove() }
-            // h2o reads the certificate and key as root, before serving as `nobody`.
-            try """
-                listen:
-                  host: 127.0.0.1
-                  port: \(port)
-                  ssl:
-                    certificate-file: \(certificates.file("server.pem"))
-                    key-file: \(certificates.file("server.key"))
-                    ocsp-update-interval: 0
-                error-log: \(config.file("error.log"))
-                access-log: /dev/null
-                hosts:
-                  default:
-                    paths:
-                      /:
-                        file.dir: \(files.directory.path)
-                """.write(toFile: config.file("h2o.conf"), atomically: true, encoding: .utf8)
-            let server = try BackgroundProcess(h2o, ["-c", config.file("h2o.conf")], name: "h2o (TLS)")
-            try await withBackgroundProcess(server) { server in
-                try await waitUntilAccepting(server, port: port, timeout: 20)
-                do {
-                    try await exerciseTLSClient(port: port, certificates: certificates, files: files, peer: server)
-                } catch {
-                    let errorLog = (try? String(contentsOfFile: config.file("error.log"), encoding: .utf8)) ?? ""
-                    throw InteropError("\(error)\nh2o error log:\n\(errorLog.suffix(3000))")
-                }
-            }
-        }
-
-        /// Connects to localhost:`port` over TLS (verifying the name against ca.pem), checks
-        /// what the handshake agreed (ALPN h2, the server's certificate), then a small file,
-        /// the 5 MB file, 16 concurrent requests and a 404.
-        private func exerciseTLSClient(port: Int, certificates: TestCertificates, files: ServedFiles, peer: BackgroundProcess,
-                                       sourceLocation: SourceLocation = #_sourceLocation) async throws {
-            let group = EventLoopGroup(numberOfThreads: 1)
-            let started = Date()
-            let tls = TLSConfiguration.client(trustRoots: .pem(.file(certificates.file("ca.pem"))))
-            do {
-                try await withDeadline(60, "HTTP2Client over TLS against \(peer.name)") {
-                    let client = try await HTTP2Client.connect(host: "localhost", port: port, group: group, tls: tls)
-                    let authority = "localhost:\(port)"
-
-                    // The connection handler keeps what the handshake agreed.
-                    let info = try await client.channel.eventLoop.submit { () throws -> TLSConnectionInfo? in
-                        (try client.channel.pipeline.context(name: "http2").handler as? HTTP2ConnectionHandler)?.tls
-                    }.get()
-                    print("[tls interop] HTTP2Client against \(peer.name): \(info.map { "\($0.negotiatedProtocol ?? "no ALPN") \($0.version) \($0.cipher), server name \($0.serverName ?? "none"), certificate \($0.peerCertificate?.subject ?? "none")" } ?? "no TLS info")")
-                    #expect(info?.negotiatedProtocol == "h2", "ALPN with \(peer.name): \(String(describing: info))", sourceLocation: sourceLocation)
-                    #expect(info?.peerCertificate?.subject == "CN=localhost", "the server's certificate: \(String(describing: info?.peerCertificate))",
-                            sourceLocation: sourceLocation)
-                    #expect(info?.peerCertificate?.names.contains("localhost") == true, sourceLocation: sourceLocation)
-
-                    func get(_ path: String) async throws -> (status: Int, body: Data) {
-                        let response = try await client.send(HTTP2RequestHead(method: "GET", path: path, authority: authority))
-                        let body = try await response.body.collect(upTo: 16 << 20)
-                        return (response.head.status, body.withUnsafeReadableBytes { Data($0) })
-                    }
-
-                    let small = try await get("/small.txt")
-                    #expect(small.status == 200, "GET /small.txt from \(peer.name)", sourceLocation: sourceLocation)
-                    #expect(small.body == files.small, "GET /small.txt from \(peer.name): \(small.body.count) bytes", sourceLocation: sourceLocation)
-
-                    let big = try await get("/big.bin")
-                    #expect(big.status == 200, "GET /big.bin from \(peer.name)", sourceLocation: sourceLocation)
-                    #expect(big.body == files.big, "GET /big.bin from \(peer.name): \(big.body.count) bytes of \(files.big.count)",
-                            sourceLocation: sourceLocation)
-
-                    let items = try await withThrowingTaskGroup(of: (Int, Int, Data).self) { tasks in
-                        for index in 0..<16 {
-                            tasks.addTask {
-                                let response = try await client.send(HTTP2RequestHead(method: "GET", path: "/item-\(index).txt", authority: authority))
-                                let body = try await response.body.collect(upTo: 1 << 20)
-                                return (index, response.head.status, body.withUnsafeReadableBytes { Data($0) })
-                            }
-                        }
-                        var results: [(Int, Int, Data)] = []
-                        for try await result in tasks { results.append(result) }
-                        return results
-                    }
-                    #expect(items.count == 16)
-                    for (index, status, body) in items {
-                        #expect(status == 200 && body == files.item(index), "GET /item-\(index).txt from \(peer.name): \(status), \(body.count) bytes",
-                                sourceLocation: sourceLocation)
-                    }
-
-                    let missing = try await get("/no-such-file.txt")
-                    #expect(missing.status == 404, "GET /no-such-file.txt from \(peer.name)", sourceLocation: sourceLocation)
-
-                    try await client.close()
-                }
-            } catch {
-                try? await withDeadline(10, "EventLoopGroup.shutdownGracefully()") { try await group.shutdownGracefully() }
-                throw InteropError("\(error)\n\(peer.name) output:\n\(peer.log.suffix(3000))")
-            }
-            try await withDeadline(10, "EventLoopGroup.shutdownGracefully()") { try await group.shutdownGracefully() }
-            reportTiming("HTTP2Client over TLS against \(peer.name): small, 5 MB, 16 concurrent, 404", seconds: Date().timeIntervalSince(started))
-            #expect(peer.isRunning, "\(peer.name) exited during the test (\(peer.exitDescription)):\n\(peer.log.suffix(3000))",
-                    sourceLocation: sourceLocation)
         }
     }
 }
