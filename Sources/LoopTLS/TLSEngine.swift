@@ -131,10 +131,20 @@ final class TLSEngine {
 
     // MARK: Bytes in
 
+    /// Ciphertext received since the last application data, once the handshake finished.
+    private var bytesWithoutData = 0
+    /// Past this, the peer is sending records that carry nothing (KeyUpdate requests, each of
+    /// which OpenSSL answers; warning alerts): a flood, not a conversation. Larger than any
+    /// record, so a record split across reads never counts against it.
+    static let maximumBytesWithoutData = 64 * 1024
+    /// Application data was read on this connection.
+    private(set) var hasReadData = false
+
     /// Hands OpenSSL ciphertext from the peer.
     func receive(_ buffer: ByteBuffer) {
         buffer.withUnsafeReadableBytes { bytes in
             guard bytes.count > 0 else { return }
+            if isHandshakeComplete { bytesWithoutData += bytes.count }
             _ = BIO_write(networkIn, bytes.baseAddress, Int32(bytes.count))
         }
     }
@@ -169,11 +179,17 @@ final class TLSEngine {
             }
             if ok == 1 {
                 buffer.moveWriterIndex(forwardBy: count)
+                bytesWithoutData = 0
+                hasReadData = true
                 continue
             }
             let code = SSL_get_error(ssl, ok)
             switch code {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                if bytesWithoutData > TLSEngine.maximumBytesWithoutData {
+                    return .failed(TLSError(.protocolError, "the peer sent \(bytesWithoutData) bytes of TLS records without "
+                                            + "application data (a KeyUpdate or alert flood)"))
+                }
                 return .needMoreData
             case SSL_ERROR_ZERO_RETURN:
                 return .closeNotify
@@ -223,6 +239,16 @@ final class TLSEngine {
     func updateKeys(requestPeerUpdate: Bool) -> Bool {
         SSL_key_update(ssl, requestPeerUpdate ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) == 1
             && SSL_do_handshake(ssl) == 1
+    }
+
+    /// For a client without a certificate whose server asked for one and closes before
+    /// sending any data: the reason, once (TLS 1.3 servers refuse after the handshake, with an
+    /// alert or, like grpcio, without).
+    func refusalForMissingCertificate() -> TLSError? {
+        guard role == .client, isHandshakeComplete, !hasReadData, serverAskedForCertificate else { return nil }
+        serverAskedForCertificate = false
+        return TLSError(.clientCertificateRequired,
+                        "the server asked for a client certificate, none is configured, and it closed the connection")
     }
 
     /// Queues close_notify (RFC 8446 §6.1): we send nothing more.

@@ -72,12 +72,6 @@ public final class TLSHandler: ChannelDuplexHandler {
     /// Ciphertext is handed to the socket in pieces of about this size during a large flush,
     /// so neither the memory BIO nor the reused output buffer grows past it.
     private static let outputChunk = 64 * 1024
-    /// Ciphertext from the peer since the last application data: past this, the peer is
-    /// flooding us with records that carry nothing (KeyUpdate requests, say).
-    private static let maximumRecordBytesWithoutData = 64 * 1024
-    @exclusivity(unchecked) private var recordBytesWithoutData = 0
-    /// Some application data arrived on this connection.
-    @exclusivity(unchecked) private var receivedData = false
     /// What reads alone made us send while the socket was not writable (KeyUpdate answers):
     /// past `maximumQueuedByReads`, reading stops until the socket drains.
     private static let maximumQueuedByReads = 64 * 1024
@@ -166,19 +160,8 @@ public final class TLSHandler: ChannelDuplexHandler {
             advanceHandshake(context: context)
         case .active, .closing:
             engine.receive(data)
-            let delivered = decrypt(context: context)
+            decrypt(context: context)
             guard !isEnded else { return }
-            if delivered > 0 {
-                recordBytesWithoutData = 0
-                receivedData = true
-            } else {
-                recordBytesWithoutData += data.readableBytes
-                if recordBytesWithoutData > TLSHandler.maximumRecordBytesWithoutData {
-                    fail(TLSError(.protocolError, "the peer sent \(recordBytesWithoutData) bytes of TLS records without "
-                                  + "application data (a KeyUpdate or alert flood)"), context: context)
-                    return
-                }
-            }
             // What reading produced: tickets, KeyUpdate answers, alerts.
             let written = writeOutput(context: context)
             if written > 0 && !context.channel.isWritable { noteQueuedByReads(written, context) }
@@ -213,15 +196,11 @@ public final class TLSHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    /// TLS 1.3: a server that requires a client certificate finds ours missing only after our
-    /// side of the handshake finished, and closes (with an alert, or, like grpcio, without).
-    /// When it asked for one, we had none, and it closes before sending anything, say so.
+    /// A server that asked for our missing client certificate and closes: say so
+    /// (`TLSEngine.refusalForMissingCertificate`).
     private func reportRefusalForMissingCertificate(_ context: ChannelHandlerContext) {
-        guard case .active = state, engine.role == .client, !receivedData, engine.serverAskedForCertificate else { return }
-        engine.serverAskedForCertificate = false  // Once.
-        context.fireErrorCaught(TLSError(.clientCertificateRequired,
-                                         "the server asked for a client certificate, none is configured, "
-                                         + "and it closed the connection"))
+        guard case .active = state, let refusal = engine.refusalForMissingCertificate() else { return }
+        context.fireErrorCaught(refusal)
     }
 
     /// The end: the timer stops, and every write and waiter still here fails.
