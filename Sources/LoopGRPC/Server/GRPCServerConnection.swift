@@ -40,7 +40,8 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
         }
         let context = GRPCServerContext(path: head.path, requestMetadata: head.hasMetadata ? GRPCMetadata(headers: headers) : GRPCMetadata(),
                                         deadline: head.timeout.map { ContinuousClock.now + $0 }, userAgent: head.userAgent,
-                                        tls: stream.connection.tls)
+                                        tls: stream.connection.tls, remoteAddress: stream.connection.remoteAddress,
+                                        localAddress: stream.connection.localAddress)
         let call = GRPCServerCall(stream: stream, loop: loop, context: context, requestCompression: head.requestCompression,
                                   responseCompression: head.responseCompression,
                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,

@@ -1,3 +1,4 @@
+import Loop
 import Synchronization
 import LoopTLS
 
@@ -29,6 +30,14 @@ public final class GRPCServerContext: Sendable {
     /// }
     /// ```
     public let tls: TLSConnectionInfo?
+    /// The client's address (IP and port, or a Unix domain socket); nil when unknown.
+    ///
+    /// ```swift
+    /// logger.info("call from \(context.remoteAddress.map { "\($0)" } ?? "unknown")")
+    /// ```
+    public let remoteAddress: SocketAddress?
+    /// The address the call arrived on.
+    public let localAddress: SocketAddress?
 
     private struct State {
         var initialMetadata = GRPCMetadata()
@@ -39,8 +48,10 @@ public final class GRPCServerContext: Sendable {
     private let state = Mutex(State())
 
     init(path: String, requestMetadata: GRPCMetadata, deadline: ContinuousClock.Instant?, userAgent: String?,
-         tls: TLSConnectionInfo? = nil) {
+         tls: TLSConnectionInfo? = nil, remoteAddress: SocketAddress? = nil, localAddress: SocketAddress? = nil) {
         self.tls = tls
+        self.remoteAddress = remoteAddress
+        self.localAddress = localAddress
         self.path = path
         self.requestMetadata = requestMetadata
         self.deadline = deadline

@@ -68,6 +68,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         self.timeouts = HTTP2Timeouts(configuration: configuration)
     }
 
+    /// The peer's address (nil for an embedded channel), noted once when the channel became
+    /// active; on the channel's loop.
+    public private(set) var remoteAddress: SocketAddress?
+    /// Our end's address, noted with `remoteAddress`.
+    public private(set) var localAddress: SocketAddress?
+
     /// What the connection's TLS handshake agreed on, when a `TLSHandler` is in front of this
     /// one (set before the first request arrives); nil in cleartext. On the channel's loop.
     public private(set) var tls: TLSConnectionInfo?
@@ -97,6 +103,9 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     private func start(context: ChannelHandlerContext) {
         guard connection.state == .handshaking, handshakeTimer == nil else { return }
+        // Read once per connection (the channel keeps them behind a lock), not per request.
+        remoteAddress = context.channel.remoteAddress
+        localAddress = context.channel.localAddress
         // The handshake rule (docs/architecture.md): our SETTINGS leave now, before anything is read.
         connection.start()
         flushNow()

@@ -32,7 +32,8 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         let writer = HTTP2WriterStorage(stream: stream, loop: loop)
         if endStream { body.finish(trailers: nil) }
         let request = HTTP2ServerRequest(head: HTTP2RequestHead(decoding: headers), body: HTTP2Body(storage: body), streamID: stream.id,
-                                          tls: stream.connection.tls)
+                                          tls: stream.connection.tls, remoteAddress: stream.connection.remoteAddress,
+                                          localAddress: stream.connection.localAddress)
         let response = HTTP2ServerResponse(storage: writer)
         let handler = self.handler
         let loop = self.loop

@@ -16,6 +16,10 @@ public struct HTTP2ServerRequest: Sendable {
     /// guard let client = request.tls?.peerCertificate, client.names.contains("billing.internal") else { ... }
     /// ```
     public let tls: TLSConnectionInfo?
+    /// The client's address (IP and port, or a Unix domain socket); nil when unknown.
+    public let remoteAddress: SocketAddress?
+    /// The address the request arrived on.
+    public let localAddress: SocketAddress?
 }
 
 /// The response to one request, for async handlers. Writes wait while the stream has more

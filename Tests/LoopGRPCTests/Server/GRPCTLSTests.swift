@@ -6,7 +6,8 @@ import Testing
 @testable import LoopGRPC
 
 /// gRPC over TLS in-process: GRPCServer with `GRPCServerConfiguration.tls` and GRPCChannel with
-/// `GRPCChannelConfiguration.tls`: calls, the client certificate in the handler's context,
+/// `GRPCChannelConfiguration.tls`: calls, the client certificate and both ends' addresses in
+/// the handler's context,
 /// session resumption across the channel's connections, and refusals as UNAVAILABLE naming
 /// the TLS reason.
 @Suite(.serialized) struct GRPCTLSTests {
@@ -32,8 +33,11 @@ import Testing
         configuration.tls?.clientCertificates = .required
         configuration.tls?.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
         let seen = Mutex<[String]>([])
+        let addresses = Mutex<[String]>([])
         configuration.interceptors = [RecordingInterceptor { context in
             seen.withLock { $0.append((context.tls?.peerCertificate?.names ?? []).joined(separator: ",") + " " + (context.tls?.negotiatedProtocol ?? "-")) }
+            // The remote port is the client's own, different per connection: the address only.
+            addresses.withLock { $0.append("\(context.remoteAddress?.ipAddress ?? "none") \(context.localAddress.map { "\($0)" } ?? "none")") }
         }]
         let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [EchoService()], configuration: configuration)
         var channelConfiguration = Self.channelConfiguration(certificates)
@@ -46,6 +50,9 @@ import Testing
             #expect(text(response.message) == "tls \(index)")
         }
         #expect(seen.withLock { $0 } == Array(repeating: "client.loop.test h2", count: 3))
+        #expect(addresses.withLock { $0 }.count == 3)
+        #expect(addresses.withLock { $0 }.allSatisfy { $0 == "127.0.0.1 127.0.0.1:\(server.port)" },
+                "the context's addresses: \(addresses.withLock { $0 })")
         await channel.close()
         try await server.close()
         try await group.shutdownGracefully()
