@@ -140,7 +140,7 @@ public final class TLSContext: @unchecked Sendable {
         _ = cloop_tls_ctx_set_max_version(context, version(configuration.maximumVersion))
         // No renegotiation (RFC 9113 §9.2.1 forbids it for HTTP/2; it is an attack surface).
         cloop_tls_ctx_set_loop_options(context, configuration.role == .server ? 1 : 0, configuration.sessionResumption ? 1 : 0)
-        _ = cloop_tls_ctx_set_tmp_ecdh_auto(context)
+        _ = cloop_tls_ctx_set_key_exchange_groups(context)
         // TLS 1.2: forward-secret AEAD suites only (RFC 9113 §9.2.2 forbids the others for
         // HTTP/2; RFC 7540 Appendix A lists them). TLS 1.3: AES-128-GCM first, as Go and
         // BoringSSL order them (cheaper than AES-256 with the same AES-NI, and as strong for

@@ -70,6 +70,22 @@ import Testing
         .client(trustRoots: .pem(.file(certificates.file("ca.pem"))), applicationProtocols: protocols)
     }
 
+    /// A server that requires client certificates signed by client-ca.pem.
+    static func mutualTLSServer(_ certificates: TestCertificates) -> TLSConfiguration {
+        var server = Self.server(certificates)
+        server.clientCertificates = .required
+        server.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
+        return server
+    }
+
+    /// A client presenting the certificate `name`.pem / `name`.key.
+    static func client(_ certificates: TestCertificates, presenting name: String) -> TLSConfiguration {
+        var client = Self.client(certificates)
+        client.certificateChain = .file(certificates.file("\(name).pem"))
+        client.privateKey = .file(certificates.file("\(name).key"))
+        return client
+    }
+
     @Test func handshakeThenRecordsBothWaysWithALPN() async throws {
         let certificates = try await TestCertificates.shared()
         let pair = try Pair(client: Self.client(certificates), server: Self.server(certificates))
@@ -182,9 +198,7 @@ import Testing
 
     @Test func mutualTLSRequiredRefusesAClientWithoutACertificate() async throws {
         let certificates = try await TestCertificates.shared()
-        var server = Self.server(certificates)
-        server.clientCertificates = .required
-        server.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
+        let server = Self.mutualTLSServer(certificates)
         let pair = try Pair(client: Self.client(certificates), server: server)
         let errors = try pair.run()
         let error = try #require(errors.server as? TLSError)
@@ -196,12 +210,8 @@ import Testing
 
     @Test func mutualTLSShowsTheClientCertificateAndRefusesAnUntrustedOne() async throws {
         let certificates = try await TestCertificates.shared()
-        var server = Self.server(certificates)
-        server.clientCertificates = .required
-        server.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
-        var client = Self.client(certificates)
-        client.certificateChain = .file(certificates.file("client.pem"))
-        client.privateKey = .file(certificates.file("client.key"))
+        let server = Self.mutualTLSServer(certificates)
+        let client = Self.client(certificates, presenting: "client")
         let pair = try Pair(client: client, server: server)
         try pair.run()
         let peer = try #require(pair.serverHandler.connectionInfo?.peerCertificate)
@@ -209,9 +219,7 @@ import Testing
         #expect(peer.subject.contains("CN=loop-test-client"))
         #expect(!peer.der.isEmpty)
 
-        var other = Self.client(certificates)
-        other.certificateChain = .file(certificates.file("other-client.pem"))
-        other.privateKey = .file(certificates.file("other-client.key"))
+        let other = Self.client(certificates, presenting: "other-client")
         let refused = try Pair(client: other, server: server)
         let errors = try refused.run()
         #expect((errors.server as? TLSError)?.message == "client certificate verify failed: unable to get local issuer certificate")
@@ -398,9 +406,7 @@ import Testing
     /// certificate, reports the server's refusal, not a verification failure of its own.
     @Test func aClientThatVerifiesNothingReportsTheServersRefusal() async throws {
         let certificates = try await TestCertificates.shared()
-        var server = Self.server(certificates)
-        server.clientCertificates = .required
-        server.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
+        let server = Self.mutualTLSServer(certificates)
         var client = Self.client(certificates)
         client.certificateVerification = .none
         client.maximumVersion = .tls12
@@ -413,12 +419,8 @@ import Testing
     /// A certificate name is reported whole: a comma in a common name does not make two names.
     @Test func aCommaInACertificateNameDoesNotSplitIt() async throws {
         let certificates = try await TestCertificates.shared()
-        var server = Self.server(certificates)
-        server.clientCertificates = .required
-        server.trustRoots = .pem(.file(certificates.file("client-ca.pem")))
-        var client = Self.client(certificates)
-        client.certificateChain = .file(certificates.file("comma-name.pem"))
-        client.privateKey = .file(certificates.file("comma-name.key"))
+        let server = Self.mutualTLSServer(certificates)
+        let client = Self.client(certificates, presenting: "comma-name")
         let pair = try Pair(client: client, server: server)
         try pair.run()
         #expect(pair.serverHandler.connectionInfo?.peerCertificate?.names == ["evil.example,client.loop.test"])
