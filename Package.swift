@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
+        .library(name: "LoopServiceLifecycle", targets: ["LoopServiceLifecycle"]),
         // Code generation for a user's own .proto files: the protoc plugin, and the SwiftPM
         // build plugin that runs it (with protoc-gen-swift) on every build.
         .executable(name: "protoc-gen-loop-grpc", targets: ["protoc-gen-loop-grpc"]),
@@ -25,6 +26,9 @@ let package = Package(
         // Build-time only: the `swift package generate-documentation` command that `make docs`
         // runs over each library's .docc catalog. A plugin, so no library or product links it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // ServiceGroup (signals, graceful shutdown) for LoopServiceLifecycle only: LoopHTTP2 and
+        // LoopGRPC do not depend on it.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -66,6 +70,12 @@ let package = Package(
             name: "LoopGRPCProtobuf",
             dependencies: ["LoopGRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // HTTP2Server and GRPCServer as swift-service-lifecycle Services: a ServiceGroup's
+        // graceful shutdown (SIGTERM) drains them.
+        .target(
+            name: "LoopServiceLifecycle",
+            dependencies: ["LoopHTTP2", "LoopGRPC", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         // Turns a description of services into Swift source; protoc-gen-loop-grpc feeds it
         // from .proto files.
         .target(
@@ -94,7 +104,7 @@ let package = Package(
         // (and their tests) depend on ExampleSupport, InteropSupport and ArgumentParser.
         .target(
             name: "ExampleSupport",
-            dependencies: ["CLibev", argumentParser],
+            dependencies: ["CLibev", argumentParser, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/examples/ExampleSupport"
         ),
         .executableTarget(
@@ -104,7 +114,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "HTTP2Server",
-            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "ExampleSupport", argumentParser],
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "LoopServiceLifecycle", "ExampleSupport", argumentParser],
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
@@ -133,7 +143,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "Greeter",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "ExampleSupport", argumentParser, .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopServiceLifecycle", "ExampleSupport", argumentParser,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/examples/Greeter"
         ),
         // A gRPC / HTTP/2 reverse proxy over LoopHTTP2's HTTP2Proxy (issue #11).
@@ -171,6 +183,12 @@ let package = Package(
         .testTarget(
             name: "LoopGRPCProtobufTests",
             dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "LoopServiceLifecycleTests",
+            dependencies: ["LoopServiceLifecycle", "LoopHTTP2", "LoopGRPC", "InteropTestSupport",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "LoopGRPCCodeGeneratorTests",

@@ -8,6 +8,7 @@ import ExampleSupport
 import Loop
 import LoopGRPC
 import LoopGRPCProtobuf
+import LoopServiceLifecycle
 
 /// The service: answers every name with a greeting.
 struct Greeter: Helloworld_GreeterProvider {
@@ -58,7 +59,9 @@ struct GreeterCommand: AsyncParsableCommand {
             } else {
                 print("Greeter listening on \(options.host):\(server.port); try: .build/release/Greeter greet --port \(server.port) --name you")
             }
-            try await server.closeFuture.get()
+            // SIGTERM or SIGINT: health turns NOT_SERVING, the server stops accepting and
+            // finishes the calls in flight (30 s at most).
+            try await runUntilSignalled([server, HealthOnShutdown(health: health, services: ["", "helloworld.Greeter"])], name: "Greeter")
         }
     }
 
