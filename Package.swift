@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "Loop", targets: ["Loop"]),
         .library(name: "LoopTLS", targets: ["LoopTLS"]),
+        .library(name: "LoopHTTP1", targets: ["LoopHTTP1"]),
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
@@ -50,6 +51,11 @@ let package = Package(
         .target(
             name: "LoopTLS",
             dependencies: ["Loop", "CLoopTLS"]
+        ),
+        // HTTP/1.1 (RFC 9112): the I/O-free request parser and response encoder.
+        .target(
+            name: "LoopHTTP1",
+            dependencies: ["Loop"]
         ),
         .target(
             name: "LoopHTTP2",
@@ -183,6 +189,10 @@ let package = Package(
         .testTarget(
             name: "LoopGRPCProtobufTests",
             dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "LoopHTTP1Tests",
+            dependencies: ["LoopHTTP1"]
         ),
         .testTarget(
             name: "LoopServiceLifecycleTests",
