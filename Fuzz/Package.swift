@@ -42,6 +42,11 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "LoopGRPC", package: "Loop")],
             swiftSettings: fuzzerSettings
         ),
+        .executableTarget(
+            name: "HTTP1ParserFuzzer",
+            dependencies: ["FuzzSupport", .product(name: "LoopHTTP1", package: "Loop")],
+            swiftSettings: fuzzerSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
