@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
+        // Distributed tracing for gRPC calls (swift-distributed-tracing): LoopGRPC itself does
+        // not depend on it.
+        .library(name: "LoopGRPCTracing", targets: ["LoopGRPCTracing"]),
         // Code generation for a user's own .proto files: the protoc plugin, and the SwiftPM
         // build plugin that runs it (with protoc-gen-swift) on every build.
         .executable(name: "protoc-gen-loop-grpc", targets: ["protoc-gen-loop-grpc"]),
@@ -25,6 +28,8 @@ let package = Package(
         // Build-time only: the `swift package generate-documentation` command that `make docs`
         // runs over each library's .docc catalog. A plugin, so no library or product links it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The Tracer API of LoopGRPCTracing's interceptors (and, for its tests only, InMemoryTracing).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -65,6 +70,12 @@ let package = Package(
         .target(
             name: "LoopGRPCProtobuf",
             dependencies: ["LoopGRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // Server and client interceptors that propagate W3C trace context in metadata and open a
+        // span per call, ended with the call's final status.
+        .target(
+            name: "LoopGRPCTracing",
+            dependencies: ["Loop", "LoopGRPC", .product(name: "Tracing", package: "swift-distributed-tracing")]
         ),
         // Turns a description of services into Swift source; protoc-gen-loop-grpc feeds it
         // from .proto files.
@@ -167,6 +178,12 @@ let package = Package(
             name: "LoopGRPCTests",
             dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "InteropTestSupport"],
             exclude: ["Interop/Scripts", "Interop/Go"]
+        ),
+        .testTarget(
+            name: "LoopGRPCTracingTests",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCTracing",
+                           .product(name: "Tracing", package: "swift-distributed-tracing"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]
         ),
         .testTarget(
             name: "LoopGRPCProtobufTests",
