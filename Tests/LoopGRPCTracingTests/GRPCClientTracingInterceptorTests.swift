@@ -102,9 +102,6 @@ import Tracing
             let client = try #require(try await tracer.spans("trace.T/Sleep", .client).first)
             #expect(client.attributes.int("rpc.grpc.status_code") == 4)
             #expect(client.status?.code == .error)
-            // The server's span ends too (its own deadline or the client's reset).
-            let server = try #require(try await tracer.spans("trace.T/Sleep", .server).first)
-            #expect([1, 4].contains(server.attributes.int("rpc.grpc.status_code")))
         }
     }
 

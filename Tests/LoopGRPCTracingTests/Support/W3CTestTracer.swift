@@ -33,9 +33,9 @@ struct W3CTestTracer: Tracer {
 
     var finishedSpans: [FinishedInMemorySpan] { inner.finishedSpans }
 
-    /// The finished spans named `name` of `kind`, once there are `count` of them (waits up to 5 s).
+    /// The finished spans named `name` of `kind`, once there are `count` of them (waits up to 30 s).
     func spans(_ name: String, _ kind: SpanKind, count: Int = 1) async throws -> [FinishedInMemorySpan] {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while true {
             let found = finishedSpans.filter { $0.operationName == name && $0.kind == kind }
             if found.count >= count || ContinuousClock.now >= deadline { return found }
