@@ -51,7 +51,7 @@ public struct GRPCServerTracingInterceptor: GRPCServerInterceptor {
         let name = GRPCMethodName(path: context.path)
         let span = tracer.startSpan(name.fullName, context: parent, ofKind: .server)
         span.setMethodAttributes(name)
-        span.setPeerAttributes(context.remoteAddress, asClient: true)
+        span.setClientAttributes(context.remoteAddress)
         if let local = context.localAddress {
             span.updateAttributes { attributes in
                 attributes[GRPCSpanAttribute.serverAddress] = serverAddress

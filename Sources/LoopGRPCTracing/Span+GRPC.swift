@@ -51,9 +51,9 @@ extension Span {
         }
     }
 
-    /// The peer's address as `network.*` attributes, and as `client.*` (on a server span,
-    /// where the peer is the client); nothing for an unknown address.
-    func setPeerAttributes(_ address: SocketAddress?, asClient: Bool) {
+    /// A server span's peer, the client: `client.address` and `client.port`, and the
+    /// `network.*` attributes of the connection; nothing for an unknown address.
+    func setClientAttributes(_ address: SocketAddress?) {
         guard let address else { return }
         updateAttributes { attributes in
             let type: String
@@ -63,7 +63,7 @@ extension Span {
                 // A connecting client's socket is usually unnamed: then there is no address.
                 guard let path = address.unixDomainSocketPath, !path.isEmpty else { return }
                 attributes[GRPCSpanAttribute.peerAddress] = path
-                if asClient { attributes[GRPCSpanAttribute.clientAddress] = path }
+                attributes[GRPCSpanAttribute.clientAddress] = path
                 return
             case .v4: type = "ipv4"
             case .v6: type = "ipv6"
@@ -73,10 +73,8 @@ extension Span {
             attributes[GRPCSpanAttribute.networkType] = type
             attributes[GRPCSpanAttribute.peerAddress] = ip
             attributes[GRPCSpanAttribute.peerPort] = address.port
-            if asClient {
-                attributes[GRPCSpanAttribute.clientAddress] = ip
-                attributes[GRPCSpanAttribute.clientPort] = address.port
-            }
+            attributes[GRPCSpanAttribute.clientAddress] = ip
+            attributes[GRPCSpanAttribute.clientPort] = address.port
         }
     }
 

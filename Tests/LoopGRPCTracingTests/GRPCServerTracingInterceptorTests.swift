@@ -36,6 +36,23 @@ import Tracing
         }
     }
 
+    /// Over a Unix domain socket: `network.transport` unix and the socket's path as
+    /// `server.address`; the connecting client's socket has no name, so no client address.
+    @Test func unixDomainSocketAttributes() async throws {
+        let tracer = W3CTestTracer()
+        let path = "/tmp/loop-tracing-\(UInt32.random(in: 0 ... .max)).sock"
+        try await withTracedServer(.unixDomainSocket(path: path), server: [GRPCServerTracingInterceptor(tracer: tracer)],
+                                   client: { _ in [] }) { channel, _ in
+            _ = try await unary(channel, TracedService.echo)
+            let server = try #require(try await tracer.spans("trace.T/Echo", .server).first)
+            #expect(server.attributes.string("network.transport") == "unix")
+            #expect(server.attributes.string("server.address") == path)
+            #expect(server.attributes.get("server.port") == nil)
+            #expect(server.attributes.get("client.address") == nil)
+            #expect(server.attributes.get("network.type") == nil)
+        }
+    }
+
     /// The span's context is current in the handler: a call it makes through a traced
     /// channel is a child of the server span, and the server span of that call a child of it.
     @Test func nestedCallsAreChildren() async throws {

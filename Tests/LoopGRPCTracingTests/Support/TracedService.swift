@@ -61,9 +61,11 @@ final class TracedService: GRPCService {
     }
 }
 
-/// A server of `TracedService` with `serverInterceptors` (responses up to 32 bytes) and a
-/// channel to it with `clientInterceptors`, both closed at the end.
+/// A server of `TracedService` with `serverInterceptors` (responses up to 32 bytes) on
+/// `endpoint` (127.0.0.1 and a free port by default) and a channel to it with
+/// `clientInterceptors` (given the port), both closed at the end.
 func withTracedServer<R>(
+    _ endpoint: Endpoint = .hostAndPort(host: "127.0.0.1", port: 0),
     server serverInterceptors: [any GRPCServerInterceptor], client clientInterceptors: @escaping (Int) -> [any GRPCClientInterceptor],
     _ body: (GRPCChannel, TracedService) async throws -> R
 ) async throws -> R {
@@ -72,10 +74,15 @@ func withTracedServer<R>(
     configuration.interceptors = serverInterceptors
     configuration.maxSendMessageSize = 32
     let group = EventLoopGroup(numberOfThreads: 2)
-    let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [service], configuration: configuration)
+    let server = try await GRPCServer.bind(endpoint, group: group, services: [service], configuration: configuration)
     var channelConfiguration = GRPCChannelConfiguration()
     channelConfiguration.interceptors = clientInterceptors(server.port)
-    let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group, configuration: channelConfiguration)
+    let target: Endpoint
+    switch endpoint {
+    case .hostAndPort(let host, _): target = .hostAndPort(host: host, port: server.port)
+    case .unixDomainSocket: target = endpoint
+    }
+    let channel = GRPCChannel(endpoint: target, group: group, configuration: channelConfiguration)
     service.channel.withLock { $0 = channel }
     let result: Result<R, any Error>
     do {
