@@ -92,7 +92,10 @@ soak: deps test-deps peers
 # DocC archives of the libraries (swift-docc-plugin; catalogs in Sources/<library>/<library>.docc),
 # written to $(DOCS_DIR)/<library>.doccarchive. Fails on any DocC warning: --warnings-as-errors
 # makes docc fail, and a "warning:" line left in its output fails the target too.
-DOCS_TARGETS := Loop LoopTLS LoopHTTP2 LoopGRPC LoopGRPCProtobuf LoopServiceLifecycle
+DOCS_TARGETS := Loop LoopTLS LoopHTTP2 LoopGRPC LoopGRPCProtobuf LoopServiceLifecycle LoopGRPCTracing
+# SwiftPM's own warning about a dependency's stray files (swift-distributed-tracing 1.7.3 ships
+# CMakeLists.txt in its Sources), printed when LoopGRPCTracing's dependencies build: not DocC's.
+DOCS_IGNORED := ^warning: '[^']+': found [0-9]+ file\(s\) which are unhandled
 DOCS_DIR := .build/docs
 
 .PHONY: docs
@@ -108,8 +111,8 @@ docs: deps
 			echo "docs: $$target failed (full output: $$log)" >&2; \
 			exit 1; \
 		fi; \
-		if grep -q '^warning:' "$$log"; then \
-			grep -A8 '^warning:' "$$log" >&2; \
+		if grep -v -E "$(DOCS_IGNORED)" "$$log" | grep -q '^warning:'; then \
+			grep -v -E "$(DOCS_IGNORED)" "$$log" | grep -A8 '^warning:' >&2; \
 			echo "docs: DocC warnings in $$target (full output: $$log)" >&2; \
 			exit 1; \
 		fi; \

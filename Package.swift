@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
         .library(name: "LoopServiceLifecycle", targets: ["LoopServiceLifecycle"]),
+        // Distributed tracing for gRPC calls (swift-distributed-tracing): LoopGRPC itself does
+        // not depend on it.
+        .library(name: "LoopGRPCTracing", targets: ["LoopGRPCTracing"]),
         // Code generation for a user's own .proto files: the protoc plugin, and the SwiftPM
         // build plugin that runs it (with protoc-gen-swift) on every build.
         .executable(name: "protoc-gen-loop-grpc", targets: ["protoc-gen-loop-grpc"]),
@@ -30,6 +33,8 @@ let package = Package(
         // ServiceGroup (signals, graceful shutdown) for LoopServiceLifecycle only: LoopHTTP2 and
         // LoopGRPC do not depend on it.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The Tracer API of LoopGRPCTracing's interceptors (and, for its tests only, InMemoryTracing).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -81,6 +86,12 @@ let package = Package(
         .target(
             name: "LoopServiceLifecycle",
             dependencies: ["LoopHTTP2", "LoopGRPC", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        // Server and client interceptors that propagate W3C trace context in metadata and open a
+        // span per call, ended with the call's final status.
+        .target(
+            name: "LoopGRPCTracing",
+            dependencies: ["Loop", "LoopGRPC", .product(name: "Tracing", package: "swift-distributed-tracing")]
         ),
         // Turns a description of services into Swift source; protoc-gen-loop-grpc feeds it
         // from .proto files.
@@ -185,6 +196,12 @@ let package = Package(
             name: "LoopGRPCTests",
             dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "InteropTestSupport"],
             exclude: ["Interop/Scripts", "Interop/Go"]
+        ),
+        .testTarget(
+            name: "LoopGRPCTracingTests",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCTracing",
+                           .product(name: "Tracing", package: "swift-distributed-tracing"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")]
         ),
         .testTarget(
             name: "LoopGRPCProtobufTests",

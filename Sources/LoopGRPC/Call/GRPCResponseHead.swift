@@ -145,6 +145,15 @@ struct GRPCResponseHead {
         return list
     }
 
+    /// The status a client reads from `trailers(for: status, adding: metadata)`: the status
+    /// with the merged trailing metadata, or the INTERNAL that replaces metadata which may not
+    /// be sent. Kept beside `trailers(for:adding:)` so the two cannot disagree.
+    static func sentStatus(for status: GRPCStatus, adding metadata: consuming GRPCMetadata) -> GRPCStatus {
+        metadata.merge(status.trailingMetadata)
+        if !metadata.isEmpty, let problem = problem(in: metadata) { return GRPCStatus(.internal, problem.message) }
+        return GRPCStatus(status.code, status.message, trailingMetadata: metadata)
+    }
+
     /// INTERNAL trailers for metadata the handler supplied that cannot go on the wire.
     static func problemTrailers(_ problem: GRPCStatus) -> [HPACKHeader] {
         [HPACKHeader("grpc-status", String(GRPCStatus.Code.internal.rawValue)),

@@ -115,17 +115,28 @@ extension GRPCChannel {
     }
 
     /// Opens a call, runs `body` with it, and makes sure it ends: cancelled (RST_STREAM
-    /// CANCEL) if `body` throws, returns early, or the task is cancelled.
+    /// CANCEL) if `body` throws, returns early, or the task is cancelled. The options'
+    /// finish observers hear how it ended, also when it never got a stream.
     private func withCall<R: Sendable>(
         _ path: String, _ options: GRPCCallOptions, _ body: @escaping @Sendable (GRPCClientCall) async throws -> R
     ) async throws -> R {
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
-        try options.metadata.validateForSending()
-        let call = try await open(path, options, deadline: deadline)
+        let call: GRPCClientCall
+        do {
+            try options.metadata.validateForSending()
+            call = try await open(path, options, deadline: deadline)
+        } catch {
+            options.callFinished(Self.status(endingUnstartedCall: error))
+            throw error
+        }
         return try await withTaskCancellationHandler {
             do {
                 let result = try await body(call)
                 await call.cancelFromCaller(GRPCStatus(.cancelled, "the call's body returned before the call ended"))
+                if options.hasFinishObservers {
+                    let status = await call.finalStatus()
+                    options.callFinished(status)
+                }
                 return result
             } catch {
                 // A failure from the call itself carries its status; anything else (the
@@ -134,6 +145,12 @@ extension GRPCChannel {
                 let cancelled = error is CancellationError || Task.isCancelled
                 if !finished {
                     await call.cancelFromCaller(GRPCStatus(.cancelled, cancelled ? "the caller's task was cancelled" : "the caller failed: \(error)"))
+                }
+                if options.hasFinishObservers {
+                    // The call's status; when that is OK, the failure the caller gets instead
+                    // (a unary response without a message, or one that does not parse).
+                    let status = await call.finalStatus()
+                    options.callFinished(status.code == .ok && !cancelled ? (error as? GRPCStatus ?? status) : status)
                 }
                 // Cancellation surfaces as the call's status (CANCELLED), as gRPC users expect.
                 if cancelled { throw await call.finalStatus() }
@@ -191,6 +208,13 @@ extension GRPCChannel {
 
     /// How many connections a call that could not start tries before it fails.
     static let maxTransparentRetries = 5
+
+    /// The status of a call that failed before it had a stream.
+    private static func status(endingUnstartedCall error: any Error) -> GRPCStatus {
+        if let status = error as? GRPCStatus { return status }
+        if error is CancellationError { return GRPCStatus(.cancelled, "the caller's task was cancelled") }
+        return GRPCStatus(.unavailable, "\(error)")
+    }
 
     private func requestHeaders(path: String, options: GRPCCallOptions, timeout: Duration?) -> [HPACKHeader] {
         var headers = [

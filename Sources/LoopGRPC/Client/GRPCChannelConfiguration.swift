@@ -49,7 +49,10 @@ public struct GRPCChannelConfiguration: Sendable {
     public init() {}
 }
 
-/// Runs around every call a client makes: to add credentials, log, time or retry.
+/// Runs around every call a client makes: to add credentials, log, time or retry. A
+/// streaming call's status comes inside `next` (and its body may catch it): register
+/// ``GRPCCallOptions/onFinish(_:)`` in the options passed on to be told the status each
+/// call ended with.
 ///
 /// ```swift
 /// struct AddToken: GRPCClientInterceptor {

@@ -86,7 +86,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         if finished {
             failWriter(GRPCStatus(.cancelled, "the call already ended"))
         } else {
-            abandon(GRPCStatus(.unavailable, "the connection closed before the call completed"))
+            abandon(GRPCStatus(.cancelled, "the connection closed before the call completed"))
         }
     }
 
@@ -97,6 +97,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         deadlineTimer?.cancel()
         deadlineTimer = nil
         context.markCancelled()
+        context.ended(status, withTrailingMetadata: false)
         failInbound(status)
         failWriter(status)
         task?.cancel()
@@ -252,6 +253,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
             try stream.sendData(framed, endStream: false)
         } catch {
             finished = true
+            context.ended(GRPCStatus(.cancelled, "the stream ended before the response was sent: \(error)"), withTrailingMetadata: false)
             return
         }
         finish(.ok)
@@ -270,6 +272,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         failWriter(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
         if headSent {
             try? stream.sendTrailers(trailers(for: status))
+            context.ended(status, withTrailingMetadata: true)
             return
         }
         headSent = true
@@ -277,9 +280,11 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         switch sendableInitialMetadata() {
         case .success(let metadata):
             head = GRPCResponseHead.headers(compression: responseCompression, metadata: metadata, trailers: trailers(for: status))
+            context.ended(status, withTrailingMetadata: true)
         case .failure(let problem):
             head = GRPCResponseHead.headers(compression: responseCompression, metadata: GRPCMetadata(),
                                             trailers: GRPCResponseHead.problemTrailers(problem))
+            context.ended(GRPCStatus(.internal, problem.message), withTrailingMetadata: false)
         }
         try? stream.sendHeaders(head, endStream: true)
     }

@@ -1,5 +1,8 @@
 /// Runs around every call a server handles: to check credentials, log, time or enrich
-/// calls. Throw a `GRPCStatus` to refuse a call before its handler runs.
+/// calls. Throw a `GRPCStatus` to refuse a call before its handler runs. What `next` returns
+/// or throws is not always the status the call ends with (the response is sent after it,
+/// the deadline or the client's reset can end the call first): register
+/// ``GRPCServerContext/onFinish(_:)`` to be told the status the client got.
 ///
 /// ```swift
 /// struct RequireToken: GRPCServerInterceptor {
