@@ -19,6 +19,8 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     /// What the task runs (kept here so the task's closure captures only the call).
     var method: GRPCRouter.Method?
     var interceptors: [any GRPCServerInterceptor] = []
+    /// Counts the call in its method's metrics (Observability/GRPCServerCall+Observability.swift).
+    var observer = GRPCCallObserver.none
 
     /// Queued request messages and their credit, a parked sender (see GRPCBridgedCall).
     var bridge: GRPCCallBridge
@@ -94,6 +96,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     /// `status`, the handler is cancelled.
     private func abandon(_ status: GRPCStatus) {
         finished = true
+        observer.ended(status.code)
         deadlineTimer?.cancel()
         deadlineTimer = nil
         context.markCancelled()
@@ -252,6 +255,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
             try stream.sendData(framed, endStream: false)
         } catch {
             finished = true
+            observer.ended(.unavailable)
             return
         }
         finish(.ok)
@@ -261,6 +265,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     func finish(_ status: GRPCStatus) {
         guard !finished else { return }
         finished = true
+        observer.ended(status.code)
         // Nothing reads the request any more: an unfinished message's bytes and reservation
         // go back now, not when the stream closes (up to a second later, the stream-end rule).
         endInbound()
@@ -286,7 +291,9 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
 
     /// Ends the call with the status `error` stands for.
     func finish(error: any Error) async {
-        await finishOnLoop(Self.status(for: error, context: context))
+        let status = Self.status(for: error, context: context)
+        await logHandlerError(error, becoming: status)
+        await finishOnLoop(status)
     }
 
     /// Ends the call with `status`, from the handler's task (hopping to the loop if needed).

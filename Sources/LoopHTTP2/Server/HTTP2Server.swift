@@ -80,6 +80,8 @@ public enum HTTP2Server {
         var configuration = configuration
         configuration.role = .server
         let fixed = configuration
+        // One set of metric handles for all of the server's connections.
+        let metrics = HTTP2Metrics.make(factory: configuration.metricsFactory, role: .server)
         let tlsContext = try tls.map { try TLSContext($0.defaultingApplicationProtocols(to: ["h2"])) }
         return try await ServerBootstrap(group: group)
             .serverOption(.backlog(1024))
@@ -89,7 +91,8 @@ public enum HTTP2Server {
             .childChannelInitializer { channel in
                 if let tlsContext { try channel.pipeline.addHandler(TLSHandler(context: tlsContext), name: "tls") }
                 try pipelineSetup?(channel)
-                try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel)))
+                try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel),
+                                                                       metrics: metrics))
             }
             .bind(to: endpoint)
             .get()
