@@ -38,6 +38,8 @@ let package = Package(
         // swift-metrics; neither prints nor exports anything unless the application says so.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Prometheus exposition, for the Greeter example's /metrics only.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -117,7 +119,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "HTTP2Server",
-            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "ExampleSupport", argumentParser],
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "ExampleSupport", argumentParser, logging],
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
@@ -146,7 +148,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "Greeter",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "ExampleSupport", argumentParser, .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopHTTP2", "ExampleSupport", argumentParser,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"), logging, coreMetrics,
+                           .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Sources/examples/Greeter"
         ),
         // A gRPC / HTTP/2 reverse proxy over LoopHTTP2's HTTP2Proxy (issue #11).
