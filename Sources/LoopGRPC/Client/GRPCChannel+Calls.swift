@@ -130,12 +130,14 @@ extension GRPCChannel {
         let call = GRPCClientCall(loop: connection.loop, path: path, requestCompression: options.compression,
                                   maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize,
                                   partialMessages: connection.partialMessages)
+        let methodMetrics = callMetrics?.method(path)
         let headers = requestHeaders(path: path, options: options, timeout: remaining)
         do {
             try await onLoopThrowing(connection.loop) { [self] in
                 call.onClosed = { [weak self] in self?.release(connection) }
                 do {
                     try connection.open(call, headers: headers)
+                    if let methodMetrics { call.observer = GRPCCallObserver(metrics: methodMetrics) }
                 } catch {
                     call.onClosed = nil
                     throw error

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Glibc
 import LoopHTTP2
+import Synchronization
 
 /// One method's call metrics: calls started, calls finished by status code (all 17 codes
 /// made up front, a fixed array, so finishing a call looks nothing up), and call duration.
@@ -32,6 +33,26 @@ final class GRPCMethodMetrics: Sendable {
     static func resolve(_ factory: (any MetricsFactory)?) -> (any MetricsFactory)? {
         let factory = factory ?? MetricsSystem.factory
         return factory is NOOPMetricsHandler ? nil : factory
+    }
+}
+
+/// A channel's method metrics, made the first time it calls each path (a lock and a lookup
+/// per call, no allocation after the first call of a method).
+final class GRPCClientMetrics: Sendable {
+    private let factory: any MetricsFactory
+    private let methods = Mutex<[String: GRPCMethodMetrics]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    func method(_ path: String) -> GRPCMethodMetrics {
+        methods.withLock { methods in
+            if let metrics = methods[path] { return metrics }
+            let metrics = GRPCMethodMetrics(factory: factory, prefix: "loop_grpc_client_", method: path)
+            methods[path] = metrics
+            return metrics
+        }
     }
 }
 

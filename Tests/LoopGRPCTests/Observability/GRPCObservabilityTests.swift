@@ -68,6 +68,31 @@ import Testing
         #expect(try metrics.expectCounter("loop_http2_streams_opened_total").totalValue == 6)
     }
 
+    @Test func aChannelCountsItsCallsByMethodAndCodeToo() async throws {
+        let metrics = TestMetrics()
+        var channelConfiguration = GRPCChannelConfiguration()
+        channelConfiguration.metricsFactory = metrics
+        try await withEchoServer(channelConfiguration: channelConfiguration) { channel, _ in
+            #expect(await call(channel, EchoService.unary, "a") == .ok)
+            #expect(await call(channel, EchoService.fail, "x") == .notFound)
+            #expect(await call(channel, "/nope.Nope/Nope", "") == .unimplemented)
+        }
+        func clientFinished(_ method: String, _ code: String) -> Int64 {
+            (try? metrics.expectCounter("loop_grpc_client_calls_finished_total", [("method", method), ("code", code)]).totalValue) ?? 0
+        }
+        #expect(clientFinished(EchoService.unary, "OK") == 1)
+        #expect(clientFinished(EchoService.fail, "NOT_FOUND") == 1)
+        // A client names its own methods: the path it called is the label.
+        #expect(clientFinished("/nope.Nope/Nope", "UNIMPLEMENTED") == 1)
+        #expect(try metrics.expectCounter("loop_grpc_client_calls_started_total", [("method", EchoService.unary)]).totalValue == 1)
+        #expect(try metrics.expectTimer("loop_grpc_client_call_duration_seconds", [("method", EchoService.fail)]).values.count == 1)
+        // Its HTTP/2 connection, as a client's.
+        #expect(try metrics.expectCounter("loop_http2_client_connections_opened_total").totalValue == 1)
+        #expect(try metrics.expectCounter("loop_http2_client_streams_opened_total").totalValue == 3)
+        // The server counted nothing here: it has its own (no-op) factory.
+        #expect(metrics.counters(label: "loop_grpc_server_calls_started_total").isEmpty)
+    }
+
     @Test func aHandlerErrorIsLoggedWithMethodAndStatus() async throws {
         let logs = InMemoryLogHandler()
         try await withEchoServer(configuration: configuration(TestMetrics(), logs)) { channel, _ in
