@@ -7,7 +7,7 @@ import Synchronization
 /// made up front, a fixed array, so finishing a call looks nothing up), and call duration.
 /// Made once per method: by `GRPCServer.bind` for every registered method (and one for
 /// unknown methods, `method="unknown"`), and by a `GRPCChannel` the first time it calls a
-/// method.
+/// method (`GRPCClientMetrics`).
 ///
 /// | metric | type | labels |
 /// |---|---|---|

@@ -147,7 +147,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
-        if !connection.counters.isEmpty { observer.report(&connection.counters) }
+        if observer.metrics != nil, !connection.counters.isEmpty { observer.report(&connection.counters) }
         flushNow()
         context.fireChannelReadComplete()
     }
@@ -257,6 +257,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    @inline(__always)  // in processEvents' loop: an out-of-line call copies each event
     private func dispatch(_ event: HTTP2ConnectionEvent) {
         switch event {
             case .ready:

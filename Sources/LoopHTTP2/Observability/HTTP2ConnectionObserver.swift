@@ -5,7 +5,10 @@ import Synchronization
 
 /// What one connection handler logs and counts (docs: "Logging and metrics"). The handler
 /// calls it at the points of a connection's life, never per frame or per request: start,
-/// ready, a GOAWAY received, a stream or connection error, an error caught, the close.
+/// ready, a GOAWAY received, a stream or connection error, an error caught, the close. Its
+/// methods are kept out of line (`@inline(never)`): inlined, they made the handler's event
+/// dispatch too large to be inlined itself, and each event was then copied (+230
+/// instructions per request, callgrind).
 /// Stream and reset counts are kept as integers by ``HTTP2Connection`` (its `counters`) and
 /// handed to ``HTTP2Metrics`` at read-complete and at the close.
 struct HTTP2ConnectionObserver {
@@ -31,6 +34,7 @@ struct HTTP2ConnectionObserver {
 
     /// The connection became active: count it, and give the logger its metadata (once per
     /// connection; a no-op logger gets none, so a server that logs nothing pays nothing).
+    @inline(never)
     mutating func started(remoteAddress: SocketAddress?) {
         if let metrics, !counted {
             counted = true
@@ -44,6 +48,7 @@ struct HTTP2ConnectionObserver {
         logger.debug(role == .server ? "HTTP/2 connection accepted" : "HTTP/2 connection opened")
     }
 
+    @inline(never)
     func ready() {
         logger.debug("HTTP/2 connection ready")
     }
@@ -54,6 +59,7 @@ struct HTTP2ConnectionObserver {
     }
 
     /// The socket closed: the last counts, the close by reason, the open gauge.
+    @inline(never)
     mutating func closed(_ counters: inout HTTP2ConnectionCounters) {
         let reason = closeReason ?? .peerClosed
         closeReason = reason
@@ -69,6 +75,7 @@ struct HTTP2ConnectionObserver {
     }
 
     /// Hands the connection's counts to the metrics (at read-complete).
+    @inline(never)
     func report(_ counters: inout HTTP2ConnectionCounters) {
         guard let metrics, !counters.isEmpty else { return }
         metrics.report(&counters)
@@ -76,6 +83,7 @@ struct HTTP2ConnectionObserver {
 
     // MARK: Protocol events
 
+    @inline(never)
     func goAwayReceived(lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: String) {
         let level: Logger.Level = code == .noError ? .debug : .info
         logger.log(level: level, "HTTP/2 GOAWAY received", metadata: [
@@ -84,6 +92,7 @@ struct HTTP2ConnectionObserver {
     }
 
     /// We reset a stream for a protocol violation of the peer's (RST_STREAM with the RFC's code).
+    @inline(never)
     func streamError(_ error: HTTP2ProtocolError) {
         logger.info("HTTP/2 stream error: RST_STREAM sent", metadata: [
             "http2.stream_id": "\(error.streamID ?? 0)", "http2.error_code": "\(error.code)", "http2.reason": "\(error.reason)",
@@ -95,6 +104,7 @@ struct HTTP2ConnectionObserver {
     /// - Parameters:
     ///   - abuseLimit: the connection's own abuse limit behind an ENHANCE_YOUR_CALM, if any.
     ///   - expiredTimeout: the handler's timeout that passed, if any.
+    @inline(never)
     mutating func connectionError(_ error: HTTP2ProtocolError, abuseLimit: HTTP2AbuseLimit?, expiredTimeout: HTTP2Timeouts.Expiry?) {
         var limit = abuseLimit
         if closeReason == nil, let expiry = expiredTimeout, expiry.code == error.code, expiry.reason == error.reason {
@@ -130,6 +140,7 @@ struct HTTP2ConnectionObserver {
     }
 
     /// An error reached the handler: a failed TLS handshake (or record), or a socket error.
+    @inline(never)
     mutating func errorCaught(_ error: any Error, beforeReady: Bool) {
         if let error = error as? TLSError {
             closing(.tlsError)
@@ -162,6 +173,7 @@ extension HTTP2ConnectionObserver {
 
     /// An `HTTP2Server` request handler threw: the error, logged at error level with the
     /// request's method and path and the 500 or reset it became.
+    @inline(never)
     func handlerFailed(_ error: any Error, _ head: HTTP2RequestHead, answer: HandlerFailureAnswer) {
         var metadata: Logger.Metadata = ["http.method": "\(head.method)", "http.path": "\(head.path)", "error": "\(error)"]
         switch answer {
