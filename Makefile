@@ -89,10 +89,10 @@ soak: deps test-deps peers
 	$(SWIFT) build -c release --product InteropServer
 	python3 scripts/soak.py --minutes $(SOAK_MINUTES) --out .build/soak --bin-dir .build/release $(SOAK_ARGS)
 
-# DocC archives of the four libraries (swift-docc-plugin; catalogs in Sources/<library>/<library>.docc),
+# DocC archives of the libraries (swift-docc-plugin; catalogs in Sources/<library>/<library>.docc),
 # written to $(DOCS_DIR)/<library>.doccarchive. Fails on any DocC warning: --warnings-as-errors
 # makes docc fail, and a "warning:" line left in its output fails the target too.
-DOCS_TARGETS := Loop LoopTLS LoopHTTP2 LoopGRPC LoopGRPCProtobuf
+DOCS_TARGETS := Loop LoopTLS LoopHTTP2 LoopGRPC LoopGRPCProtobuf LoopServiceLifecycle
 DOCS_DIR := .build/docs
 
 .PHONY: docs

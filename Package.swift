@@ -17,9 +17,11 @@ let package = Package(
     products: [
         .library(name: "Loop", targets: ["Loop"]),
         .library(name: "LoopTLS", targets: ["LoopTLS"]),
+        .library(name: "LoopHTTP1", targets: ["LoopHTTP1"]),
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
+        .library(name: "LoopServiceLifecycle", targets: ["LoopServiceLifecycle"]),
         // Code generation for a user's own .proto files: the protoc plugin, and the SwiftPM
         // build plugin that runs it (with protoc-gen-swift) on every build.
         .executable(name: "protoc-gen-loop-grpc", targets: ["protoc-gen-loop-grpc"]),
@@ -40,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // Prometheus exposition, for the Greeter example's /metrics only.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // ServiceGroup (signals, graceful shutdown) for LoopServiceLifecycle only: LoopHTTP2 and
+        // LoopGRPC do not depend on it.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shim over <ev.h> (Debian libev-dev): wraps the macros Swift cannot import.
@@ -62,6 +67,11 @@ let package = Package(
             name: "LoopTLS",
             dependencies: ["Loop", "CLoopTLS"]
         ),
+        // HTTP/1.1 (RFC 9112): the I/O-free request parser and response encoder.
+        .target(
+            name: "LoopHTTP1",
+            dependencies: ["Loop"]
+        ),
         .target(
             name: "LoopHTTP2",
             dependencies: ["Loop", "LoopTLS", logging, coreMetrics]
@@ -80,6 +90,12 @@ let package = Package(
         .target(
             name: "LoopGRPCProtobuf",
             dependencies: ["LoopGRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // HTTP2Server and GRPCServer as swift-service-lifecycle Services: a ServiceGroup's
+        // graceful shutdown (SIGTERM) drains them.
+        .target(
+            name: "LoopServiceLifecycle",
+            dependencies: ["LoopHTTP2", "LoopGRPC", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         // Turns a description of services into Swift source; protoc-gen-loop-grpc feeds it
         // from .proto files.
@@ -109,7 +125,7 @@ let package = Package(
         // (and their tests) depend on ExampleSupport, InteropSupport and ArgumentParser.
         .target(
             name: "ExampleSupport",
-            dependencies: ["CLibev", argumentParser],
+            dependencies: ["CLibev", argumentParser, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/examples/ExampleSupport"
         ),
         .executableTarget(
@@ -119,7 +135,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "HTTP2Server",
-            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "ExampleSupport", argumentParser, logging],
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "LoopServiceLifecycle", "ExampleSupport", argumentParser, logging],
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
@@ -148,8 +164,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "Greeter",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopHTTP2", "ExampleSupport", argumentParser,
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf"), logging, coreMetrics,
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopHTTP2", "LoopServiceLifecycle", "ExampleSupport", argumentParser,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), logging, coreMetrics,
                            .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Sources/examples/Greeter"
         ),
@@ -188,6 +205,16 @@ let package = Package(
         .testTarget(
             name: "LoopGRPCProtobufTests",
             dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "LoopHTTP1Tests",
+            dependencies: ["LoopHTTP1"]
+        ),
+        .testTarget(
+            name: "LoopServiceLifecycleTests",
+            dependencies: ["LoopServiceLifecycle", "LoopHTTP2", "LoopGRPC", "InteropTestSupport",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "LoopGRPCCodeGeneratorTests",

@@ -121,37 +121,7 @@ extension GRPCChannel {
     ) async throws -> R {
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
         try options.metadata.validateForSending()
-        let connection = try await acquire(waitForReady: options.waitForReady)
-        let remaining = deadline.map { $0 - ContinuousClock.now }
-        if let remaining, remaining <= .zero {
-            release(connection)
-            throw GRPCStatus(.deadlineExceeded, "the deadline passed while connecting")
-        }
-        let call = GRPCClientCall(loop: connection.loop, path: path, requestCompression: options.compression,
-                                  maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize,
-                                  partialMessages: connection.partialMessages)
-        let methodMetrics = callMetrics?.method(path)
-        let headers = requestHeaders(path: path, options: options, timeout: remaining)
-        do {
-            try await onLoopThrowing(connection.loop) { [self] in
-                call.onClosed = { [weak self] in self?.release(connection) }
-                do {
-                    try connection.open(call, headers: headers)
-                    if let methodMetrics { call.observer = GRPCCallObserver(metrics: methodMetrics) }
-                } catch {
-                    call.onClosed = nil
-                    throw error
-                }
-                if let remaining {
-                    call.deadlineTimer = connection.loop.scheduleCallback(in: remaining) {
-                        call.cancel(GRPCStatus(.deadlineExceeded, "the deadline of \(remaining) passed"))
-                    }
-                }
-            }
-        } catch {
-            release(connection)
-            throw error
-        }
+        let call = try await open(path, options, deadline: deadline)
         return try await withTaskCancellationHandler {
             do {
                 let result = try await body(call)
@@ -173,6 +143,56 @@ extension GRPCChannel {
             call.loop.execute { UncheckedTransfer(call).value.cancel(GRPCStatus(.cancelled, "the caller's task was cancelled")) }
         }
     }
+
+    /// Starts a call on a connection with a free slot. A connection that turned out to be
+    /// going away (its GOAWAY crossed our choice of it) sent nothing of the call, so the call
+    /// starts on another one: gRPC's transparent retry, for calls that never left the client.
+    private func open(
+        _ path: String, _ options: GRPCCallOptions, deadline: ContinuousClock.Instant?
+    ) async throws -> GRPCClientCall {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let connection = try await acquire(waitForReady: options.waitForReady)
+            let remaining = deadline.map { $0 - ContinuousClock.now }
+            if let remaining, remaining <= .zero {
+                release(connection)
+                throw GRPCStatus(.deadlineExceeded, "the deadline passed while connecting")
+            }
+            let call = GRPCClientCall(loop: connection.loop, path: path, requestCompression: options.compression,
+                                      maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize,
+                                      partialMessages: connection.partialMessages)
+            let headers = requestHeaders(path: path, options: options, timeout: remaining)
+            let methodMetrics = callMetrics?.method(path)
+            do {
+                try await onLoopThrowing(connection.loop) { [self] in
+                    call.onClosed = { [weak self] in self?.release(connection) }
+                    do {
+                        try connection.open(call, headers: headers)
+                        if let methodMetrics { call.observer = GRPCCallObserver(metrics: methodMetrics) }
+                    } catch {
+                        call.onClosed = nil
+                        throw error
+                    }
+                    if let remaining {
+                        call.deadlineTimer = connection.loop.scheduleCallback(in: remaining) {
+                            call.cancel(GRPCStatus(.deadlineExceeded, "the deadline of \(remaining) passed"))
+                        }
+                    }
+                }
+                return call
+            } catch let notOpened as GRPCClientConnection.NotOpened {
+                release(connection)
+                if attempt >= Self.maxTransparentRetries { throw notOpened.status }
+            } catch {
+                release(connection)
+                throw error
+            }
+        }
+    }
+
+    /// How many connections a call that could not start tries before it fails.
+    static let maxTransparentRetries = 5
 
     private func requestHeaders(path: String, options: GRPCCallOptions, timeout: Duration?) -> [HPACKHeader] {
         var headers = [

@@ -99,6 +99,13 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
         fail(GRPCResponseHead.status(resetBy: code), resetStream: false)
     }
 
+    /// The connection ended before the call completed (`error` says how).
+    func connectionLost(_ error: HTTP2ProtocolError) {
+        guard status == nil else { return }
+        let why = error.code == .noError ? error.reason : "\(error.code): \(error.reason)"
+        fail(GRPCStatus(.unavailable, "the connection closed before the call completed (\(why))"), resetStream: false)
+    }
+
     /// The stream is gone (closed normally or with the connection).
     func streamClosed() {
         endInbound()

@@ -40,17 +40,25 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
         handler?.peerMaxConcurrentStreams.map(Int.init) ?? Int.max
     }
 
+    /// A call that could not start on this connection: nothing of it left the client, so
+    /// the channel may start it on another connection (gRPC's transparent retry).
+    struct NotOpened: Error {
+        let status: GRPCStatus
+    }
+
     /// Opens a stream for `call` with `headers` (on the loop).
-    func open(_ call: GRPCClientCall, headers: [HPACKHeader]) throws {
+    /// - Throws: ``NotOpened`` when the connection is going away (GOAWAY arrived after the
+    ///   call picked it) or the stream could not be opened.
+    func open(_ call: GRPCClientCall, headers: [HPACKHeader]) throws(NotOpened) {
         guard let handler, !goingAway else {
-            throw GRPCStatus(.unavailable, "the connection is going away")
+            throw NotOpened(status: GRPCStatus(.unavailable, "the connection is going away"))
         }
         do {
             let stream = try handler.openStream(headers, endStream: false)
             call.attach(stream)
             calls[stream.id] = call
         } catch {
-            throw GRPCStatus(.unavailable, "could not open a stream: \(error)")
+            throw NotOpened(status: GRPCStatus(.unavailable, "could not open a stream: \(error)"))
         }
     }
 
@@ -67,6 +75,12 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     }
 
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
+        // The connection ended (its socket closed, or an error on either side): not the
+        // server's answer to this call, so UNAVAILABLE, as gRPC reports a lost transport.
+        if let error = handler?.closeError {
+            calls[stream.id]?.connectionLost(error)
+            return
+        }
         calls[stream.id]?.receiveReset(code)
     }
 

@@ -328,6 +328,10 @@ public struct HTTP2Connection: Sendable {
         HTTP2FrameEncoder.writePing(opaque, ack: false, into: &output.control)
     }
 
+    /// What ended the connection when it ended on an error or because its socket closed
+    /// (not after a graceful drain): streams reset by that end were not reset by the peer.
+    public internal(set) var closeError: HTTP2ProtocolError?
+
     // MARK: Shutdown
 
     /// Starts a graceful shutdown (RFC 9113 §6.8, `HTTP2Shutdown`): a server sends GOAWAY
@@ -350,6 +354,7 @@ public struct HTTP2Connection: Sendable {
         guard state != .closed else { return }
         shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: error.code, reason: error.reason, into: &output.control)
         state = .closed
+        closeError = error
         for id in streams.ids {
             closeStream(id)
             events.append(.reset(streamID: id, error.code))

@@ -186,7 +186,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         }
         if connection.state != .closed {
             observer.closing(.peerClosed)
-            connection.close(code: .noError, reason: "connection closed")
+            connection.close(code: .noError, reason: "the socket closed")
         }
         connection.discardOutput()
         processEvents()
@@ -489,6 +489,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     func bufferedBytes(streamID: UInt32) -> Int {
         connection.bufferedBytes(streamID: streamID)
     }
+
+    /// What ended the connection, when an error or the socket's close ended it (nil while it
+    /// runs, and after a graceful drain). A stream reset while this is set was reset by the
+    /// connection's end, not by the peer.
+    public var closeError: HTTP2ProtocolError? { connection.closeError }
 
     /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS, nil when it set none.
     public var peerMaxConcurrentStreams: UInt32? { connection.peerSettings.maxConcurrentStreams }

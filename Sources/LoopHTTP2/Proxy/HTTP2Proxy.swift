@@ -62,11 +62,11 @@ public final class HTTP2Proxy: Sendable {
         }
         let table = byLoop
         do {
-            let channel = try await HTTP2Server.bind(endpoint, group: group, configuration: configuration.downstream) { channel in
+            let server = try await HTTP2Server.bind(endpoint, group: group, configuration: configuration.downstream) { channel in
                 // Runs on the connection's loop: its pool is that loop's.
                 HTTP2ProxyDownstream(pool: table[ObjectIdentifier(channel.eventLoop)]!.value)
             }
-            return HTTP2Proxy(channel: channel, pools: pools)
+            return HTTP2Proxy(channel: server.channel, pools: pools)
         } catch {
             for pool in pools { await onLoop(pool.value.loop) { pool.value.stop() } }
             throw error

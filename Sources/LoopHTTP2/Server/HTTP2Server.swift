@@ -11,7 +11,18 @@ import LoopTLS
 /// let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 8080, group: group) { request, response in
 ///     try await response.respond(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: "Hello, world!"))
 /// }
-/// try await server.closeFuture.get()
+/// try await server.serve()   // returns once the server has shut down
+/// ```
+///
+/// The server keeps track of its connections. ``beginGracefulShutdown(deadline:)`` stops
+/// accepting, sends the two-phase GOAWAY (RFC 9113 §6.8) on every connection, lets the
+/// requests in flight finish, closes each connection once it is idle, and closes the rest at
+/// the deadline; ``serve()`` returns when the last connection closed. `LoopServiceLifecycle`
+/// runs it under swift-service-lifecycle's `ServiceGroup` (SIGTERM drains it).
+///
+/// ```swift
+/// // From a signal handler or another task:
+/// server.beginGracefulShutdown(deadline: .now + .seconds(30))
 /// ```
 ///
 /// Over TLS (a client offering ALPN must offer `h2`; one offering nothing is served HTTP/2):
@@ -22,14 +33,83 @@ import LoopTLS
 ///     try await response.respond(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: "Hello over TLS"))
 /// }
 /// ```
-public enum HTTP2Server {
+public final class HTTP2Server: Sendable {
+    /// The listening channel.
+    public let channel: any Channel
+    let connections: HTTP2ServerConnections
+
+    private init(channel: any Channel, connections: HTTP2ServerConnections) {
+        self.channel = channel
+        self.connections = connections
+        channel.closeFuture.whenComplete { _ in connections.listenerClosed() }
+    }
+
+    /// The address the server listens on (its port, after binding port 0).
+    public var localAddress: SocketAddress? { channel.localAddress }
+
+    /// The port the server listens on (0 on a Unix domain socket).
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// Completes when the listening channel has closed (connections may still be open; see
+    /// ``serve()`` for the server's whole end).
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Connections open now.
+    public var connectionCount: Int { connections.count }
+
+    /// Runs until the server has shut down: the listener closed and every connection ended
+    /// (after ``beginGracefulShutdown(deadline:)``, or ``close()`` and the clients leaving).
+    /// Cancelling the calling task closes the listener and every connection at once.
+    ///
+    /// ```swift
+    /// try await withThrowingTaskGroup(of: Void.self) { group in
+    ///     group.addTask { try await server.serve() }
+    ///     // ... later:
+    ///     server.beginGracefulShutdown(deadline: .now + .seconds(10))
+    /// }
+    /// ```
+    public func serve() async throws {
+        await withTaskCancellationHandler {
+            await connections.waitUntilStopped()
+        } onCancel: {
+            self.beginGracefulShutdown(deadline: .now)
+        }
+    }
+
+    /// Starts a graceful shutdown and returns at once: the listener closes (new connections
+    /// are refused), every connection gets GOAWAY twice (RFC 9113 §6.8: first with the
+    /// largest stream id and a PING, then, once the PING is acknowledged, with the last
+    /// stream it accepted), streams in flight finish, and each connection closes once it has
+    /// none. At `deadline` the connections still open are closed (nil: they may take as long
+    /// as they need; cancel ``serve()`` or call again with a deadline to cut it short).
+    ///
+    /// ```swift
+    /// server.beginGracefulShutdown(deadline: .now + .seconds(30))
+    /// try await server.serve()
+    /// ```
+    public func beginGracefulShutdown(deadline: ContinuousClock.Instant? = nil) {
+        channel.close()
+        connections.beginGracefulShutdown(deadline: deadline, timerLoop: channel.eventLoop)
+    }
+
+    /// Stops listening. Connections already open are served until they close; ``serve()``
+    /// returns then.
+    public func close() async throws {
+        do {
+            try await channel.close().get()
+        } catch ChannelError.alreadyClosed {
+            // Closed already (a shutdown began): the listener is gone, as asked.
+        }
+    }
+
+
     /// Serves every request with an async `handler`.
     public static func bind(
         host: String, port: Int, group: EventLoopGroup,
         configuration: HTTP2Configuration = HTTP2Configuration(role: .server),
         tls: TLSConfiguration? = nil,
         handler: @escaping @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
-    ) async throws -> any Channel {
+    ) async throws -> HTTP2Server {
         try await bind(.hostAndPort(host: host, port: port), group: group, configuration: configuration, tls: tls, handler: handler)
     }
 
@@ -46,7 +126,7 @@ public enum HTTP2Server {
         configuration: HTTP2Configuration = HTTP2Configuration(role: .server),
         tls: TLSConfiguration? = nil,
         handler: @escaping @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
-    ) async throws -> any Channel {
+    ) async throws -> HTTP2Server {
         try await bind(endpoint, group: group, configuration: configuration, tls: tls) { channel in
             HTTP2AsyncStreamDelegate(loop: channel.eventLoop, handler: handler)
         }
@@ -60,7 +140,7 @@ public enum HTTP2Server {
         tls: TLSConfiguration? = nil,
         pipelineSetup: (@Sendable (any Channel) throws -> Void)? = nil,
         makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
-    ) async throws -> any Channel {
+    ) async throws -> HTTP2Server {
         try await bind(.hostAndPort(host: host, port: port), group: group, configuration: configuration, tls: tls,
                        pipelineSetup: pipelineSetup, makeDelegate: makeDelegate)
     }
@@ -76,14 +156,15 @@ public enum HTTP2Server {
         tls: TLSConfiguration? = nil,
         pipelineSetup: (@Sendable (any Channel) throws -> Void)? = nil,
         makeDelegate: @escaping @Sendable (any Channel) -> any HTTP2StreamDelegate
-    ) async throws -> any Channel {
+    ) async throws -> HTTP2Server {
         var configuration = configuration
         configuration.role = .server
         let fixed = configuration
         // One set of metric handles for all of the server's connections.
         let metrics = HTTP2Metrics.make(factory: configuration.metricsFactory, role: .server)
         let tlsContext = try tls.map { try TLSContext($0.defaultingApplicationProtocols(to: ["h2"])) }
-        return try await ServerBootstrap(group: group)
+        let connections = HTTP2ServerConnections()
+        let listener = try await ServerBootstrap(group: group)
             .serverOption(.backlog(1024))
             // A client that sends its requests and shuts down its writing side still gets its
             // responses (HTTP2Connection.peerClosedInput).
@@ -91,10 +172,12 @@ public enum HTTP2Server {
             .childChannelInitializer { channel in
                 if let tlsContext { try channel.pipeline.addHandler(TLSHandler(context: tlsContext), name: "tls") }
                 try pipelineSetup?(channel)
-                try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel),
-                                                                       metrics: metrics))
+                let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel), metrics: metrics)
+                try connections.admit(channel, handler: handler)
+                try channel.pipeline.addHandler(handler)
             }
             .bind(to: endpoint)
             .get()
+        return HTTP2Server(channel: listener, connections: connections)
     }
 }

@@ -13,6 +13,7 @@ import LoopGRPC
 import LoopGRPCProtobuf
 import LoopHTTP2
 import Prometheus
+import LoopServiceLifecycle
 
 /// The service: answers every name with a greeting.
 struct Greeter: Helloworld_GreeterProvider {
@@ -67,10 +68,12 @@ struct GreeterCommand: AsyncParsableCommand {
                 configuration.logger = logger
             }
             let group = EventLoopGroup()
+            var metricsServer: HTTP2Server?
             if let metricsPort = options.metricsPort {
                 let metrics = try await Self.serveMetrics(host: options.host, port: metricsPort, group: group)
-                print("Greeter metrics at http://\(options.host):\(metrics.localAddress!.port)/metrics "
-                      + "(HTTP/2, prior knowledge; try: curl --http2-prior-knowledge http://\(options.host):\(metrics.localAddress!.port)/metrics)")
+                print("Greeter metrics at http://\(options.host):\(metrics.port)/metrics "
+                      + "(HTTP/2, prior knowledge; try: curl --http2-prior-knowledge http://\(options.host):\(metrics.port)/metrics)")
+                metricsServer = metrics
             }
             let server = try await GRPCServer.bind(host: options.host, port: options.port, group: group,
                                                    services: [Greeter(), health], configuration: configuration)
@@ -80,12 +83,16 @@ struct GreeterCommand: AsyncParsableCommand {
             } else {
                 print("Greeter listening on \(options.host):\(server.port); try: .build/release/Greeter greet --port \(server.port) --name you")
             }
-            try await server.closeFuture.get()
+            // SIGTERM or SIGINT: health turns NOT_SERVING, the server stops accepting and
+            // finishes the calls in flight (30 s at most).
+            // The metrics server stops with them.
+            try await runUntilSignalled([server, HealthOnShutdown(health: health, services: ["", "helloworld.Greeter"])]
+                                        + (metricsServer.map { [$0] } ?? []), name: "Greeter")
         }
 
         /// Makes swift-prometheus' registry the process's metrics backend (everything Loop
         /// counts from here on lands in it) and serves it as text at GET /metrics.
-        static func serveMetrics(host: String, port: Int, group: EventLoopGroup) async throws -> any Channel {
+        static func serveMetrics(host: String, port: Int, group: EventLoopGroup) async throws -> HTTP2Server {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             var configuration = HTTP2Configuration(role: .server)

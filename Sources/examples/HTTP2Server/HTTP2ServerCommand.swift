@@ -3,9 +3,11 @@ import ExampleSupport
 import Logging
 import Loop
 import LoopHTTP2
+import LoopServiceLifecycle
 import LoopTLS
 
 /// An HTTP/2 demo server: h2c with prior knowledge, or TLS (ALPN h2) with --tls-cert/--tls-key.
+/// SIGTERM or SIGINT drains it (GOAWAY, requests in flight finish) before it exits.
 /// Usage: HTTP2Server [--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N] [--max-streams N] [--frame-log]
 ///                    [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
 @main
@@ -60,7 +62,8 @@ struct HTTP2ServerCommand: AsyncParsableCommand {
                 print("Try it: curl --http2-prior-knowledge http://\(address.ipAddress):\(address.port)/hello")
                 print("        nghttp -nv http://\(address.ipAddress):\(address.port)/hello")
             }
-            try await server.closeFuture.get()
+            // SIGTERM or SIGINT: stop accepting, finish the requests in flight (30 s at most).
+            try await runUntilSignalled([server], name: "HTTP2Server")
         } catch {
             print("HTTP2Server: \(error)")
             throw ExitCode.failure

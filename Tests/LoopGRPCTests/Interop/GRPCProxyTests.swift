@@ -20,8 +20,7 @@ import Testing
     final class Backend: Sendable {
         let port: Int
         let group: EventLoopGroup
-        let listener: any Channel
-        private let connections: ChannelList
+        let listener: HTTP2Server
 
         let health = GRPCHealthService()
 
@@ -35,11 +34,8 @@ import Testing
             configuration.maxReceiveMessageSize = 8 << 20
             configuration.http2.maxConcurrentStreams = maxConcurrentStreams
             let fixed = configuration
-            let box = ChannelList()
-            connections = box
             listener = try await HTTP2Server.bind(.hostAndPort(host: "127.0.0.1", port: 0), group: group, configuration: fixed.http2) { channel in
-                box.list.withLock { $0.append(channel) }
-                return GRPCServerConnection(router: routes, configuration: fixed, loop: channel.eventLoop)
+                GRPCServerConnection(router: routes, configuration: fixed, loop: channel.eventLoop)
             }
             port = listener.localAddress!.port
         }
@@ -47,28 +43,13 @@ import Testing
         /// Stops listening and shuts every connection down gracefully (GOAWAY, in-flight
         /// streams finish).
         func shutDownGracefully() async throws {
-            try await listener.close().get()
-            let channels = connections.list.withLock { $0 }
-            for channel in channels {
-                let loop = channel.eventLoop
-                let transfer = UncheckedTransfer(channel)
-                await onLoop(loop) {
-                    if let context = try? transfer.value.pipeline.context(handlerType: HTTP2ConnectionHandler.self),
-                       let handler = context.handler as? HTTP2ConnectionHandler {
-                        handler.beginGracefulShutdown()
-                    }
-                }
-            }
+            listener.beginGracefulShutdown()
         }
 
         func stop() async {
-            try? await listener.close().get()
+            try? await listener.close()
             try? await group.shutdownGracefully()
         }
-    }
-
-    final class ChannelList: Sendable {
-        let list = Mutex<[any Channel]>([])
     }
 
     /// A proxy in front of `upstreams` (ports on 127.0.0.1), with a client channel to it.
@@ -435,7 +416,7 @@ import Testing
         let backend = try await Backend()
         let refuserGroup = EventLoopGroup(numberOfThreads: 1)
         let refuser = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, group: refuserGroup) { _ in Refuser() }
-        defer { Task { await backend.stop(); try? await refuser.close().get(); try? await refuserGroup.shutdownGracefully() } }
+        defer { Task { await backend.stop(); try? await refuser.close(); try? await refuserGroup.shutdownGracefully() } }
         let (failures, statistics) = try await Self.withProxy(upstreams: [refuser.localAddress!.port, backend.port], "calls to a refusing upstream") { proxy, _, client in
             var failures: [String] = []
             for _ in 0..<50 {

@@ -50,7 +50,7 @@ import LoopHTTP2
         }
         #expect(authorities.withLock { $0 } == ["localhost"])
         await channel.close()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 

@@ -40,7 +40,7 @@ import Loop
         let back = try await echoed.body.collect(upTo: 64 << 20)
         #expect(back == big)
         try await client.close()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 
@@ -63,7 +63,7 @@ import Loop
         let body = try await response.body.collect(upTo: 1024)
         #expect(String(decoding: body.readableBytesView, as: UTF8.self) == "/upload got 5 bytes")
         try await client.close()
-        try await server.close().get()
+        try await server.close()
         #expect(!FileManager.default.fileExists(atPath: path))
         try await group.shutdownGracefully()
     }

@@ -68,7 +68,7 @@ import Loop
         }
         #expect(code == .settingsTimeout)
         _ = client
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 }

@@ -42,7 +42,7 @@ import Testing
         decoder.append(received)
         var frames: [HTTP2Frame] = []
         while let frame = try decoder.nextFrame() { frames.append(frame) }
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
         return (frames, seconds)
     }
@@ -136,7 +136,7 @@ import Testing
         #expect(bodyBytes == 100_000 && ended)
         #expect(goAway == nil)
         try await client.close().get()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 }

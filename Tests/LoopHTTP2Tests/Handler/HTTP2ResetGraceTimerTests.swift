@@ -58,7 +58,7 @@ import Testing
         let waited = reset.0 - response.0
         #expect(waited >= period && waited < period * 4, "the reset came \(waited) after the response")
         try await client.close().get()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 }

@@ -189,7 +189,7 @@ import Testing
         let late = try await client.send(HTTP2RequestHead(method: "GET", path: "/late", authority: "127.0.0.1"))
         await #expect(throws: (any Error).self) { _ = try await late.body.collect(upTo: 1024) }
         try await client.close()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
 
         let failures = logs.entries.filter { $0.message == "HTTP/2 request handler failed" }
@@ -236,7 +236,7 @@ import Testing
         let serverEntry = try #require(serverLogs.entries.first { $0.message == "TLS handshake failed" })
         #expect(serverEntry.level == .info)
         #expect(serverEntry.metadata["error"]?.description.contains("alert") == true)
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 }

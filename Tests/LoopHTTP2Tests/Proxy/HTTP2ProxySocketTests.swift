@@ -95,7 +95,7 @@ import Testing
             try await waitFor(log, "the reset to reach the upstream", containing: "reset CONNECT_ERROR")
             _ = connected.channel.close()
         } }
-        try await upstream.close().get()
+        try await upstream.close()
         try await group.shutdownGracefully()
     }
 
@@ -118,7 +118,7 @@ import Testing
             #expect(statistics.maxHeldBytes <= 2 << 20)
             try await client.close()
         }
-        try await upstream.close().get()
+        try await upstream.close()
         try await group.shutdownGracefully()
     }
 }

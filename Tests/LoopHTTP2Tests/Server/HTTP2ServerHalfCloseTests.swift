@@ -43,7 +43,7 @@ import Testing
         #expect(bodyBytes == 10, "\(frames)")
         #expect({ if case .data(1, _, endStream: true)? = stream1.last { true } else { false } }(), "\(frames)")
         #expect(frames.contains(.goAway(last: 1, .noError)), "\(frames)")
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 
@@ -77,7 +77,7 @@ import Testing
             if case .goAway(_, let code, _) = frame.payload { codes.append(code) }
         }
         #expect(codes.last == .cancel, "\(codes)")
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 }

@@ -19,7 +19,7 @@ import Testing
         let clientPort = client.channel.localAddress!.port
         #expect(body == "127.0.0.1:\(clientPort) 127.0.0.1:\(port)")
         try await client.close()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 
@@ -37,7 +37,7 @@ import Testing
         let body = String(decoding: try await response.body.collect(upTo: 1024).readableBytesView, as: UTF8.self)
         #expect(body == path)
         try await client.close()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 }

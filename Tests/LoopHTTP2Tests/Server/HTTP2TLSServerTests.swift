@@ -21,7 +21,7 @@ import Testing
     }
 
     /// Answers with the ALPN protocol and the client certificate's names it saw.
-    static func bindReporting(_ group: EventLoopGroup, tls: TLSConfiguration) async throws -> any Channel {
+    static func bindReporting(_ group: EventLoopGroup, tls: TLSConfiguration) async throws -> HTTP2Server {
         try await HTTP2Server.bind(host: "127.0.0.1", port: 0, group: group, tls: tls) { request, response in
             let names = request.tls?.peerCertificate?.names.joined(separator: ",") ?? "-"
             let text = "\(request.tls?.negotiatedProtocol ?? "none") \(request.tls?.version ?? "cleartext") \(names)"
@@ -43,7 +43,7 @@ import Testing
         let client = try await HTTP2Client.connect(host: "localhost", port: port, group: group, tls: Self.clientTLS(certificates))
         #expect(try await Self.get(client) == "h2 TLSv1.3 -")
         try await client.close()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 
@@ -73,7 +73,7 @@ import Testing
             }
         }
         #expect(ContinuousClock.now - started < .seconds(2))  // Refused at once, not by a timeout.
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 
@@ -98,7 +98,7 @@ import Testing
         await #expect(throws: TLSError(.alertReceived, "peer ended the connection: tlsv13 alert certificate required")) {
             _ = try await HTTP2Client.connect(host: "localhost", port: port, group: group, tls: Self.clientTLS(certificates))
         }
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 
@@ -159,7 +159,7 @@ import Testing
         print("[tls] 50 garbage connections closed within \(garbageTime), 50 stalled ones after \(stalledTime); 20 good requests served")
         #expect(try await Self.get(client) == "h2 TLSv1.3 -")
         try await client.close()
-        try await server.close().get()
+        try await server.close()
         try await group.shutdownGracefully()
     }
 
