@@ -3,6 +3,14 @@ import PackageDescription
 
 /// swift-argument-parser, for the example programs and their tests only (see below).
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let coreMetrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
+/// What the tests of logging and metrics assert with: an in-memory log handler and a test metrics factory.
+let observabilityTestKits: [Target.Dependency] = [
+    logging, coreMetrics,
+    .product(name: "InMemoryLogging", package: "swift-log"),
+    .product(name: "MetricsTestKit", package: "swift-metrics"),
+]
 
 let package = Package(
     name: "Loop",
@@ -30,6 +38,13 @@ let package = Package(
         // Build-time only: the `swift package generate-documentation` command that `make docs`
         // runs over each library's .docc catalog. A plugin, so no library or product links it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Logging and metrics APIs (docs/architecture.md, "Logging and metrics"): LoopHTTP2 and
+        // LoopGRPC log through a `Logger` from their configurations and count through
+        // swift-metrics; neither prints nor exports anything unless the application says so.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Prometheus exposition, for the Greeter example's /metrics only.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // ServiceGroup (signals, graceful shutdown) for LoopServiceLifecycle only: LoopHTTP2 and
         // LoopGRPC do not depend on it.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -64,7 +79,7 @@ let package = Package(
         ),
         .target(
             name: "LoopHTTP2",
-            dependencies: ["Loop", "LoopTLS"]
+            dependencies: ["Loop", "LoopTLS", logging, coreMetrics]
         ),
         // C shim over <zlib.h> (Debian zlib1g-dev) for gRPC's gzip and deflate encodings.
         .target(
@@ -73,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "LoopGRPC",
-            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "CZlib"]
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "CZlib", logging, coreMetrics]
         ),
         // The protobuf codec, grpc.health.v1 and generated-code support: kept apart so
         // LoopGRPC's core does not force SwiftProtobuf on users of other codecs.
@@ -131,7 +146,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "HTTP2Server",
-            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "LoopServiceLifecycle", "ExampleSupport", argumentParser],
+            dependencies: ["Loop", "LoopHTTP2", "LoopTLS", "LoopServiceLifecycle", "ExampleSupport", argumentParser, logging],
             path: "Sources/examples/HTTP2Server"
         ),
         .executableTarget(
@@ -160,9 +175,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "Greeter",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopServiceLifecycle", "ExampleSupport", argumentParser,
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopHTTP2", "LoopServiceLifecycle", "ExampleSupport", argumentParser,
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), logging, coreMetrics,
+                           .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Sources/examples/Greeter"
         ),
         // A gRPC / HTTP/2 reverse proxy over LoopHTTP2's HTTP2Proxy (issue #11).
@@ -194,7 +210,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoopGRPCTests",
-            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "InteropTestSupport"],
+            dependencies: ["LoopGRPC", "LoopGRPCProtobuf", "InteropSupport", "InteropTestSupport"] + observabilityTestKits,
             exclude: ["Interop/Scripts", "Interop/Go"]
         ),
         .testTarget(
@@ -229,7 +245,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoopHTTP2Tests",
-            dependencies: ["LoopHTTP2", "LoopTLS", "InteropTestSupport"],
+            dependencies: ["LoopHTTP2", "LoopTLS", "InteropTestSupport"] + observabilityTestKits,
             // The raw-frame driver is run by the interop tests with python3, from the source tree.
             exclude: ["Interop/Scripts"]
         ),

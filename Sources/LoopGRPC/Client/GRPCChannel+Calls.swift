@@ -180,11 +180,13 @@ extension GRPCChannel {
                                       maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize,
                                       partialMessages: connection.partialMessages)
             let headers = requestHeaders(path: path, options: options, timeout: remaining)
+            let methodMetrics = callMetrics?.method(path)
             do {
                 try await onLoopThrowing(connection.loop) { [self] in
                     call.onClosed = { [weak self] in self?.release(connection) }
                     do {
                         try connection.open(call, headers: headers)
+                        if let methodMetrics { call.observer = GRPCCallObserver(metrics: methodMetrics) }
                     } catch {
                         call.onClosed = nil
                         throw error

@@ -38,6 +38,8 @@ public final class GRPCChannel: Sendable {
     let group: EventLoopGroup
     private let tlsContext: Result<TLSContext, any Error>?
     private let pool: Mutex<Pool>
+    /// Calls by method and status (nil while the metrics factory is the no-op one).
+    let callMetrics: GRPCClientMetrics?
 
     private struct Entry {
         let connection: GRPCClientConnection
@@ -73,6 +75,11 @@ public final class GRPCChannel: Sendable {
         }
         self.authority = configuration.authority ?? configuration.tls?.serverHostOverride ?? endpoint.defaultAuthority
         self.group = group
+        // The metrics factory is taken now, for the calls and the connections alike.
+        let metricsFactory = GRPCMethodMetrics.resolve(configuration.metricsFactory)
+        var configuration = configuration
+        if let metricsFactory { configuration.metricsFactory = metricsFactory }
+        self.callMetrics = metricsFactory.map { GRPCClientMetrics(factory: $0) }
         self.configuration = configuration
         self.pool = Mutex(Pool())
         // Made once: its files are read now, and its session cache serves every connection.

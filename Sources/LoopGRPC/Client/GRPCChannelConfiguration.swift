@@ -1,3 +1,5 @@
+import CoreMetrics
+import Logging
 import LoopHTTP2
 import LoopTLS
 
@@ -45,6 +47,26 @@ public struct GRPCChannelConfiguration: Sendable {
     /// let channel = GRPCChannel(host: "api.internal", port: 443, group: group, configuration: configuration)
     /// ```
     public var tls: TLSConfiguration?
+
+    /// Where the channel's connections log (``http2``'s logger, the same one): opened,
+    /// ready and closed at debug, protocol violations and TLS failures at info and notice.
+    /// The default logs nothing: a library does not print unless it is given a logger.
+    ///
+    /// ```swift
+    /// configuration.logger = Logger(label: "greeter-client")
+    /// ```
+    public var logger: Logger {
+        get { http2.logger }
+        set { http2.logger = newValue }
+    }
+
+    /// Where the channel's metrics go (``http2``'s factory, the same one); nil:
+    /// `MetricsSystem.factory` when the channel is made, which counts nothing until the
+    /// application bootstraps it.
+    public var metricsFactory: (any MetricsFactory)? {
+        get { http2.metricsFactory }
+        set { http2.metricsFactory = newValue }
+    }
 
     public init() {}
 }

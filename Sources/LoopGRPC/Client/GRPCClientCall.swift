@@ -14,6 +14,8 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
     private let requestCompression: GRPCCompression?
     private let maxSendMessageSize: Int
     var deadlineTimer: ScheduledCallback?
+    /// Counts the call in its channel's method metrics (Observability/GRPCMetrics.swift).
+    var observer = GRPCCallObserver.none
     /// Called once when the stream is done, to release the connection's slot.
     var onClosed: (() -> Void)?
 
@@ -138,6 +140,7 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
 
     private func complete(_ final: GRPCStatus) {
         status = final
+        observer.ended(final.code)
         endInbound()
         deadlineTimer?.cancel()
         deadlineTimer = nil

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Loop
 
 /// A gRPC service: registers its methods with a router. Generated service protocols
@@ -18,11 +19,15 @@ public struct GRPCRouter: Sendable {
     /// One method, its types erased: runs a whole call.
     struct Method: Sendable {
         let run: @Sendable (GRPCServerCall, [any GRPCServerInterceptor]) async -> Void
+        /// The method's call metrics (set by `GRPCServer.bind`, Observability/GRPCMetrics.swift).
+        var metrics: GRPCMethodMetrics? = nil
     }
 
     private(set) var methods: [String: Method] = [:]
     /// Service names with at least one method, for "unknown method" versus "unknown service".
     private(set) var services: Set<Substring> = []
+    /// Metrics of calls to paths no method is registered for (set with the methods').
+    private(set) var unknownMethodMetrics: GRPCMethodMetrics?
 
     public init() {}
 
@@ -41,6 +46,14 @@ public struct GRPCRouter: Sendable {
     }
 
     func method(for path: String) -> Method? { methods[path] }
+
+    /// Makes every method's call metrics through `factory`, once (`GRPCServer.bind`).
+    mutating func makeMetrics(factory: any MetricsFactory) {
+        for path in methods.keys {
+            methods[path]?.metrics = GRPCMethodMetrics(factory: factory, prefix: "loop_grpc_server_", method: path)
+        }
+        unknownMethodMetrics = GRPCMethodMetrics(factory: factory, prefix: "loop_grpc_server_", method: "unknown")
+    }
 
     /// UNIMPLEMENTED for a path no method is registered for, worded as grpc-go words it.
     func unknownMethodStatus(_ path: String) -> GRPCStatus {

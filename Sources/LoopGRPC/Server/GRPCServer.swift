@@ -100,10 +100,18 @@ public final class GRPCServer: Sendable {
         _ endpoint: Endpoint, group: EventLoopGroup, router: GRPCRouter,
         configuration: GRPCServerConfiguration = GRPCServerConfiguration()
     ) async throws -> GRPCServer {
+        var configuration = configuration
+        var router = router
+        // One factory for the server's HTTP/2 and gRPC metrics, taken now; none if it is the no-op one.
+        if let factory = GRPCMethodMetrics.resolve(configuration.metricsFactory) {
+            configuration.metricsFactory = factory
+            router.makeMetrics(factory: factory)
+        }
         let fixed = configuration
+        let routes = router
         let server = try await HTTP2Server.bind(endpoint, group: group, configuration: configuration.http2,
                                                 tls: configuration.tls) { channel in
-            GRPCServerConnection(router: router, configuration: fixed, loop: channel.eventLoop)
+            GRPCServerConnection(router: routes, configuration: fixed, loop: channel.eventLoop)
         }
         return GRPCServer(server: server, paths: router.paths)
     }

@@ -19,6 +19,8 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     /// What the task runs (kept here so the task's closure captures only the call).
     var method: GRPCRouter.Method?
     var interceptors: [any GRPCServerInterceptor] = []
+    /// Counts the call in its method's metrics (Observability/GRPCServerCall+Observability.swift).
+    var observer = GRPCCallObserver.none
 
     /// Queued request messages and their credit, a parked sender (see GRPCBridgedCall).
     var bridge: GRPCCallBridge
@@ -97,7 +99,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         deadlineTimer?.cancel()
         deadlineTimer = nil
         context.markCancelled()
-        context.ended(status, withTrailingMetadata: false)
+        ended(status, withTrailingMetadata: false)
         failInbound(status)
         failWriter(status)
         task?.cancel()
@@ -253,10 +255,16 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
             try stream.sendData(framed, endStream: false)
         } catch {
             finished = true
-            context.ended(GRPCStatus(.cancelled, "the stream ended before the response was sent: \(error)"), withTrailingMetadata: false)
+            ended(GRPCStatus(.cancelled, "the stream ended before the response was sent: \(error)"), withTrailingMetadata: false)
             return
         }
         finish(.ok)
+    }
+
+    /// The status the client gets, told to the metrics and the interceptors' observers alike.
+    private func ended(_ status: GRPCStatus, withTrailingMetadata: Bool) {
+        observer.ended(status.code)
+        context.ended(status, withTrailingMetadata: withTrailingMetadata)
     }
 
     /// Ends the call with `status` (trailers, or a trailers-only response if no head was sent).
@@ -272,7 +280,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         failWriter(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
         if headSent {
             try? stream.sendTrailers(trailers(for: status))
-            context.ended(status, withTrailingMetadata: true)
+            ended(status, withTrailingMetadata: true)
             return
         }
         headSent = true
@@ -280,18 +288,20 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         switch sendableInitialMetadata() {
         case .success(let metadata):
             head = GRPCResponseHead.headers(compression: responseCompression, metadata: metadata, trailers: trailers(for: status))
-            context.ended(status, withTrailingMetadata: true)
+            ended(status, withTrailingMetadata: true)
         case .failure(let problem):
             head = GRPCResponseHead.headers(compression: responseCompression, metadata: GRPCMetadata(),
                                             trailers: GRPCResponseHead.problemTrailers(problem))
-            context.ended(GRPCStatus(.internal, problem.message), withTrailingMetadata: false)
+            ended(GRPCStatus(.internal, problem.message), withTrailingMetadata: false)
         }
         try? stream.sendHeaders(head, endStream: true)
     }
 
     /// Ends the call with the status `error` stands for.
     func finish(error: any Error) async {
-        await finishOnLoop(Self.status(for: error, context: context))
+        let status = Self.status(for: error, context: context)
+        await logHandlerError(error, becoming: status)
+        await finishOnLoop(status)
     }
 
     /// Ends the call with `status`, from the handler's task (hopping to the loop if needed).

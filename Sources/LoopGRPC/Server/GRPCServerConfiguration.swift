@@ -1,3 +1,5 @@
+import CoreMetrics
+import Logging
 import LoopHTTP2
 import LoopTLS
 
@@ -50,6 +52,26 @@ public struct GRPCServerConfiguration: Sendable {
     /// configuration.tls?.trustRoots = .pem(.file("client-ca.pem"))
     /// ```
     public var tls: TLSConfiguration?
+
+    /// Where the server logs: its connections (``http2``'s logger, the same one) and handler
+    /// errors (at error level, with the method and the status the error became). The default
+    /// logs nothing: a library does not print unless it is given a logger.
+    ///
+    /// ```swift
+    /// configuration.logger = Logger(label: "greeter")
+    /// ```
+    public var logger: Logger {
+        get { http2.logger }
+        set { http2.logger = newValue }
+    }
+
+    /// Where the server's metrics go (calls by method and status, call durations, and the
+    /// HTTP/2 connections'; ``http2``'s factory, the same one); nil: `MetricsSystem.factory`
+    /// when the server binds, which counts nothing until the application bootstraps it.
+    public var metricsFactory: (any MetricsFactory)? {
+        get { http2.metricsFactory }
+        set { http2.metricsFactory = newValue }
+    }
 
     public init() {}
 }

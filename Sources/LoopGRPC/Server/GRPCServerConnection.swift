@@ -6,7 +6,7 @@ import LoopHTTP2
 /// message). Calls answered before a handler runs (unknown method, bad content type,
 /// unsupported encoding) cost no task.
 final class GRPCServerConnection: HTTP2StreamDelegate {
-    private let router: GRPCRouter
+    let router: GRPCRouter
     private let configuration: GRPCServerConfiguration
     private let loop: EventLoop
     private var calls: [UInt32: GRPCServerCall] = [:]
@@ -33,10 +33,13 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
             head = try GRPCRequestHead(validating: headers, acceptedEncodings: configuration.acceptedEncodings,
                                        compressResponsesLikeRequests: configuration.compressResponsesLikeRequests)
         } catch {
+            observeRejection(stream, headers, error.status)
             return reject(stream, httpStatus: error.httpStatus, error.status)
         }
         guard let handler = router.method(for: head.path) else {
-            return reject(stream, httpStatus: 200, router.unknownMethodStatus(head.path))
+            let status = router.unknownMethodStatus(head.path)
+            observeRejection(stream, headers, status)
+            return reject(stream, httpStatus: 200, status)
         }
         let context = GRPCServerContext(path: head.path, requestMetadata: head.hasMetadata ? GRPCMetadata(headers: headers) : GRPCMetadata(),
                                         deadline: head.timeout.map { ContinuousClock.now + $0 }, userAgent: head.userAgent,
@@ -47,6 +50,7 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,
                                   maxSendMessageSize: configuration.maxSendMessageSize, partialMessages: partialMessages)
         calls[stream.id] = call
+        call.observer = GRPCCallObserver(metrics: handler.metrics)
         if endStream { call.endRequest() }
         if let timeout = head.timeout {
             call.deadlineTimer = loop.scheduleCallback(in: timeout) { [weak call] in call?.deadlineExceeded() }

@@ -126,6 +126,8 @@ struct HTTP2AbuseLimits {
     private var windowUpdateAllowance = 0
     /// Glitches charged to the bucket, by kind (for the message naming the cause).
     private var charged = InlineArray<9, Int>(repeating: 0)
+    /// The budget ran out (the connection is being closed with ENHANCE_YOUR_CALM for it).
+    private(set) var isExhausted = false
     let budget: HTTP2Configuration.GlitchBudget
 
     init(configuration: HTTP2Configuration) {
@@ -160,7 +162,10 @@ struct HTTP2AbuseLimits {
             return
         }
         charged[glitch.rawValue] += 1
-        guard bucket.take(now: now) else { throw .connection(.enhanceYourCalm, exhaustedReason()) }
+        guard bucket.take(now: now) else {
+            isExhausted = true
+            throw .connection(.enhanceYourCalm, exhaustedReason())
+        }
     }
 
     /// "glitch budget of 1000 (+100/s) spent: 990 PING frames, 11 SETTINGS frames".

@@ -1,3 +1,6 @@
+import CoreMetrics
+import Logging
+
 /// Settings and limits of an HTTP/2 connection.
 ///
 /// ```swift
@@ -70,6 +73,22 @@ public struct HTTP2Configuration: Sendable {
     /// Server only: what follows a response that ends while the request is still open
     /// (the stream-end rule, docs/architecture.md). See ``UnfinishedRequestPolicy``.
     public var unfinishedRequestPolicy: UnfinishedRequestPolicy = .resetAfterGracePeriod(.milliseconds(500))
+
+    /// Where connections log (lifecycle at debug, protocol violations at info and notice,
+    /// handler errors at error; "Logging and metrics" in the documentation). The default logs
+    /// nothing: a library does not print unless it is given a logger.
+    ///
+    /// ```swift
+    /// configuration.logger = Logger(label: "my-server")   // whatever LoggingSystem bootstrapped
+    /// ```
+    public var logger = HTTP2Configuration.noOpLogger
+    /// Where metrics go (``HTTP2Metrics``); nil: the process-wide `MetricsSystem.factory`,
+    /// taken when a server binds or a client is made, which counts nothing until the
+    /// application bootstraps it.
+    public var metricsFactory: (any MetricsFactory)?
+
+    /// A logger that discards everything: the default ``logger``.
+    public static let noOpLogger = Logger(label: "loop", factory: { _ in SwiftLogNoOpLogHandler() })
 
     public init(role: Role) {
         self.role = role

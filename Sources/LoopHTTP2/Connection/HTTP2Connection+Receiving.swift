@@ -86,6 +86,7 @@ extension HTTP2Connection {
             case .priority:
                 try abuse.charge(.priority, now: now)  // otherwise ignored (RFC 9113 §5.3.2)
             case .rstStream(let code):
+                counters.resetReceived(code)
                 try receiveReset(frame.streamID, code)
             case .settings(let parameters):
                 try abuse.charge(.settings, now: now)
@@ -203,6 +204,7 @@ extension HTTP2Connection {
         stream.expectedLength = expectedLength
         streams[streamID] = stream
         peerStreamCount += 1
+        counters.streamOpened()
         abuse.progress()
         events.append(.headers(streamID: streamID, headers, endStream: endStream))
         if endStream { remoteEnded(streamID) }
@@ -222,7 +224,10 @@ extension HTTP2Connection {
             // Refuse the request with 431 (RFC 6585) and leave the connection alone.
             lastPeerStreamID = streamID
             encoder.writeHeaders(streamID: streamID, headers: [HPACKHeader(":status", "431")], endStream: true, into: &output.control)
-            if !endStream { HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: .noError, into: &output.control) }
+            if !endStream {
+                HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: .noError, into: &output.control)
+                counters.resetSent(.noError)
+            }
             recentlyReset.insert(streamID)
             events.append(.headerListTooLarge(streamID: streamID))
             return

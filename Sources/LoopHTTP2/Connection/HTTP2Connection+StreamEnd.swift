@@ -62,6 +62,7 @@ extension HTTP2Connection {
     /// is still open, and the stream released.
     mutating func resetAfterCompleteExchange(_ streamID: UInt32) {
         HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: .noError, into: &output.control)
+        counters.resetSent(.noError)
         recentlyReset.insert(streamID)
         finishStream(streamID)
     }
@@ -87,6 +88,7 @@ extension HTTP2Connection {
                 resetAfterCompleteExchange(id)
             case (true, false)?:
                 HTTP2FrameEncoder.writeRSTStream(streamID: id, code: .cancel, into: &output.control)
+                counters.resetSent(.cancel)
                 recentlyReset.insert(id)
                 closeStream(id)
                 events.append(.reset(streamID: id, .cancel))

@@ -72,6 +72,8 @@ public struct HTTP2Connection: Sendable {
     /// Streams whose sender waits for the connection's queued DATA to fall back under half
     /// of `maxQueuedOutboundBytes` (their own queue is already low enough).
     var streamsWaitingForRoom: [UInt32] = []
+    /// Streams opened and resets sent and received, for metrics (the handler reports and clears them).
+    public internal(set) var counters = HTTP2ConnectionCounters()
 
     /// True while producing DATA is paused (``pauseOutput()``); control frames still go out.
     public var isOutputPaused: Bool { outbound.isPaused }
@@ -223,6 +225,7 @@ public struct HTTP2Connection: Sendable {
                                      receiveWindow: Int(localSettings.initialWindowSize))
             stream.requestIsHead = headers.contains { $0.name == ":method" && $0.value == "HEAD" }
             streams[id] = stream
+            counters.streamOpened()
         }
         encoder.writeHeaders(streamID: id, headers: headers, endStream: endStream, into: &output.control)
         if endStream { localEnded(id) }
@@ -285,6 +288,7 @@ public struct HTTP2Connection: Sendable {
     mutating func reset(_ streamID: UInt32, code: HTTP2ErrorCode, reason: String) {
         guard state != .closed else { return }
         HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: code, into: &output.control)
+        counters.resetSent(code)
         recentlyReset.insert(streamID)
         if streams.contains(streamID) {
             closeStream(streamID)

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import Loop
 import LoopTLS
 
@@ -61,12 +62,29 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked) private var lastQueuedOutboundBytes = 0
     /// The channel became writable since the last observation.
     @exclusivity(unchecked) private var becameWritable = false
+    /// Logging and metrics (Observability/HTTP2ConnectionObserver.swift).
+    @exclusivity(unchecked) var observer: HTTP2ConnectionObserver
 
-    public init(configuration: HTTP2Configuration, delegate: any HTTP2StreamDelegate) {
+    /// A handler whose metrics, if the configuration's factory (or the bootstrapped
+    /// `MetricsSystem`) is not the no-op one, are made for this connection alone. Servers and
+    /// clients share one ``HTTP2Metrics`` among their connections instead
+    /// (``init(configuration:delegate:metrics:)``).
+    public convenience init(configuration: HTTP2Configuration, delegate: any HTTP2StreamDelegate) {
+        self.init(configuration: configuration, delegate: delegate,
+                  metrics: HTTP2Metrics.make(factory: configuration.metricsFactory, role: configuration.role))
+    }
+
+    /// A handler counting into `metrics` (nil: none).
+    public init(configuration: HTTP2Configuration, delegate: any HTTP2StreamDelegate, metrics: HTTP2Metrics?) {
         self.connection = HTTP2Connection(configuration: configuration)
         self.delegate = delegate
         self.timeouts = HTTP2Timeouts(configuration: configuration)
+        self.observer = HTTP2ConnectionObserver(configuration: configuration, metrics: metrics)
     }
+
+    /// The configuration's logger with this connection's metadata (`loop.connection_id`,
+    /// `loop.remote_address`), for what is logged about its streams. On the channel's loop.
+    public var logger: Logger { observer.logger }
 
     /// The peer's address (nil for an embedded channel), noted once when the channel became
     /// active; on the channel's loop.
@@ -106,6 +124,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         // Read once per connection (the channel keeps them behind a lock), not per request.
         remoteAddress = context.channel.remoteAddress
         localAddress = context.channel.localAddress
+        observer.started(remoteAddress: remoteAddress)
         // The handshake rule (docs/architecture.md): our SETTINGS leave now, before anything is read.
         connection.start()
         flushNow()
@@ -128,6 +147,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
+        if observer.metrics != nil, !connection.counters.isEmpty { observer.report(&connection.counters) }
         flushNow()
         context.fireChannelReadComplete()
     }
@@ -165,10 +185,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             failReadyPromises(failureBeforeReady ?? HTTP2ConnectionError.closedBeforeReady)
         }
         if connection.state != .closed {
+            observer.closing(.peerClosed)
             connection.close(code: .noError, reason: "the socket closed")
         }
         connection.discardOutput()
         processEvents()
+        observer.closed(&connection.counters)
         failReadyPromises(HTTP2ConnectionError.closedBeforeReady)
         context.fireChannelInactive()
     }
@@ -180,6 +202,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             // ALPN at all is served as HTTP/2 with prior knowledge.)
             if let chosen = info.negotiatedProtocol, chosen != "h2" {
                 let error = TLSError(.noCommonApplicationProtocol, "the peer chose ALPN protocol \(chosen), not h2")
+                observer.errorCaught(error, beforeReady: true)
                 failureBeforeReady = error
                 failReadyPromises(error)
                 context.fireErrorCaught(error)
@@ -198,6 +221,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if connection.state != .closed { observer.errorCaught(error, beforeReady: !becameReady) }
         // Before the handshake (a TLS handshake that failed, say) the error itself is what a
         // caller waiting in `whenReady()` must see.
         if !becameReady {
@@ -233,6 +257,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    @inline(__always)  // in processEvents' loop: an out-of-line call copies each event
     private func dispatch(_ event: HTTP2ConnectionEvent) {
         switch event {
             case .ready:
@@ -242,6 +267,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
                 let promises = readyPromises
                 readyPromises = []
                 for promise in promises { promise.succeed(()) }
+                observer.ready()
                 delegate.connectionReady(self)
             case .headers(let id, let headers, let endStream):
                 delegate.streamHeaders(HTTP2StreamHandle(id: id, connection: self), headers, endStream: endStream)
@@ -250,6 +276,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             case .reset(let id, let code):
                 delegate.streamReset(HTTP2StreamHandle(id: id, connection: self), code: code)
             case .streamError(let id, let error):
+                observer.streamError(error)
                 delegate.streamReset(HTTP2StreamHandle(id: id, connection: self), code: error.code)
             case .closed(let id):
                 delegate.streamClosed(HTTP2StreamHandle(id: id, connection: self))
@@ -258,10 +285,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             case .headerListTooLarge, .pingAck:
                 break
             case .goAway(let last, let code, let debug):
+                observer.goAwayReceived(lastStreamID: last, code: code, debugData: debug)
                 delegate.connectionGoingAway(self, lastStreamID: last, code: code, debugData: debug)
             case .drained:
+                observer.closing(.graceful)
                 closeAfterFlush(linger: true)
             case .connectionError(let error):
+                observer.connectionError(error, abuseLimit: connection.abuseLimit(for: error),
+                                         expiredTimeout: timeouts.expired(now: HTTP2ConnectionHandler.clock.nanoseconds()))
                 if !becameReady && failureBeforeReady == nil { failureBeforeReady = error }
                 failReadyPromises(error)
                 delegate.connectionFailed(self, error: error)

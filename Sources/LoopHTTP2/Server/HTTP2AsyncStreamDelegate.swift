@@ -2,8 +2,9 @@ import Loop
 
 /// Serves each request of a connection with an async handler, run as a task on the
 /// connection's loop (no thread hop per message). Errors thrown before the response head
-/// was sent become a 500; after it, the stream is reset with INTERNAL_ERROR. A request
-/// reset by the client cancels its task.
+/// was sent become a 500; after it, the stream is reset with INTERNAL_ERROR; either way the
+/// error is logged at error level with the request's method and path (the connection's
+/// logger). A request reset by the client cancels its task.
 final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
     typealias Handler = @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
 
@@ -47,8 +48,10 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
                     guard !writer.finished else { return }
                     if !writer.headSent {
                         try? writer.finishOnLoop(trailers: nil, defaultHead: HTTP2ResponseHead(status: 500).headerList)
+                        writer.stream.connection.observer.handlerFailed(error, request.head, answer: .status(500))
                     } else {
                         writer.stream.reset(.internalError)
+                        writer.stream.connection.observer.handlerFailed(error, request.head, answer: .reset(.internalError))
                     }
                 }
             }

@@ -160,6 +160,8 @@ public final class HTTP2Server: Sendable {
         var configuration = configuration
         configuration.role = .server
         let fixed = configuration
+        // One set of metric handles for all of the server's connections.
+        let metrics = HTTP2Metrics.make(factory: configuration.metricsFactory, role: .server)
         let tlsContext = try tls.map { try TLSContext($0.defaultingApplicationProtocols(to: ["h2"])) }
         let connections = HTTP2ServerConnections()
         let listener = try await ServerBootstrap(group: group)
@@ -170,7 +172,7 @@ public final class HTTP2Server: Sendable {
             .childChannelInitializer { channel in
                 if let tlsContext { try channel.pipeline.addHandler(TLSHandler(context: tlsContext), name: "tls") }
                 try pipelineSetup?(channel)
-                let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel))
+                let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel), metrics: metrics)
                 try connections.admit(channel, handler: handler)
                 try channel.pipeline.addHandler(handler)
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 
-/// `Greeter serve`'s options: `[--host 127.0.0.1] [--port 50051] [--tls-cert FILE --tls-key FILE]`.
+/// `Greeter serve`'s options: `[--host 127.0.0.1] [--port 50051] [--tls-cert FILE --tls-key FILE]
+/// [--metrics-port N] [--log-level LEVEL]`.
 public struct GreeterServeOptions: ParsableArguments {
     @Option(help: "The address to listen on.")
     public var host = "127.0.0.1"
@@ -10,11 +11,18 @@ public struct GreeterServeOptions: ParsableArguments {
 
     @OptionGroup public var tls: TLSServerOptions
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics as text at GET /metrics over HTTP/2 (h2c) on this port, on --host.",
+                               valueName: "port"))
+    public var metricsPort: Int?
+
+    @OptionGroup public var logging: LogLevelOption
+
     public init() {}
 
     public func validate() throws {
         try ExampleValidation.host(host)
         try ExampleValidation.listenPort(port)
+        if let metricsPort { try ExampleValidation.listenPort(metricsPort, flag: "--metrics-port") }
     }
 }
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 
 /// HTTP2Server's options: `[--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N]
-/// [--max-streams N] [--frame-log] [--tls-cert FILE --tls-key FILE]`.
+/// [--max-streams N] [--frame-log] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]`.
 public struct HTTP2ServerOptions: ParsableArguments {
     @Option(help: "The address to listen on.")
     public var host = "127.0.0.1"
@@ -23,6 +23,8 @@ public struct HTTP2ServerOptions: ParsableArguments {
     public var frameLog = false
 
     @OptionGroup public var tls: TLSServerOptions
+
+    @OptionGroup public var logging: LogLevelOption
 
     public init() {}
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExampleSupport
+import Logging
 import Loop
 import LoopHTTP2
 import LoopServiceLifecycle
@@ -8,7 +9,7 @@ import LoopTLS
 /// An HTTP/2 demo server: h2c with prior knowledge, or TLS (ALPN h2) with --tls-cert/--tls-key.
 /// SIGTERM or SIGINT drains it (GOAWAY, requests in flight finish) before it exits.
 /// Usage: HTTP2Server [--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N] [--max-streams N] [--frame-log]
-///                    [--tls-cert FILE --tls-key FILE]
+///                    [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
 @main
 struct HTTP2ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,11 @@ struct HTTP2ServerCommand: AsyncParsableCommand {
         lineBufferStandardOutput()
         var configuration = HTTP2Configuration(role: .server)
         if let limit = options.maxStreams { configuration.maxConcurrentStreams = limit }
+        if let level = options.logging.logLevel.flatMap(Logger.Level.init(rawValue:)) {
+            var logger = Logger(label: "HTTP2Server", factory: { StreamLogHandler.standardError(label: $0) })
+            logger.logLevel = level
+            configuration.logger = logger
+        }
         let frameLog = options.frameLog
         if frameLog { print("frame log on: every frame in and out is printed") }
 
