@@ -181,6 +181,16 @@ let package = Package(
                            .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Sources/examples/Greeter"
         ),
+        // The README's production-style server (lifecycle, logging, metrics, tracing): the
+        // README shows this file, and ExamplesTests checks they are the same and runs it.
+        .executableTarget(
+            name: "ProductionServer",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopGRPCTracing", "LoopHTTP2", "LoopServiceLifecycle", logging,
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Sources/examples/ProductionServer"
+        ),
         // A gRPC / HTTP/2 reverse proxy over LoopHTTP2's HTTP2Proxy (issue #11).
         .executableTarget(
             name: "GRPCProxy",
@@ -241,7 +251,7 @@ let package = Package(
         // status for --help and bad flags.
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["ExampleSupport", "InteropSupport", "InteropTestSupport", argumentParser]
+            dependencies: ["ExampleSupport", "InteropSupport", "InteropTestSupport", "Loop", "LoopGRPC", argumentParser]
         ),
         .testTarget(
             name: "LoopHTTP2Tests",
