@@ -1,12 +1,19 @@
 import Loop
 
-// The handler's timers: one per connection for the earliest deadline of HTTP2Timeouts, and the
-// stream-end rule's grace tick (HTTP2ResetGrace). The handshake and linger timers stay with the
-// events that start them.
+// The handler's timers: one per connection for the earliest deadline of HTTP2Timeouts and of the
+// connection's keepalive, PING policy and maximum age (HTTP2Keepalive), and the stream-end
+// rule's grace tick (HTTP2ResetGrace). The handshake and linger timers stay with the events
+// that start them.
 extension HTTP2ConnectionHandler {
-    /// Reports the connection's conditions to ``HTTP2Timeouts`` and keeps one timer for the
-    /// earliest deadline (moved earlier when a new condition needs it; a timer that fires
-    /// early finds nothing expired and re-arms).
+    /// Why the keepalive closed the connection (the peer sent nothing within the timeout
+    /// after our PING), nil otherwise: set before the streams hear of the close, so a stream
+    /// delegate can tell a peer that is gone from one that reset it. On the channel's loop.
+    public var keepaliveFailure: String? { connection.keepaliveFailure }
+
+    /// Reports the connection's conditions to ``HTTP2Timeouts``, lets the connection act on
+    /// its keepalive deadlines, and keeps one timer for the earliest deadline of both (moved
+    /// earlier when a new condition needs it; a timer that fires early finds nothing due and
+    /// re-arms).
     func watchTimeouts(_ context: ChannelHandlerContext) {
         guard connection.state != .closed, !closing else {
             timeoutTimer?.cancel()
@@ -28,7 +35,16 @@ extension HTTP2ConnectionHandler {
             flushNow()
             return
         }
-        guard let deadline = timeouts.nextDeadline, deadline < timeoutTimerDeadline else { return }
+        // A keepalive PING, the close of a peer that stopped answering, the maximum age's
+        // GOAWAY or its grace: flushing comes back here to arm the timer for what is next.
+        if connection.checkKeepalive(now: now) {
+            processEvents()
+            flushNow()
+            return
+        }
+        var next = timeouts.nextDeadline
+        if let deadline = connection.nextKeepaliveDeadline, next.map({ deadline < $0 }) ?? true { next = deadline }
+        guard let deadline = next, deadline < timeoutTimerDeadline else { return }
         timeoutTimer?.cancel()
         timeoutTimerDeadline = deadline
         let bound = LoopBound(self, eventLoop: context.eventLoop)

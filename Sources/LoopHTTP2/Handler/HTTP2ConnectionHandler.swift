@@ -15,7 +15,8 @@ import LoopTLS
 /// response heads), the handler stops reading until the channel drains, so the replies
 /// cannot pile up. (Stopping at the first sign of a full socket would stall two peers that
 /// both send big bodies until each reads: each would wait for the other.) One timer per
-/// connection enforces the timeouts of ``HTTP2Configuration`` (`idleTimeout`, `headerBlockTimeout`, `writeStallTimeout`).
+/// connection enforces the timeouts of ``HTTP2Configuration`` (`idleTimeout`, `headerBlockTimeout`, `writeStallTimeout`)
+/// and its keepalive, PING policy and maximum age (`keepalive`, `pingPolicy`, `maxConnectionAge`).
 ///
 /// ```swift
 /// try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: .init(role: .server), delegate: MyStreams()))
@@ -107,7 +108,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         remoteAddress = context.channel.remoteAddress
         localAddress = context.channel.localAddress
         // The handshake rule (docs/architecture.md): our SETTINGS leave now, before anything is read.
-        connection.start()
+        connection.start(now: HTTP2ConnectionHandler.clock.nanoseconds())
         flushNow()
         let limit = connection.configuration.handshakeTimeout
         let bound = LoopBound(self, eventLoop: context.eventLoop)
@@ -331,7 +332,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             connection.reclaimOutput()
         }
         if graceTimer == nil, connection.hasStreamsAwaitingPeerEnd { startGraceTimer(context.eventLoop) }
-        if !timeouts.isEmpty { watchTimeouts(context) }
+        if !timeouts.isEmpty || connection.hasKeepaliveDeadlines { watchTimeouts(context) }
     }
 
     /// Backpressure from the write side to the read side: a peer that does not read gets
