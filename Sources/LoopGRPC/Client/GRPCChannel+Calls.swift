@@ -119,37 +119,7 @@ extension GRPCChannel {
     private func withCall<R: Sendable>(
         _ path: String, _ options: GRPCCallOptions, _ body: @escaping @Sendable (GRPCClientCall) async throws -> R
     ) async throws -> R {
-        let deadline = options.timeout.map { ContinuousClock.now + $0 }
-        try options.metadata.validateForSending()
-        let connection = try await acquire(waitForReady: options.waitForReady)
-        let remaining = deadline.map { $0 - ContinuousClock.now }
-        if let remaining, remaining <= .zero {
-            release(connection)
-            throw GRPCStatus(.deadlineExceeded, "the deadline passed while connecting")
-        }
-        let call = GRPCClientCall(loop: connection.loop, path: path, requestCompression: options.compression,
-                                  maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize,
-                                  partialMessages: connection.partialMessages)
-        let headers = requestHeaders(path: path, options: options, timeout: remaining)
-        do {
-            try await onLoopThrowing(connection.loop) { [self] in
-                call.onClosed = { [weak self] in self?.release(connection) }
-                do {
-                    try connection.open(call, headers: headers)
-                } catch {
-                    call.onClosed = nil
-                    throw error
-                }
-                if let remaining {
-                    call.deadlineTimer = connection.loop.scheduleCallback(in: remaining) {
-                        call.cancel(GRPCStatus(.deadlineExceeded, "the deadline of \(remaining) passed"))
-                    }
-                }
-            }
-        } catch {
-            release(connection)
-            throw error
-        }
+        let call = try await openCall(path, options)
         return try await withTaskCancellationHandler {
             do {
                 let result = try await body(call)
@@ -169,6 +139,49 @@ extension GRPCChannel {
             }
         } onCancel: {
             call.loop.execute { UncheckedTransfer(call).value.cancel(GRPCStatus(.cancelled, "the caller's task was cancelled")) }
+        }
+    }
+
+    /// Opens the call's stream on a connection with a free slot. A connection that stopped
+    /// taking calls (GOAWAY, its maximum age) between being chosen and the stream opening
+    /// sent nothing of the call, so another one is tried, as gRPC's transparent retry does:
+    /// a server's graceful shutdown loses no call.
+    private func openCall(_ path: String, _ options: GRPCCallOptions) async throws -> GRPCClientCall {
+        let deadline = options.timeout.map { ContinuousClock.now + $0 }
+        try options.metadata.validateForSending()
+        while true {
+            let connection = try await acquire(waitForReady: options.waitForReady)
+            let remaining = deadline.map { $0 - ContinuousClock.now }
+            if let remaining, remaining <= .zero {
+                release(connection)
+                throw GRPCStatus(.deadlineExceeded, "the deadline passed while connecting")
+            }
+            let call = GRPCClientCall(loop: connection.loop, path: path, requestCompression: options.compression,
+                                      maxReceiveMessageSize: options.maxReceiveMessageSize, maxSendMessageSize: options.maxSendMessageSize,
+                                      partialMessages: connection.partialMessages)
+            let headers = requestHeaders(path: path, options: options, timeout: remaining)
+            do {
+                try await onLoopThrowing(connection.loop) { [self] in
+                    call.onClosed = { [weak self] in self?.release(connection) }
+                    do {
+                        try connection.open(call, headers: headers)
+                    } catch {
+                        call.onClosed = nil
+                        throw error
+                    }
+                    if let remaining {
+                        call.deadlineTimer = connection.loop.scheduleCallback(in: remaining) {
+                            call.cancel(GRPCStatus(.deadlineExceeded, "the deadline of \(remaining) passed"))
+                        }
+                    }
+                }
+                return call
+            } catch is GRPCClientConnection.GoingAway {
+                release(connection)   // the channel has marked it unusable: the next acquire skips it
+            } catch {
+                release(connection)
+                throw error
+            }
         }
     }
 

@@ -97,6 +97,13 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
         fail(GRPCResponseHead.status(resetBy: code), resetStream: false)
     }
 
+    /// The connection closed under the call for a reason of its own (the keepalive found the
+    /// server unresponsive): the call ends with `status`, no reset (the connection is gone).
+    func connectionLost(_ status: GRPCStatus) {
+        guard self.status == nil else { return }
+        fail(status, resetStream: false)
+    }
+
     /// The stream is gone (closed normally or with the connection).
     func streamClosed() {
         endInbound()

@@ -12,6 +12,9 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     private(set) var goingAway = false
     /// Called (on the loop) when the connection stops taking new calls.
     var onGoingAway: (() -> Void)?
+    /// Called (on the loop) when the server answered our keepalive PINGs with
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
+    var onTooManyPings: (() -> Void)?
     /// The connection's limit on unfinished response messages, shared by its calls.
     let partialMessages: GRPCPartialMessageBudget
 
@@ -33,6 +36,7 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     func detach() {
         handler = nil
         onGoingAway = nil
+        onTooManyPings = nil
     }
 
     /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited when it sent none).
@@ -40,15 +44,20 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
         handler?.peerMaxConcurrentStreams.map(Int.init) ?? Int.max
     }
 
+    /// `open` refused a call because the connection stopped taking calls (GOAWAY, a maximum
+    /// age) after the call chose it: nothing was sent, so the call tries another connection.
+    struct GoingAway: Error {}
+
     /// Opens a stream for `call` with `headers` (on the loop).
+    /// - Throws: ``GoingAway`` when the connection takes no more calls, else UNAVAILABLE.
     func open(_ call: GRPCClientCall, headers: [HPACKHeader]) throws {
-        guard let handler, !goingAway else {
-            throw GRPCStatus(.unavailable, "the connection is going away")
-        }
+        guard let handler, !goingAway else { throw GoingAway() }
         do {
             let stream = try handler.openStream(headers, endStream: false)
             call.attach(stream)
             calls[stream.id] = call
+        } catch .goingAway {
+            throw GoingAway()
         } catch {
             throw GRPCStatus(.unavailable, "could not open a stream: \(error)")
         }
@@ -67,7 +76,13 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     }
 
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
-        calls[stream.id]?.receiveReset(code)
+        guard let call = calls[stream.id] else { return }
+        // The keepalive closed the connection: the server is gone, not resetting the call.
+        if let reason = handler?.keepaliveFailure {
+            call.connectionLost(GRPCStatus(.unavailable, reason))
+        } else {
+            call.receiveReset(code)
+        }
     }
 
     func streamClosed(_ stream: HTTP2StreamHandle) {
@@ -79,6 +94,11 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     }
 
     func connectionGoingAway(_ connection: HTTP2ConnectionHandler, lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: String) {
+        if code == .enhanceYourCalm && debugData == "too_many_pings" {
+            let callback = onTooManyPings
+            onTooManyPings = nil
+            callback?()
+        }
         markGoingAway()
     }
 
