@@ -6,8 +6,8 @@ public struct GRPCServerConfiguration: Sendable {
     /// The HTTP/2 settings (window sizes, concurrent streams, abuse limits) and how long a
     /// connection lives. grpc-go's server defaults are on (gRFC A8, A9): keepalive PINGs after
     /// 2 hours without reads, closing a client that answers nothing within 20 seconds
-    /// (`http2.keepalive`, ``HTTP2Configuration/Keepalive/grpcServer``), and the PING policy
-    /// (`http2.pingPolicy`, ``HTTP2Configuration/PingPolicy/grpc``): a client pinging more
+    /// (`http2.keepalive`, `HTTP2Configuration.Keepalive.grpcServer`), and the PING policy
+    /// (`http2.pingPolicy`, `HTTP2Configuration.PingPolicy.grpc`): a client pinging more
     /// often than every 5 minutes, or at all without calls, gets
     /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") at its third early PING, and gRPC clients
     /// then double their interval. The idle timeout (5 minutes, `http2.idleTimeout`) and
