@@ -2,8 +2,8 @@
 # Installs and builds the real gRPC peers of Loop's gRPC interop tests, from Debian only:
 # grpc-go 1.33.3 (golang-google-grpc-dev, built in GOPATH mode with Debian's Go) with its
 # official interop client and server, which the binary package leaves out and which come from
-# Debian's source package, plus our compression_peer and abort_peer and the .proto files the
-# tests share.
+# Debian's source package, plus our compression_peer, abort_peer and keepalive_peer and the
+# .proto files the tests share.
 # Idempotent; prints one line when everything is already there. Runs apt-get as root (or
 # through sudo). Python peers (grpcio, grpcio-tools) come from scripts/install-python-deps.sh.
 #
@@ -18,6 +18,10 @@
 #   bin/abort_peer         Tests/LoopGRPCTests/Interop/Go/abort_peer (the proxy tests' aborted calls):
 #                            abort_peer -addr=127.0.0.1:PORT -kind=bidi|server-streaming
 #                                       -count=1000 -concurrency=20   ("STATUS <CODE_NAME> <count>")
+#   bin/keepalive_peer     Tests/LoopGRPCTests/Interop/Go/keepalive_peer (keepalive and connection age):
+#                            keepalive_peer -mode=client -addr=127.0.0.1:PORT -time=10s -permit_without_stream
+#                            keepalive_peer -mode=server -port=0 -min_time=1s -max_age=500ms ...
+#                            ("listening on PORT"; "CONN <n> SENT|RECV PING|PING_ACK|GOAWAY ...")
 #   protos/                the -I root of the shared .proto files:
 #     grpc/testing/empty.proto     package grpc.testing: Empty
 #     grpc/testing/messages.proto  package grpc.testing: the request/response messages
@@ -47,6 +51,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${LOOP_PEERS_DIR:-$HOME/.cache/loop-peers}
 compression_peer_dir="$repo/Tests/LoopGRPCTests/Interop/Go/compression_peer"
 abort_peer_dir="$repo/Tests/LoopGRPCTests/Interop/Go/abort_peer"
+keepalive_peer_dir="$repo/Tests/LoopGRPCTests/Interop/Go/keepalive_peer"
 log() { echo "install-grpc-peers: $*"; }
 die() { echo "install-grpc-peers: $*" >&2; exit 1; }
 
@@ -88,9 +93,9 @@ flock 9
 # Everything below depends on these versions and on the files of this repository it builds.
 stamp=$(
     dpkg-query -W -f='${Package}=${Version}\n' "${packages[@]}"
-    sha256sum "${BASH_SOURCE[0]}" "$compression_peer_dir"/*.go "$abort_peer_dir"/*.go | cut -d' ' -f1
+    sha256sum "${BASH_SOURCE[0]}" "$compression_peer_dir"/*.go "$abort_peer_dir"/*.go "$keepalive_peer_dir"/*.go | cut -d' ' -f1
 )
-outputs=(bin/interop_client bin/interop_server bin/compression_peer bin/abort_peer
+outputs=(bin/interop_client bin/interop_server bin/compression_peer bin/abort_peer bin/keepalive_peer
          protos/grpc/testing/test.proto protos/grpc/testing/messages.proto protos/grpc/testing/empty.proto
          protos/helloworld/helloworld.proto protos/grpc/health/v1/health.proto)
 up_to_date=true
@@ -277,6 +282,7 @@ build interop_client google.golang.org/grpc/interop/client
 build interop_server google.golang.org/grpc/interop/server
 build compression_peer "$compression_peer_dir"
 build abort_peer "$abort_peer_dir"
+build keepalive_peer "$keepalive_peer_dir"
 
 echo "$stamp" >"$cache/stamp"
-log "done in $((SECONDS - started)) s: $cache/bin/{interop_client,interop_server,compression_peer,abort_peer}, -I $cache/protos"
+log "done in $((SECONDS - started)) s: $cache/bin/{interop_client,interop_server,compression_peer,abort_peer,keepalive_peer}, -I $cache/protos"

@@ -59,6 +59,9 @@ public final class GRPCChannel: Sendable {
         var retryAt: ContinuousClock.Instant?
         var lastError = ""
         var retryScheduled = false
+        /// The keepalive interval of new connections: the configured one, doubled for every
+        /// GOAWAY "too_many_pings" (gRFC A8).
+        var keepaliveInterval: Duration?
     }
 
     /// A channel to `host:port`; a host name's addresses are tried in order on each connect.
@@ -81,7 +84,9 @@ public final class GRPCChannel: Sendable {
         if let metricsFactory { configuration.metricsFactory = metricsFactory }
         self.callMetrics = metricsFactory.map { GRPCClientMetrics(factory: $0) }
         self.configuration = configuration
-        self.pool = Mutex(Pool())
+        var pool = Pool()
+        pool.keepaliveInterval = configuration.http2.keepalive?.interval
+        self.pool = Mutex(pool)
         // Made once: its files are read now, and its session cache serves every connection.
         // A configuration that cannot be used fails each connection attempt with its reason.
         self.tlsContext = configuration.tls.map { tls in
@@ -94,6 +99,11 @@ public final class GRPCChannel: Sendable {
 
     /// Connections open now (for tests and diagnostics).
     public var connectionCount: Int { pool.withLock { $0.entries.count } }
+
+    /// The keepalive interval the channel's next connections use (nil: keepalive is off):
+    /// `configuration.http2.keepalive`'s, doubled each time a server answered the PINGs with
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"), as gRPC clients do (gRFC A8).
+    public var keepaliveInterval: Duration? { pool.withLock { $0.keepaliveInterval } }
 
     private func setState(_ state: GRPCConnectivityState, in pool: inout Pool) -> GRPCConnectivityState? {
         guard pool.state != state, pool.state != .shutdown else { return nil }
@@ -174,8 +184,10 @@ public final class GRPCChannel: Sendable {
         do {
             let configuration = self.configuration
             let tls = try tlsContext?.get()
+            var http2 = configuration.http2
+            if let interval = pool.withLock({ $0.keepaliveInterval }) { http2.keepalive?.interval = interval }
             let connected = try await HTTP2Client.connectHandler(
-                to: endpoint, group: group, configuration: configuration.http2,
+                to: endpoint, group: group, configuration: http2,
                 connectTimeout: configuration.connectTimeout, tls: tls
             ) { channel in
                 GRPCClientConnection(loop: channel.eventLoop, configuration: configuration)
@@ -185,6 +197,7 @@ public final class GRPCChannel: Sendable {
             let maxStreams = await onLoop(connection.loop) { () -> Int in
                 connection.attach(handler.value)
                 connection.onGoingAway = { [weak self] in self?.retire(connection, closed: false) }
+                connection.onTooManyPings = { [weak self] in self?.slowDownKeepalive() }
                 return connection.maxConcurrentStreams
             }
             connected.channel.closeFuture.whenComplete { [weak self] _ in
@@ -238,6 +251,14 @@ public final class GRPCChannel: Sendable {
                 guard attempt else { return }
                 if let connection = try? await self.acquire(waitForReady: true) { self.release(connection) }
             }
+        }
+    }
+
+    /// A server said our keepalive PINGs come too often: the next connections wait twice as
+    /// long (gRFC A8). Each such GOAWAY doubles the interval again.
+    private func slowDownKeepalive() {
+        pool.withLock { pool in
+            if let interval = pool.keepaliveInterval { pool.keepaliveInterval = interval * 2 }
         }
     }
 

@@ -5,7 +5,20 @@ import LoopTLS
 
 /// Settings of a `GRPCChannel`.
 public struct GRPCChannelConfiguration: Sendable {
-    /// The HTTP/2 settings of each connection.
+    /// The HTTP/2 settings of each connection, keepalive among them: off by default, as in
+    /// grpc-go. With `http2.keepalive` set, a connection that has read nothing for the
+    /// interval (while calls are open, or always with `permitWithoutCalls`) sends a PING, and
+    /// one whose server sends nothing within the timeout after it is closed: its calls fail
+    /// with UNAVAILABLE ("keepalive ping not acknowledged within 10.0 seconds") and the next
+    /// call connects again. A server that finds the PINGs too frequent answers
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"); the channel then doubles the interval for
+    /// its next connections (gRFC A8; ``GRPCChannel/keepaliveInterval``). gRPC servers
+    /// accept PINGs every 5 minutes by default, and only while calls are open.
+    ///
+    /// ```swift
+    /// var configuration = GRPCChannelConfiguration()
+    /// configuration.http2.keepalive = .init(interval: .seconds(300), timeout: .seconds(10))
+    /// ```
     public var http2 = HTTP2Configuration(role: .client)
     /// Bytes of unfinished response messages one connection may have granted at once: a
     /// message larger than half the stream window can only arrive if its bytes' credit goes

@@ -103,7 +103,14 @@ final class GRPCClientCall: GRPCBridgedCall, @unchecked Sendable {
     func connectionLost(_ error: HTTP2ProtocolError) {
         guard status == nil else { return }
         let why = error.code == .noError ? error.reason : "\(error.code): \(error.reason)"
-        fail(GRPCStatus(.unavailable, "the connection closed before the call completed (\(why))"), resetStream: false)
+        connectionLost(GRPCStatus(.unavailable, "the connection closed before the call completed (\(why))"))
+    }
+
+    /// The connection closed under the call for a reason of its own (the keepalive found the
+    /// server unresponsive): the call ends with `status`, no reset (the connection is gone).
+    func connectionLost(_ status: GRPCStatus) {
+        guard self.status == nil else { return }
+        fail(status, resetStream: false)
     }
 
     /// The stream is gone (closed normally or with the connection).

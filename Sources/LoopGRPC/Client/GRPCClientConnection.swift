@@ -12,6 +12,9 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     private(set) var goingAway = false
     /// Called (on the loop) when the connection stops taking new calls.
     var onGoingAway: (() -> Void)?
+    /// Called (on the loop) when the server answered our keepalive PINGs with
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
+    var onTooManyPings: (() -> Void)?
     /// The connection's limit on unfinished response messages, shared by its calls.
     let partialMessages: GRPCPartialMessageBudget
 
@@ -33,6 +36,7 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     func detach() {
         handler = nil
         onGoingAway = nil
+        onTooManyPings = nil
     }
 
     /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited when it sent none).
@@ -75,13 +79,17 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     }
 
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
-        // The connection ended (its socket closed, or an error on either side): not the
-        // server's answer to this call, so UNAVAILABLE, as gRPC reports a lost transport.
-        if let error = handler?.closeError {
-            calls[stream.id]?.connectionLost(error)
-            return
+        guard let call = calls[stream.id] else { return }
+        if let reason = handler?.keepaliveFailure {
+            // The keepalive closed the connection: the server stopped answering.
+            call.connectionLost(GRPCStatus(.unavailable, reason))
+        } else if let error = handler?.closeError {
+            // The connection ended (its socket closed, or an error on either side): not the
+            // server's answer to this call, so UNAVAILABLE, as gRPC reports a lost transport.
+            call.connectionLost(error)
+        } else {
+            call.receiveReset(code)
         }
-        calls[stream.id]?.receiveReset(code)
     }
 
     func streamClosed(_ stream: HTTP2StreamHandle) {
@@ -93,6 +101,11 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     }
 
     func connectionGoingAway(_ connection: HTTP2ConnectionHandler, lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: String) {
+        if code == .enhanceYourCalm && debugData == "too_many_pings" {
+            let callback = onTooManyPings
+            onTooManyPings = nil
+            callback?()
+        }
         markGoingAway()
     }
 

@@ -5,7 +5,25 @@ import LoopTLS
 
 /// Settings of a gRPC server.
 public struct GRPCServerConfiguration: Sendable {
-    /// The HTTP/2 settings (window sizes, concurrent streams, abuse limits).
+    /// The HTTP/2 settings (window sizes, concurrent streams, abuse limits) and how long a
+    /// connection lives. grpc-go's server defaults are on (gRFC A8, A9): keepalive PINGs after
+    /// 2 hours without reads, closing a client that answers nothing within 20 seconds
+    /// (`http2.keepalive`, `HTTP2Configuration.Keepalive.grpcServer`), and the PING policy
+    /// (`http2.pingPolicy`, `HTTP2Configuration.PingPolicy.grpc`): a client pinging more
+    /// often than every 5 minutes, or at all without calls, gets
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") at its third early PING, and gRPC clients
+    /// then double their interval. The idle timeout (5 minutes, `http2.idleTimeout`) and
+    /// the maximum connection age (off, `http2.maxConnectionAge`) are set here too.
+    /// Replacing the whole value (`http2 = HTTP2Configuration(role: .server)`) turns keepalive
+    /// and the policy off.
+    ///
+    /// ```swift
+    /// var configuration = GRPCServerConfiguration()
+    /// configuration.http2.maxConnectionAge = .seconds(1800)        // clients move every ~30 minutes
+    /// configuration.http2.maxConnectionAgeGrace = .seconds(60)
+    /// configuration.http2.pingPolicy?.minInterval = .seconds(10)    // allow clients pinging every 10 s
+    /// configuration.http2.pingPolicy?.permitWithoutCalls = true
+    /// ```
     public var http2 = HTTP2Configuration(role: .server)
     /// The largest request message accepted (after decompression); larger ones end the
     /// call with RESOURCE_EXHAUSTED. gRPC's usual default, 4 MiB.
@@ -73,5 +91,8 @@ public struct GRPCServerConfiguration: Sendable {
         set { http2.metricsFactory = newValue }
     }
 
-    public init() {}
+    public init() {
+        http2.keepalive = .grpcServer
+        http2.pingPolicy = .grpc
+    }
 }

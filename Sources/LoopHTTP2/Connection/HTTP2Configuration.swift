@@ -70,6 +70,55 @@ public struct HTTP2Configuration: Sendable {
     /// clients: nil.
     public var writeStallTimeout: Duration?
 
+    // Keepalive and connection age (HTTP2Keepalive, gRFC A8 and A9, as grpc-go configures
+    // them); nil turns each off. With `idleTimeout` above, these say how long a connection
+    // lives. One timer per connection serves them all.
+
+    /// Keepalive PINGs we send: after ``Keepalive/interval`` without reading anything from
+    /// the peer, a PING; if nothing at all arrives within ``Keepalive/timeout`` after it, the
+    /// peer is gone and the connection is closed (no GOAWAY: a peer that answers nothing
+    /// reads nothing). Off (nil) by default for both roles; `GRPCServerConfiguration` turns it
+    /// on as grpc-go's server has it (``Keepalive/grpcServer``: 2 hours, 20 seconds).
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .client)
+    /// configuration.keepalive = .init(interval: .seconds(30), timeout: .seconds(10))
+    /// ```
+    public var keepalive: Keepalive?
+    /// How often the peer may PING us: gRPC's keepalive enforcement policy, on top of the
+    /// glitch budget (which bounds floods whatever this says). A PING sooner than
+    /// ``PingPolicy/minInterval`` after the previous one is a strike, and so is any PING
+    /// within 2 hours of the previous one while no stream is open unless
+    /// ``PingPolicy/permitWithoutCalls``; sending HEADERS or DATA forgives the strikes. Past
+    /// ``PingPolicy/maxStrikes`` strikes the connection ends with
+    /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"), the words gRPC clients recognise (they
+    /// double their keepalive interval). Off (nil) by default; `GRPCServerConfiguration`
+    /// turns on grpc-go's policy (``PingPolicy/grpc``: 5 minutes, no pings without calls).
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .server)
+    /// configuration.pingPolicy = .init(minInterval: .seconds(60), permitWithoutCalls: true)
+    /// ```
+    public var pingPolicy: PingPolicy?
+    /// Server only: how long a connection may live. Past it (with a jitter of ±10 % per
+    /// connection, so connections opened together do not all end together) the server
+    /// starts its graceful shutdown (RFC 9113 §6.8): GOAWAY(NO_ERROR, "max_age") with the
+    /// largest stream id and a PING, then the last accepted stream; calls in flight finish,
+    /// and clients open a new connection for the next ones (to another server, behind an L4
+    /// load balancer). nil (the default): no limit.
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .server)
+    /// configuration.maxConnectionAge = .seconds(1800)
+    /// configuration.maxConnectionAgeGrace = .seconds(60)
+    /// ```
+    public var maxConnectionAge: Duration?
+    /// Server only: how long streams still open when ``maxConnectionAge`` passed may take to
+    /// finish; then the connection is closed with GOAWAY(NO_ERROR) whatever remains (their
+    /// requests fail). Counted from the first GOAWAY; not jittered. nil (the default): they
+    /// may take as long as they need.
+    public var maxConnectionAgeGrace: Duration?
+
     /// Server only: what follows a response that ends while the request is still open
     /// (the stream-end rule, docs/architecture.md). See ``UnfinishedRequestPolicy``.
     public var unfinishedRequestPolicy: UnfinishedRequestPolicy = .resetAfterGracePeriod(.milliseconds(500))
@@ -158,3 +207,75 @@ extension HTTP2Configuration {
     }
 }
 
+
+extension HTTP2Configuration {
+    /// Keepalive PINGs (``HTTP2Configuration/keepalive``): gRPC's client-side keepalive
+    /// (gRFC A8; grpc-go's `keepalive.ClientParameters`) and the server's (gRFC A9;
+    /// `keepalive.ServerParameters.Time` and `Timeout`).
+    ///
+    /// The interval counts from the last bytes read from the peer, never from the last PING
+    /// sent, so a side that pings exactly as often as the peer's ``PingPolicy`` allows is
+    /// never struck. Anything read after the PING — its ACK or any other frame — shows the
+    /// peer is alive.
+    ///
+    /// gRPC asks clients not to ping more often than every 10 seconds (grpc-go raises a
+    /// smaller `Time` to 10 s); Loop does not raise it, but servers enforce their own minimum
+    /// (5 minutes by default) with GOAWAY "too_many_pings", after which a `GRPCChannel`
+    /// doubles its interval for its next connections.
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .client)
+    /// configuration.keepalive = .init(interval: .seconds(60), timeout: .seconds(20), permitWithoutCalls: true)
+    /// ```
+    public struct Keepalive: Sendable, Equatable {
+        /// How long the connection may read nothing before we send a PING (grpc-go's `Time`).
+        public var interval: Duration
+        /// How long after the PING something must arrive before the connection is closed
+        /// (grpc-go's `Timeout`, 20 seconds by default).
+        public var timeout: Duration
+        /// Whether to ping while no stream is open (grpc-go's client `PermitWithoutStream`).
+        /// Without it an idle connection sends nothing, and a new stream after a long quiet
+        /// spell is preceded by a PING at once. Servers ping either way in gRPC (A9).
+        public var permitWithoutCalls: Bool
+
+        public init(interval: Duration, timeout: Duration = .seconds(20), permitWithoutCalls: Bool = false) {
+            self.interval = interval
+            self.timeout = timeout
+            self.permitWithoutCalls = permitWithoutCalls
+        }
+
+        /// grpc-go's server defaults (gRFC A9): a PING after 2 hours without reads, 20
+        /// seconds for the answer, whether or not calls are open.
+        public static let grpcServer = Keepalive(interval: .seconds(7200), timeout: .seconds(20), permitWithoutCalls: true)
+    }
+
+    /// The rule on how often the peer may PING (``HTTP2Configuration/pingPolicy``): gRPC's
+    /// keepalive enforcement (gRFC A8 "Server Enforcement"; grpc-go's
+    /// `keepalive.EnforcementPolicy`), with grpc-go's counting: every PING received is
+    /// compared with the one before it.
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .server)
+    /// configuration.pingPolicy = .grpc                          // 5 minutes, 2 strikes
+    /// configuration.pingPolicy?.permitWithoutCalls = true       // clients may ping while idle
+    /// ```
+    public struct PingPolicy: Sendable, Equatable {
+        /// The least time between two PINGs while streams are open (grpc-go's `MinTime`).
+        public var minInterval: Duration
+        /// Whether PINGs are allowed while no stream is open (grpc-go's
+        /// `PermitWithoutStream`); when not, such PINGs must be 2 hours apart.
+        public var permitWithoutCalls: Bool
+        /// Strikes forgiven before the connection ends: grpc-go's `maxPingStrikes`, 2 (the
+        /// third early PING ends it). Lower it to make a test need fewer PINGs.
+        public var maxStrikes: Int
+
+        public init(minInterval: Duration = .seconds(300), permitWithoutCalls: Bool = false, maxStrikes: Int = 2) {
+            self.minInterval = minInterval
+            self.permitWithoutCalls = permitWithoutCalls
+            self.maxStrikes = maxStrikes
+        }
+
+        /// grpc-go's server defaults: 5 minutes, no PINGs without calls, 2 strikes.
+        public static let grpc = PingPolicy()
+    }
+}

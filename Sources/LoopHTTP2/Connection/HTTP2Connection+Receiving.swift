@@ -12,6 +12,7 @@ extension HTTP2Connection {
     public mutating func receive(_ bytes: ByteBuffer, now: UInt64 = 0) {
         guard state != .closed else { return }
         self.now = now
+        keepalive.received(now: now)
         decoder.append(bytes)
         while state != .closed {
             do {
@@ -101,6 +102,11 @@ extension HTTP2Connection {
                 } else {
                     try abuse.charge(.ping, now: now)
                     HTTP2FrameEncoder.writePing(opaque, ack: true, into: &output.control)
+                    // gRPC's PING policy (HTTP2Keepalive), beside the glitch budget: answered,
+                    // then GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") as grpc-go sends it.
+                    if keepalive.pingReceived(now: now, openStreams: streams.count) {
+                        throw .connection(.enhanceYourCalm, HTTP2Keepalive.tooManyPings)
+                    }
                 }
             case .goAway(let last, let code, let debug):
                 receiveGoAway(lastStreamID: last, code: code, debugData: debug)
@@ -356,7 +362,8 @@ extension HTTP2Connection {
         } else if shutdown.pingAcknowledged(opaque) {
             shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "", into: &output.control)
             closeIfDrained()
-        } else {
+        } else if opaque != HTTP2Keepalive.pingData {
+            // Our keepalive PING's ACK needs nothing more: reading it was the sign of life.
             events.append(.pingAck(opaque))
         }
     }

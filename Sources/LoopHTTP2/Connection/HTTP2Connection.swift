@@ -12,6 +12,8 @@ import Loop
 /// - the stream-end rule and the peer's half-close: `HTTP2Connection+StreamEnd.swift`, with
 ///   the reset grace in `HTTP2ResetGrace`;
 /// - abuse limits (rapid reset, control-frame and CONTINUATION floods): `HTTP2AbuseLimits`;
+/// - keepalive PINGs, the peer's PING policy, the maximum age: `HTTP2Keepalive`, acted on in
+///   `HTTP2Connection+Keepalive.swift`;
 /// - header field rules: `HTTP2HeaderValidation` (§8);
 /// - closed-stream memory: `RecentStreamIDs`.
 /// Every violation produces the RFC's GOAWAY or RST_STREAM code.
@@ -74,6 +76,12 @@ public struct HTTP2Connection: Sendable {
     var streamsWaitingForRoom: [UInt32] = []
     /// Streams opened and resets sent and received, for metrics (the handler reports and clears them).
     public internal(set) var counters = HTTP2ConnectionCounters()
+    /// Keepalive PINGs, the peer's PING policy, the maximum age (HTTP2Connection+Keepalive.swift).
+    var keepalive: HTTP2Keepalive
+    /// Why the keepalive closed the connection: the peer sent nothing within the timeout
+    /// after our PING. Set before the streams' `.reset` events, so their delegates can tell
+    /// a peer that is gone from one that reset them.
+    public internal(set) var keepaliveFailure: String?
 
     /// True while producing DATA is paused (``pauseOutput()``); control frames still go out.
     public var isOutputPaused: Bool { outbound.isPaused }
@@ -100,14 +108,17 @@ public struct HTTP2Connection: Sendable {
         self.inbound = HTTP2InboundWindows(configuration: configuration)
         self.abuse = HTTP2AbuseLimits(configuration: configuration)
         self.resetGrace = HTTP2ResetGrace(maxWaitingStreams: configuration.maxConcurrentStreams)
+        self.keepalive = HTTP2Keepalive(configuration: configuration, ageJitter: HTTP2Keepalive.randomAgeJitter())
     }
 
     // MARK: Start
 
     /// Writes our side of the handshake: the client preface (clients) and our SETTINGS,
     /// at once — never waiting for the peer (docs/architecture.md, the handshake rule) —
-    /// plus a connection WINDOW_UPDATE opening the configured connection window.
-    public mutating func start() {
+    /// plus a connection WINDOW_UPDATE opening the configured connection window. `now`
+    /// (monotonic nanoseconds) starts the keepalive interval and the connection's age.
+    public mutating func start(now: UInt64 = 0) {
+        keepalive.start(now: now)
         if role == .client { output.control.writeBytes(http2ClientPreface) }
         HTTP2FrameEncoder.writeSettings(localSettings.nonDefaultParameters, into: &output.control)
         if let increment = inbound.openConnectionWindow() {
@@ -228,6 +239,7 @@ public struct HTTP2Connection: Sendable {
             counters.streamOpened()
         }
         encoder.writeHeaders(streamID: id, headers: headers, endStream: endStream, into: &output.control)
+        keepalive.sentHeadersOrData()
         if endStream { localEnded(id) }
         return id
     }
@@ -339,9 +351,14 @@ public struct HTTP2Connection: Sendable {
     /// the last stream actually accepted. Streams already open finish; the state becomes
     /// `.closed` when none is left.
     public mutating func beginGracefulShutdown() {
+        beginGracefulShutdown(debugData: "")
+    }
+
+    /// The graceful shutdown with debug data in its first GOAWAY ("max_age" at the maximum age).
+    mutating func beginGracefulShutdown(debugData: String) {
         guard state == .active || state == .handshaking else { return }
         state = .draining
-        shutdown.beginGraceful(role: role, lastPeerStreamID: lastPeerStreamID, into: &output.control)
+        shutdown.beginGraceful(role: role, lastPeerStreamID: lastPeerStreamID, debugData: debugData, into: &output.control)
         closeIfDrained()
     }
 
@@ -350,9 +367,13 @@ public struct HTTP2Connection: Sendable {
         fail(.connection(code, reason))
     }
 
-    mutating func fail(_ error: HTTP2ProtocolError) {
+    /// Ends the connection for `error`: GOAWAY unless `sendingGoAway` is false (a peer that
+    /// stopped answering), and every open stream reset with its code.
+    mutating func fail(_ error: HTTP2ProtocolError, sendingGoAway: Bool = true) {
         guard state != .closed else { return }
-        shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: error.code, reason: error.reason, into: &output.control)
+        if sendingGoAway {
+            shutdown.sendGoAway(lastStreamID: lastPeerStreamID, code: error.code, reason: error.reason, into: &output.control)
+        }
         state = .closed
         closeError = error
         for id in streams.ids {
@@ -410,10 +431,13 @@ public struct HTTP2Connection: Sendable {
                 // "flood" while its response streams (grpc-go resets its ping strikes on
                 // every send as well).
                 abuse.dataSent()
+                keepalive.sentHeadersOrData()
             case .trailers(let trailers):
                 encoder.writeHeaders(streamID: write.streamID, headers: trailers, endStream: true, into: &output.control)
+                keepalive.sentHeadersOrData()
             case .end:
                 HTTP2FrameEncoder.writeDataHeader(streamID: write.streamID, length: 0, endStream: true, into: &output.control)
+                keepalive.sentHeadersOrData()
             case nil:
                 break
             }

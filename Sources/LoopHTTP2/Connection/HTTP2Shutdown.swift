@@ -39,14 +39,15 @@ struct HTTP2Shutdown {
     }
 
     /// Starts a graceful shutdown. A server announces GOAWAY(2^31-1) and sends the PING; a
-    /// client, which accepts no streams, sends its final GOAWAY at once.
-    mutating func beginGraceful(role: HTTP2Configuration.Role, lastPeerStreamID: UInt32, into control: inout ByteBuffer) {
+    /// client, which accepts no streams, sends its final GOAWAY at once. `debugData` goes in
+    /// that first GOAWAY ("max_age" when the connection reached its maximum age).
+    mutating func beginGraceful(role: HTTP2Configuration.Role, lastPeerStreamID: UInt32, debugData: String = "", into control: inout ByteBuffer) {
         if role == .server {
-            sendGoAway(lastStreamID: 0x7FFF_FFFF, code: .noError, reason: "", into: &control)
+            sendGoAway(lastStreamID: 0x7FFF_FFFF, code: .noError, reason: debugData, into: &control)
             isPingOutstanding = true
             HTTP2FrameEncoder.writePing(HTTP2Shutdown.pingData, ack: false, into: &control)
         } else {
-            sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: "", into: &control)
+            sendGoAway(lastStreamID: lastPeerStreamID, code: .noError, reason: debugData, into: &control)
         }
     }
 

@@ -16,7 +16,8 @@ import LoopTLS
 /// response heads), the handler stops reading until the channel drains, so the replies
 /// cannot pile up. (Stopping at the first sign of a full socket would stall two peers that
 /// both send big bodies until each reads: each would wait for the other.) One timer per
-/// connection enforces the timeouts of ``HTTP2Configuration`` (`idleTimeout`, `headerBlockTimeout`, `writeStallTimeout`).
+/// connection enforces the timeouts of ``HTTP2Configuration`` (`idleTimeout`, `headerBlockTimeout`, `writeStallTimeout`)
+/// and its keepalive, PING policy and maximum age (`keepalive`, `pingPolicy`, `maxConnectionAge`).
 ///
 /// ```swift
 /// try channel.pipeline.addHandler(HTTP2ConnectionHandler(configuration: .init(role: .server), delegate: MyStreams()))
@@ -29,39 +30,39 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     // another (the connection is pure: events are taken out before they are dispatched), so
     // the dynamic exclusivity checks a class property costs on every access are turned off,
     // as in SocketChannel: they were a measurable part of each request.
-    @exclusivity(unchecked) public private(set) var connection: HTTP2Connection
+    @exclusivity(unchecked) public internal(set) var connection: HTTP2Connection
     /// Receives stream events.
     public let delegate: any HTTP2StreamDelegate
-    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) var context: ChannelHandlerContext?
     @exclusivity(unchecked) private var inReadBatch = false
     @exclusivity(unchecked) private var flushScheduled = false
     private var handshakeTimer: Scheduled<Void>?
     /// Runs once per grace period while streams wait for the client's end (the stream-end rule).
-    private var graceTimer: Scheduled<Void>?
+    var graceTimer: Scheduled<Void>?
     /// Closes the socket if the peer does not close its side after we ended the connection.
     private var lingerTimer: Scheduled<Void>?
     /// channelInactive arrived: the socket is closed.
     @exclusivity(unchecked) private var inactive = false
-    @exclusivity(unchecked) private var closing = false
+    @exclusivity(unchecked) var closing = false
     private var readyPromises: [EventLoopPromise<Void>] = []
     @exclusivity(unchecked) private var dispatching: [HTTP2ConnectionEvent] = []
     @exclusivity(unchecked) private var isDispatching = false
     @exclusivity(unchecked) private var outgoing: [ByteBuffer] = []
-    private static let clock = MonotonicClock()
+    static let clock = MonotonicClock()
     /// Reading stopped because the channel is not writable (backpressure to the peer).
     @exclusivity(unchecked) private var readingPaused = false
     /// Bytes written to the channel since it last turned unwritable.
     @exclusivity(unchecked) private var bytesQueuedWhileUnwritable = 0
     /// Past this many, reading stops until the channel is writable again.
     static let maxBytesQueuedWhileUnwritable = 64 * 1024
-    @exclusivity(unchecked) private var timeouts: HTTP2Timeouts
-    private var timeoutTimer: Scheduled<Void>?
+    @exclusivity(unchecked) var timeouts: HTTP2Timeouts
+    var timeoutTimer: Scheduled<Void>?
     /// When `timeoutTimer` fires (monotonic nanoseconds; .max: no timer).
-    @exclusivity(unchecked) private var timeoutTimerDeadline = UInt64.max
+    @exclusivity(unchecked) var timeoutTimerDeadline = UInt64.max
     /// Queued DATA at the last observation: less now means output moved.
-    @exclusivity(unchecked) private var lastQueuedOutboundBytes = 0
+    @exclusivity(unchecked) var lastQueuedOutboundBytes = 0
     /// The channel became writable since the last observation.
-    @exclusivity(unchecked) private var becameWritable = false
+    @exclusivity(unchecked) var becameWritable = false
     /// Logging and metrics (Observability/HTTP2ConnectionObserver.swift).
     @exclusivity(unchecked) var observer: HTTP2ConnectionObserver
 
@@ -126,7 +127,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         localAddress = context.channel.localAddress
         observer.started(remoteAddress: remoteAddress)
         // The handshake rule (docs/architecture.md): our SETTINGS leave now, before anything is read.
-        connection.start()
+        connection.start(now: HTTP2ConnectionHandler.clock.nanoseconds())
         flushNow()
         let limit = connection.configuration.handshakeTimeout
         let bound = LoopBound(self, eventLoop: context.eventLoop)
@@ -362,7 +363,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             connection.reclaimOutput()
         }
         if graceTimer == nil, connection.hasStreamsAwaitingPeerEnd { startGraceTimer(context.eventLoop) }
-        if !timeouts.isEmpty { watchTimeouts(context) }
+        if !timeouts.isEmpty || connection.hasKeepaliveDeadlines { watchTimeouts(context) }
     }
 
     /// Backpressure from the write side to the read side: a peer that does not read gets
@@ -372,60 +373,6 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         guard !readingPaused, bytesQueuedWhileUnwritable > HTTP2ConnectionHandler.maxBytesQueuedWhileUnwritable else { return }
         readingPaused = true
         _ = context.channel.setOption(.autoRead(false))
-    }
-
-    // MARK: Timeouts
-
-    /// Reports the connection's conditions to ``HTTP2Timeouts`` and keeps one timer for the
-    /// earliest deadline (moved earlier when a new condition needs it; a timer that fires
-    /// early finds nothing expired and re-arms).
-    private func watchTimeouts(_ context: ChannelHandlerContext) {
-        guard connection.state != .closed, !closing else {
-            timeoutTimer?.cancel()
-            timeoutTimer = nil
-            return
-        }
-        let queued = connection.queuedOutboundBytes
-        let now = HTTP2ConnectionHandler.clock.nanoseconds()
-        let moved = becameWritable || queued < lastQueuedOutboundBytes
-        becameWritable = false
-        lastQueuedOutboundBytes = queued
-        timeouts.observe(now: now, idle: connection.openStreamCount == 0, headerBlockPending: connection.isInHeaderBlock,
-                         outputWaiting: !context.channel.isWritable || queued > 0, outputMoved: moved)
-        if let expiry = timeouts.expired(now: now) {
-            timeoutTimer?.cancel()
-            timeoutTimer = nil
-            connection.close(code: expiry.code, reason: expiry.reason)
-            processEvents()
-            flushNow()
-            return
-        }
-        guard let deadline = timeouts.nextDeadline, deadline < timeoutTimerDeadline else { return }
-        timeoutTimer?.cancel()
-        timeoutTimerDeadline = deadline
-        let bound = LoopBound(self, eventLoop: context.eventLoop)
-        let delay = deadline > now ? deadline - now : 0
-        timeoutTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) {
-            let handler = bound.value
-            handler.timeoutTimer = nil
-            handler.timeoutTimerDeadline = .max
-            guard let context = handler.context else { return }
-            handler.watchTimeouts(context)
-        }
-    }
-
-    /// Ticks once per grace period until no stream waits for its client's end.
-    private func startGraceTimer(_ loop: EventLoop) {
-        guard case .resetAfterGracePeriod(let period) = connection.configuration.unfinishedRequestPolicy,
-              connection.state != .closed else { return }
-        let bound = LoopBound(self, eventLoop: loop)
-        graceTimer = loop.scheduleTask(in: period) {
-            let handler = bound.value
-            handler.graceTimer = nil
-            handler.connection.resetGracePeriodElapsed()
-            handler.processEvents()
-            handler.flushNow()   // starts the next tick while streams still wait
-        }
     }
 
     /// After a send: flush now, at read-complete, or at the end of this loop turn.
