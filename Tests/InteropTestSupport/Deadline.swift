@@ -59,3 +59,16 @@ public final class ResumeOnce<T: Sendable>: @unchecked Sendable {
         }
     }
 }
+
+/// Polls `condition` every 5 ms until it holds; throws naming `what` after `seconds`.
+///
+/// ```swift
+/// try await waitUntilTrue("1,020 handlers to start") { started.load(ordering: .relaxed) == 1_020 }
+/// ```
+public func waitUntilTrue(_ what: String, seconds: Double = 20, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw InteropError("timed out after \(seconds) s waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}

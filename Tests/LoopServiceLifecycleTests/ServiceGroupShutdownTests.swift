@@ -14,16 +14,6 @@ import Testing
 @Suite struct ServiceGroupShutdownTests {
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    struct TimedOut: Error {}
-
-    static func waitFor(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw TimedOut() }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
     /// Slow requests in flight on an HTTP2Server when the group shuts down gracefully: each
     /// gets its whole response, the port stops accepting, and the group's run() returns.
     @Test func gracefulShutdownDrainsAnHTTP2Server() async throws {
@@ -53,7 +43,7 @@ import Testing
                     return all.sorted()
                 }
             }
-            try await Self.waitFor { started.load(ordering: .relaxed) == 20 }
+            try await waitUntilTrue("20 requests in their handlers") { started.load(ordering: .relaxed) == 20 }
             await services.triggerGracefulShutdown()
             try await server.closeFuture.get()
             #expect(!portAccepts(port))
@@ -91,7 +81,7 @@ import Testing
                     return (error as? GRPCStatus)?.code ?? .unknown
                 }
             }
-            try await Self.waitFor { started.load(ordering: .relaxed) == 1 }
+            try await waitUntilTrue("the call in its handler") { started.load(ordering: .relaxed) == 1 }
             let began = ContinuousClock.now
             await services.triggerGracefulShutdown()
             _ = try? await running.value

@@ -77,19 +77,6 @@ import Testing
         }
     }
 
-    static func waitFor(_ what: String, seconds: Double = 20, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
-    struct TestFailure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
-    }
-
     /// 1,000 unary and 20 server-streaming calls are in their handlers when the shutdown
     /// begins: each completes with its own status (OK or PERMISSION_DENIED, and all ten
     /// messages of every stream), the client saw GOAWAY, a new connection is refused, and
@@ -141,7 +128,7 @@ import Testing
                     return results
                 }
             }
-            try await Self.waitFor("1,020 handlers to start") { service.started.load(ordering: .relaxed) == 1_020 }
+            try await waitUntilTrue("1,020 handlers to start") { service.started.load(ordering: .relaxed) == 1_020 }
             #expect(server.connectionCount >= 1)
 
             let began = ContinuousClock.now
@@ -171,16 +158,27 @@ import Testing
         }
     }
 
-    /// A call that outlives the deadline is cut when it passes: the connection closes, the
-    /// client's call fails UNAVAILABLE, and `serve()` returns.
-    @Test func theDeadlineClosesWhatIsLeft() async throws {
-        try await withDeadline(30, "shutdown deadline") {
+    /// A server whose one call never ends on its own, the call's outcome, and the channel.
+    static func withCallThatNeverEnds(_ what: String,
+                                       _ body: @escaping @Sendable (GRPCServer, Task<Outcome, Never>) async throws -> Void) async throws {
+        try await withDeadline(30, what) {
             let group = EventLoopGroup(numberOfThreads: 1)
             let service = Drain(name: "a", delay: .milliseconds(10))
             let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [service])
             let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
             let call = Task { await Self.unary(channel, 0, path: Self.forever) }
-            try await Self.waitFor("the handler to start") { service.started.load(ordering: .relaxed) == 1 }
+            try await waitUntilTrue("the handler to start") { service.started.load(ordering: .relaxed) == 1 }
+            try await body(server, call)
+            #expect(server.connectionCount == 0)
+            await channel.close()
+            try await group.shutdownGracefully()
+        }
+    }
+
+    /// A call that outlives the deadline is cut when it passes: the connection closes, the
+    /// client's call fails UNAVAILABLE, and `serve()` returns.
+    @Test func theDeadlineClosesWhatIsLeft() async throws {
+        try await Self.withCallThatNeverEnds("shutdown deadline") { server, call in
             let began = ContinuousClock.now
             server.beginGracefulShutdown(deadline: .now + .milliseconds(300))
             try await server.serve()
@@ -188,28 +186,17 @@ import Testing
             #expect(took >= .milliseconds(250) && took < .seconds(5), "serve() returned after \(took)")
             let outcome = await call.value
             #expect(outcome == .status(.unavailable), "\(outcome)")
-            await channel.close()
-            try await group.shutdownGracefully()
         }
     }
 
     /// Cancelling the task that runs `serve()` closes the server at once.
     @Test func cancellingServeClosesEverything() async throws {
-        try await withDeadline(30, "serve() cancelled") {
-            let group = EventLoopGroup(numberOfThreads: 1)
-            let service = Drain(name: "a", delay: .milliseconds(10))
-            let server = try await GRPCServer.bind(host: "127.0.0.1", port: 0, group: group, services: [service])
-            let channel = GRPCChannel(host: "127.0.0.1", port: server.port, group: group)
-            let call = Task { await Self.unary(channel, 0, path: Self.forever) }
-            try await Self.waitFor("the handler to start") { service.started.load(ordering: .relaxed) == 1 }
+        try await Self.withCallThatNeverEnds("serve() cancelled") { server, call in
             let serving = Task { try await server.serve() }
             serving.cancel()
             try await serving.value
             let outcome = await call.value
             #expect(outcome == .status(.unavailable), "\(outcome)")
-            #expect(server.connectionCount == 0)
-            await channel.close()
-            try await group.shutdownGracefully()
         }
     }
 
@@ -236,7 +223,7 @@ import Testing
                     return outcomes
                 }
             }
-            try await Self.waitFor("calls on the first server") { first.started.load(ordering: .relaxed) >= 100 }
+            try await waitUntilTrue("calls on the first server") { first.started.load(ordering: .relaxed) >= 100 }
             a.beginGracefulShutdown(deadline: .now + .seconds(10))
             try await a.closeFuture.get()
             try await Task.sleep(for: .milliseconds(50))   // calls queue meanwhile (connection refused, waitForReady)

@@ -7,16 +7,6 @@ import Testing
 /// HTTP2Server's graceful shutdown (HTTP2ServerConnections; RFC 9113 §6.8, two-phase GOAWAY)
 /// over real sockets with HTTP2Client.
 @Suite struct HTTP2ServerShutdownTests {
-    struct TimedOut: Error {}
-
-    static func waitFor(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw TimedOut() }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
     /// Requests in flight finish; the client may open no new stream after the GOAWAY; the
     /// port refuses new connections; idle connections close at once; serve() returns.
     @Test func requestsInFlightFinishAndIdleConnectionsClose() async throws {
@@ -32,7 +22,7 @@ import Testing
             let busy = try await HTTP2Client.connect(host: "127.0.0.1", port: port, group: group)
             var idle: [HTTP2Client] = []
             for _ in 0..<5 { idle.append(try await HTTP2Client.connect(host: "127.0.0.1", port: port, group: group)) }
-            try await Self.waitFor { server.connectionCount == 6 }
+            try await waitUntilTrue("6 connections") { server.connectionCount == 6 }
             let responses = Task {
                 try await withThrowingTaskGroup(of: String.self) { tasks in
                     for index in 0..<10 {
@@ -47,13 +37,13 @@ import Testing
                     return all.sorted()
                 }
             }
-            try await Self.waitFor { started.load(ordering: .relaxed) == 10 }
+            try await waitUntilTrue("10 requests in their handlers") { started.load(ordering: .relaxed) == 10 }
             let began = ContinuousClock.now
             server.beginGracefulShutdown(deadline: .now + .seconds(10))
             try await server.closeFuture.get()
             #expect(!portAccepts(port))
             // The idle connections drain as soon as their PING comes back (plus the linger).
-            try await Self.waitFor { server.connectionCount <= 1 }
+            try await waitUntilTrue("the idle connections to close") { server.connectionCount <= 1 }
             #expect(ContinuousClock.now - began < .seconds(2), "idle connections closed after \(ContinuousClock.now - began)")
             // After GOAWAY the client opens no new stream on this connection.
             await #expect(throws: (any Error).self) {
