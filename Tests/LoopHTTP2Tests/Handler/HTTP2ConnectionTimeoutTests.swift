@@ -31,11 +31,10 @@ import Testing
             try await response.respond(HTTP2ResponseHead(status: 200), body: bytes)
         }
         let closed = group.next().makePromise(of: ByteBuffer.self)
-        // The server's clocks start at its accept: time from before the connect.
-        let start = ContinuousClock.now
         let client = try await ClientBootstrap(group: group)
             .channelInitializer { try $0.pipeline.addHandler(HTTP2HandshakeTimeoutTests.Recorder(closed: closed)) }
             .connect(host: "127.0.0.1", port: server.localAddress!.port).get()
+        let start = ContinuousClock.now
         // On a loaded machine the server's idle limit (counted from the accept) may pass before
         // this write: the write then fails, and what the server sent before closing is recorded.
         try? await client.writeAndFlush(bytes).get()
