@@ -346,6 +346,7 @@ extension HTTP2Connection {
         HTTP2FrameEncoder.writeSettingsAck(into: &output.control)
         if state == .handshaking {
             state = .active
+            keepalive.handshakeCompleted()
             events.append(.ready)
         }
     }

@@ -15,8 +15,10 @@
 /// Times are monotonic nanoseconds (`now`), as in ``HTTP2Timeouts``; tests drive a fake clock.
 ///
 /// Why these rules:
-/// - The keepalive interval counts from the last byte read, never from the last PING sent
-///   (A8): a client configured exactly like the server's policy is then never struck.
+/// - Keepalive starts once the handshake is done (the peer's SETTINGS arrived); before, the
+///   handshake timeout watches the connection. The interval counts from the last byte read,
+///   never from the last PING sent (A8): a client configured exactly like the server's
+///   policy is then never struck.
 ///   Anything read after the PING shows the peer alive (grpc-go checks "activity", not the
 ///   ACK). Without `permitWithoutCalls` no PING goes out while no stream is open; the first
 ///   stream after a quiet spell longer than the interval gets one at once (A8: a dead
@@ -70,6 +72,9 @@ struct HTTP2Keepalive {
     private let timeoutLimit: Duration
     private let pingsWithoutCalls: Bool
     private var lastReadAt: UInt64 = 0
+    /// The peer's SETTINGS arrived: keepalive runs from here (before, the handshake timeout
+    /// watches the connection).
+    private var handshakeDone = false
     /// When our PING left, while nothing has been read since.
     private(set) var pingSentAt: UInt64?
 
@@ -126,6 +131,12 @@ struct HTTP2Keepalive {
 
     // MARK: Keepalive
 
+    /// The handshake is done (the peer's SETTINGS arrived, after the bytes that carried them
+    /// were reported to ``received(now:)``): keepalive PINGs may go out from now on.
+    mutating func handshakeCompleted() {
+        handshakeDone = true
+    }
+
     /// Bytes arrived from the peer at `now`: it is alive, and the interval starts over.
     @inline(__always)
     mutating func received(now: UInt64) {
@@ -168,7 +179,7 @@ struct HTTP2Keepalive {
     }
 
     private func keepaliveDeadline(openStreams: Int) -> UInt64? {
-        guard let interval else { return nil }
+        guard let interval, handshakeDone else { return nil }
         if let pingSentAt { return Self.adding(pingSentAt, timeout) }
         guard openStreams > 0 || pingsWithoutCalls else { return nil }
         return Self.adding(lastReadAt, interval)

@@ -16,6 +16,8 @@ import Loop
         configure(&configuration)
         var keepalive = HTTP2Keepalive(configuration: configuration, ageJitter: jitter)
         keepalive.start(now: 0)
+        keepalive.received(now: 0)
+        keepalive.handshakeCompleted()
         return keepalive
     }
 
@@ -36,6 +38,22 @@ import Loop
     }
 
     // MARK: Keepalive (gRFC A8)
+
+    @Test func grpcA8KeepaliveStartsOnceTheHandshakeIsDone() {
+        var configuration = HTTP2Configuration(role: .server)
+        configuration.keepalive = .init(interval: .seconds(10), permitWithoutCalls: true)
+        var keepalive = HTTP2Keepalive(configuration: configuration, ageJitter: 0)
+        keepalive.start(now: 0)
+        // The handshake timeout, not keepalive, watches a peer that has not sent its SETTINGS.
+        #expect(keepalive.nextDeadline(openStreams: 0) == nil)
+        var action = keepalive.due(now: 60 * Self.second, openStreams: 0)
+        #expect(action == nil)
+        keepalive.received(now: 61 * Self.second)
+        keepalive.handshakeCompleted()
+        #expect(keepalive.nextDeadline(openStreams: 0) == 71 * Self.second)
+        action = keepalive.due(now: 71 * Self.second, openStreams: 0)
+        #expect(action == .ping)
+    }
 
     @Test func grpcA8APingGoesOutAfterTheIntervalWithoutReads() {
         var keepalive = Self.keepalive { $0.keepalive = .init(interval: .seconds(10), timeout: .seconds(2)) }
