@@ -72,3 +72,41 @@ public func waitUntilTrue(_ what: String, seconds: Double = 20, _ condition: () 
         try await Task.sleep(for: .milliseconds(5))
     }
 }
+
+/// `tasks` tasks each calling `call(task, n)` one after another for `duration`; `call`
+/// returns nil for a good call or a description of what went wrong (a thrown error is
+/// described too). Returns how many calls were made and the failures.
+///
+/// ```swift
+/// let (calls, failures) = try await callContinuously(for: .seconds(2), tasks: 4) { task, n in
+///     try await client.ping() == "pong" ? nil : "call \(task)-\(n): wrong answer"
+/// }
+/// ```
+public func callContinuously(for duration: Duration, tasks: Int,
+                             _ call: @escaping @Sendable (_ task: Int, _ n: Int) async throws -> String?) async throws -> (calls: Int, failures: [String]) {
+    let end = ContinuousClock.now + duration
+    return try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+        for task in 0..<tasks {
+            group.addTask {
+                var calls = 0
+                var failures: [String] = []
+                while ContinuousClock.now < end {
+                    do {
+                        if let failure = try await call(task, calls) { failures.append(failure) }
+                    } catch {
+                        failures.append("call \(task)-\(calls): \(error)")
+                    }
+                    calls += 1
+                }
+                return (calls, failures)
+            }
+        }
+        var total = 0
+        var all: [String] = []
+        for try await (calls, failures) in group {
+            total += calls
+            all += failures
+        }
+        return (total, all)
+    }
+}

@@ -144,35 +144,13 @@ import Testing
     /// `tasks` tasks making unary calls one after another for `duration`: the calls made and
     /// the failures, described.
     static func callContinuously(_ channel: GRPCChannel, for duration: Duration, tasks: Int) async throws -> (Int, [String]) {
-        let end = ContinuousClock.now + duration
-        return try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
-            for task in 0..<tasks {
-                group.addTask {
-                    var calls = 0
-                    var failures: [String] = []
-                    while ContinuousClock.now < end {
-                        let payload = "call \(task)-\(calls)"
-                        do {
-                            var options = GRPCCallOptions()
-                            options.timeout = .seconds(10)
-                            let response = try await channel.unary(path: EchoService.unary, request: ByteBuffer(string: payload),
-                                                                   serializer: ByteBufferCodec(), deserializer: ByteBufferCodec(), options: options)
-                            if text(response.message) != payload { failures.append("\(payload): answered \(text(response.message))") }
-                        } catch {
-                            failures.append("\(payload): \(error)")
-                        }
-                        calls += 1
-                    }
-                    return (calls, failures)
-                }
-            }
-            var total = 0
-            var all: [String] = []
-            for try await (calls, failures) in group {
-                total += calls
-                all += failures
-            }
-            return (total, all)
+        try await InteropTestSupport.callContinuously(for: duration, tasks: tasks) { task, n in
+            let payload = "call \(task)-\(n)"
+            var options = GRPCCallOptions()
+            options.timeout = .seconds(10)
+            let response = try await channel.unary(path: EchoService.unary, request: ByteBuffer(string: payload),
+                                                   serializer: ByteBufferCodec(), deserializer: ByteBufferCodec(), options: options)
+            return text(response.message) == payload ? nil : "\(payload): answered \(text(response.message))"
         }
     }
 }

@@ -158,33 +158,11 @@ extension GRPCInteropTests {
         /// `tasks` tasks making unary calls one after another for `duration`.
         static func callContinuously(_ client: Grpc_Testing_TestServiceClient, for duration: Duration,
                                      tasks: Int) async throws -> (calls: Int, failures: [String]) {
-            let end = ContinuousClock.now + duration
-            return try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
-                for task in 0..<tasks {
-                    group.addTask {
-                        var calls = 0
-                        var failures: [String] = []
-                        while ContinuousClock.now < end {
-                            var options = GRPCCallOptions()
-                            options.timeout = .seconds(10)
-                            do {
-                                let response = try await client.unaryCall(simpleRequest(requestSize: 10, responseSize: 100), options: options)
-                                if response.payload.body.count != 100 { failures.append("call \(task)-\(calls): \(response.payload.body.count) bytes") }
-                            } catch {
-                                failures.append("call \(task)-\(calls): \(error)")
-                            }
-                            calls += 1
-                        }
-                        return (calls, failures)
-                    }
-                }
-                var total = 0
-                var all: [String] = []
-                for try await (calls, failures) in group {
-                    total += calls
-                    all += failures
-                }
-                return (total, all)
+            try await InteropTestSupport.callContinuously(for: duration, tasks: tasks) { task, n in
+                var options = GRPCCallOptions()
+                options.timeout = .seconds(10)
+                let response = try await client.unaryCall(simpleRequest(requestSize: 10, responseSize: 100), options: options)
+                return response.payload.body.count == 100 ? nil : "call \(task)-\(n): \(response.payload.body.count) bytes"
             }
         }
     }
