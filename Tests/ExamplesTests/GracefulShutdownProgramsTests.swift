@@ -9,13 +9,19 @@ import Testing
     /// the server exits 0 saying it shut down gracefully.
     @Test func sigtermDrainsHTTP2Server() async throws {
         let port = try freeLocalPort()
-        let server = try BackgroundProcess(try locateBuiltProduct("HTTP2Server"), ["--port", "\(port)", "--threads", "1"], name: "HTTP2Server")
+        // At debug level the server logs each connection's handshake: the signal is sent only
+        // once curl's connection is ready, however slowly a loaded machine starts curl.
+        let server = try BackgroundProcess(try locateBuiltProduct("HTTP2Server"), ["--port", "\(port)", "--threads", "1", "--log-level", "debug"],
+                                           name: "HTTP2Server")
         try await withBackgroundProcess(server) { server in
             try await waitUntilAccepting(server, port: port, timeout: 30)
+            let handshakesBefore = server.log.components(separatedBy: "HTTP/2 connection ready").count
             let started = ContinuousClock.now
             async let response = runProcess(try Peer(name: "curl", package: "curl").locate(), ["-sS", "--http2-prior-knowledge", "-o", "-", "-w", " %{http_code}",
                                                          "http://127.0.0.1:\(port)/delay/1500"], timeout: 30)
-            try await Task.sleep(for: .milliseconds(500))
+            _ = try await server.waitForOutput(timeout: 20) { log in
+                log.components(separatedBy: "HTTP/2 connection ready").count > handshakesBefore ? true : nil
+            }
             kill(server.process.processIdentifier, SIGTERM)
             let result = try await response
             #expect(result.status == 0, "curl: \(result.stderr)")
