@@ -79,7 +79,9 @@ let package = Package(
         ),
         .target(
             name: "LoopHTTP2",
-            dependencies: ["Loop", "LoopTLS", logging, coreMetrics]
+            // LoopHTTP1's parser and encoder serve HTTP/1.1 on an HTTP/2 server's port
+            // (HTTP2Configuration.http1, Sources/LoopHTTP2/OnePort).
+            dependencies: ["Loop", "LoopTLS", "LoopHTTP1", logging, coreMetrics]
         ),
         // C shim over <zlib.h> (Debian zlib1g-dev) for gRPC's gzip and deflate encodings.
         .target(

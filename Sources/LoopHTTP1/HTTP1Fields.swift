@@ -56,7 +56,8 @@ public struct HTTP1Fields: Sendable, Equatable, Sequence {
 
     public func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
 
-    static func equalIgnoringCase(_ a: String, _ b: String) -> Bool {
+    /// ASCII case-insensitive equality, as field names and most tokens compare (RFC 9110 §5.1).
+    public static func equalIgnoringCase(_ a: String, _ b: String) -> Bool {
         let x = a.utf8, y = b.utf8
         guard x.count == y.count else { return false }
         for (p, q) in zip(x, y) where p != q {

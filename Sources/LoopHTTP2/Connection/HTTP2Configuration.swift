@@ -136,6 +136,19 @@ public struct HTTP2Configuration: Sendable {
     /// application bootstraps it.
     public var metricsFactory: (any MetricsFactory)?
 
+    /// Server only: serve HTTP/1.1 on the same port (nil, the default for ``HTTP2Server``:
+    /// HTTP/2 only). With it, each connection's first bytes decide: the HTTP/2 client preface
+    /// is served as HTTP/2 (our SETTINGS leave the moment the preface is recognised), a
+    /// request line as HTTP/1.1 (RFC 9112; `Upgrade: h2c` switches to HTTP/2 with the request
+    /// as stream 1), anything else is closed. HTTP/1.1 requests reach the same handlers and
+    /// delegates as HTTP/2 streams. See ``HTTP1Options``.
+    ///
+    /// ```swift
+    /// var configuration = HTTP2Configuration(role: .server)
+    /// configuration.http1 = HTTP1Options()
+    /// ```
+    public var http1: HTTP1Options?
+
     /// A logger that discards everything: the default ``logger``.
     public static let noOpLogger = Logger(label: "loop", factory: { _ in SwiftLogNoOpLogHandler() })
 

@@ -109,6 +109,10 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     // MARK: Channel events
 
+    /// Behind an ``HTTP1Bridge`` (a one-port server, ``HTTP2Configuration/http1``): ALPN
+    /// "http/1.1" is this connection's own choice, not a refusal of HTTP/2.
+    var servesHTTP1 = false
+
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.loop = context.eventLoop
@@ -201,7 +205,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             tls = info
             // ALPN chose another protocol than ours: this connection cannot speak HTTP/2. (No
             // ALPN at all is served as HTTP/2 with prior knowledge.)
-            if let chosen = info.negotiatedProtocol, chosen != "h2" {
+            if let chosen = info.negotiatedProtocol, chosen != "h2", !(chosen == "http/1.1" && servesHTTP1) {
                 let error = TLSError(.noCommonApplicationProtocol, "the peer chose ALPN protocol \(chosen), not h2")
                 observer.errorCaught(error, beforeReady: true)
                 failureBeforeReady = error

@@ -162,7 +162,8 @@ public final class HTTP2Server: Sendable {
         let fixed = configuration
         // One set of metric handles for all of the server's connections.
         let metrics = HTTP2Metrics.make(factory: configuration.metricsFactory, role: .server)
-        let tlsContext = try tls.map { try TLSContext($0.defaultingApplicationProtocols(to: ["h2"])) }
+        let http1 = configuration.http1
+        let tlsContext = try tls.map { try TLSContext($0.defaultingApplicationProtocols(to: http1 == nil ? ["h2"] : ["h2", "http/1.1"])) }
         let connections = HTTP2ServerConnections()
         let listener = try await ServerBootstrap(group: group)
             .serverOption(.backlog(1024))
@@ -174,7 +175,13 @@ public final class HTTP2Server: Sendable {
                 try pipelineSetup?(channel)
                 let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel), metrics: metrics)
                 try connections.admit(channel, handler: handler)
-                try channel.pipeline.addHandler(handler)
+                if let http1 {
+                    // One port: the first bytes decide between HTTP/2 and HTTP/1.1 (OnePort/).
+                    try channel.pipeline.addHandler(HTTPProtocolDetectorHandler(http2: handler, options: http1,
+                                                                                scheme: tlsContext == nil ? "http" : "https"))
+                } else {
+                    try channel.pipeline.addHandler(handler)
+                }
             }
             .bind(to: endpoint)
             .get()

@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 
 /// HTTP2Server's options: `[--host 127.0.0.1] [--port 8080] [--root DIR] [--threads N]
-/// [--max-streams N] [--frame-log] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]`.
+/// [--max-streams N] [--frame-log] [--http1] [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]`.
 public struct HTTP2ServerOptions: ParsableArguments {
     @Option(help: "The address to listen on.")
     public var host = "127.0.0.1"
@@ -21,6 +21,9 @@ public struct HTTP2ServerOptions: ParsableArguments {
 
     @Flag(help: "Print every frame received and sent.")
     public var frameLog = false
+
+    @Flag(help: "Serve HTTP/1.1 on the same port too (h2c upgrade included).")
+    public var http1 = false
 
     @OptionGroup public var tls: TLSServerOptions
 

@@ -30,6 +30,7 @@ struct HTTP2ServerCommand: AsyncParsableCommand {
         lineBufferStandardOutput()
         var configuration = HTTP2Configuration(role: .server)
         if let limit = options.maxStreams { configuration.maxConcurrentStreams = limit }
+        if options.http1 { configuration.http1 = HTTP1Options() }
         if let level = options.logging.logLevel.flatMap(Logger.Level.init(rawValue:)) {
             var logger = Logger(label: "HTTP2Server", factory: { StreamLogHandler.standardError(label: $0) })
             logger.logLevel = level

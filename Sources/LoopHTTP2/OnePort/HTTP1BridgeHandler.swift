@@ -1,0 +1,181 @@
+import Loop
+
+/// The channel adapter of ``HTTP1Bridge``: sits between the socket (or TLS) and the
+/// connection's ``HTTP2ConnectionHandler`` on an HTTP/1.1 connection. Socket reads go through
+/// the bridge, which feeds the HTTP/2 handler; the HTTP/2 handler's writes go through the
+/// bridge, which writes HTTP/1.1. What the bridge wants from the HTTP/2 handler while that
+/// one is writing (a WINDOW_UPDATE opened room for a body, a response finished and the next
+/// pipelined request can start) is delivered in a later loop turn, never re-entrantly.
+final class HTTP1BridgeHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var bridge: HTTP1Bridge
+    private var context: ChannelHandlerContext?
+    private var deliveryScheduled = false
+    private var pausedReading = false
+    private var closing = false
+    private var headTimer: Scheduled<Void>?
+    private var lingerTimer: Scheduled<Void>?
+
+    init(options: HTTP1Options, scheme: String) {
+        bridge = HTTP1Bridge(options: options, scheme: scheme)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        headTimer?.cancel()
+        lingerTimer?.cancel()
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
+        bridge.socketWritable = context.channel.isWritable
+        bridge.receive(data)
+        deliver(context, readComplete: false)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        bridge.socketWritable = writable
+        context.fireChannelWritabilityChanged()
+        if writable { scheduleAdvance(context) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            bridge.inputClosed()
+            deliver(context, readComplete: true)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        bridge.closed()
+        headTimer?.cancel()
+        lingerTimer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    // MARK: Outbound
+
+    func write(context: ChannelHandlerContext, data: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        if bridge.outbound(data) { scheduleAdvance(context) }
+        if bridge.toSocket.readableBytes > 0 {
+            context.write(takeSocketBytes(), promise: promise)
+        } else {
+            promise?.succeed(())
+        }
+        if bridge.toHTTP2.readableBytes > 0 || bridge.closeRequested { scheduleAdvance(context) }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    // MARK: Delivery
+
+    private func takeSocketBytes() -> ByteBuffer {
+        let bytes = bridge.toSocket
+        bridge.toSocket = ByteBuffer(capacity: 0)
+        return bytes
+    }
+
+    /// Moves on later in this loop turn (not inside the HTTP/2 handler's write).
+    private func scheduleAdvance(_ context: ChannelHandlerContext) {
+        guard !deliveryScheduled else { return }
+        deliveryScheduled = true
+        context.eventLoop.executeSoon { [self] in
+            let handler = self
+            handler.deliveryScheduled = false
+            guard let context = handler.context else { return }
+            handler.bridge.socketWritable = context.channel.isWritable
+            handler.bridge.advance()
+            handler.deliver(context, readComplete: true)
+        }
+    }
+
+    /// Sends what the bridge produced: bytes to the socket, bytes to the HTTP/2 handler (with
+    /// a read-complete when not inside a read batch, so it acts on them now), the close.
+    private func deliver(_ context: ChannelHandlerContext, readComplete: Bool) {
+        if bridge.toSocket.readableBytes > 0 {
+            context.writeAndFlush(takeSocketBytes(), promise: nil)
+        }
+        if bridge.toHTTP2.readableBytes > 0 {
+            let bytes = bridge.toHTTP2
+            bridge.toHTTP2 = ByteBuffer(capacity: 0)
+            context.fireChannelRead(bytes)
+            if readComplete { context.fireChannelReadComplete() }
+            // The HTTP/2 handler may have answered at once.
+            if bridge.toSocket.readableBytes > 0 { context.writeAndFlush(takeSocketBytes(), promise: nil) }
+        }
+        if bridge.inputClosedForHTTP2 {
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+        watchHead(context)
+        updateReading(context)
+        if bridge.closeRequested { close(context) }
+    }
+
+    /// The request-head timeout runs while a head is incomplete.
+    private func watchHead(_ context: ChannelHandlerContext) {
+        if bridge.isReceivingHead {
+            guard headTimer == nil else { return }
+            let bound = LoopBound(self, eventLoop: context.eventLoop)
+            headTimer = context.eventLoop.scheduleTask(in: bridge.options.requestHeadTimeout) {
+                let handler = bound.value
+                handler.headTimer = nil
+                guard let context = handler.context else { return }
+                handler.bridge.headTimedOut()
+                handler.deliver(context, readComplete: true)
+            }
+        } else if let timer = headTimer {
+            timer.cancel()
+            headTimer = nil
+        }
+    }
+
+    /// Stops reading the socket while more than the allowed bytes wait in the bridge.
+    private func updateReading(_ context: ChannelHandlerContext) {
+        let over = bridge.bufferedBytes > bridge.options.maxBufferedBytes
+        if over, !pausedReading {
+            pausedReading = true
+            _ = context.channel.setOption(.autoRead(false))
+        } else if !over, pausedReading {
+            pausedReading = false
+            _ = context.channel.setOption(.autoRead(true))
+        }
+    }
+
+    /// Half-closes after the last bytes (so a response is not lost to a reset the kernel sends
+    /// for unread input), then closes when the client closes or a second later.
+    private func close(_ context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        headTimer?.cancel()
+        headTimer = nil
+        let bound = LoopBound(self, eventLoop: context.eventLoop)
+        lingerTimer = context.eventLoop.scheduleTask(in: .seconds(1)) {
+            bound.value.context?.close(promise: nil)
+        }
+        context.close(mode: .output).whenFailure { _ in
+            bound.value.context?.close(promise: nil)
+        }
+        if !pausedReading {
+            // Whatever else arrives is not read into the bridge (it discards it anyway).
+            pausedReading = true
+        }
+    }
+}

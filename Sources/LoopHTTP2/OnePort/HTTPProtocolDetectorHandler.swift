@@ -1,0 +1,116 @@
+import Loop
+import LoopTLS
+
+/// The first handler of a connection on a one-port server (``HTTP2Configuration/http1``):
+/// reads until ``HTTPProtocolDetector`` decides (24 bytes at most, within
+/// ``HTTP1Options/detectionTimeout``), then puts the connection's handlers in its place and
+/// hands them every byte it read, in order. HTTP/2 gets the ``HTTP2ConnectionHandler``
+/// alone (which sends its SETTINGS as it is added: the handshake rule); HTTP/1.1 gets an
+/// ``HTTP1BridgeHandler`` in front of it. A TLS ClientHello on a cleartext port and bytes
+/// that are no HTTP close the connection (logged at debug), touching no other.
+final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let http2: HTTP2ConnectionHandler
+    private let options: HTTP1Options
+    private let scheme: String
+    private var buffered = ByteBuffer(capacity: 0)
+    private var timer: Scheduled<Void>?
+    private var decided = false
+    /// The TLS handshake's outcome, for the handlers installed after it.
+    private var tlsEvent: TLSEvent?
+
+    init(http2: HTTP2ConnectionHandler, options: HTTP1Options, scheme: String) {
+        self.http2 = http2
+        self.options = options
+        self.scheme = scheme
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startTimer(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startTimer(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func startTimer(_ context: ChannelHandlerContext) {
+        guard timer == nil, !decided else { return }
+        let bound = LoopBound(context, eventLoop: context.eventLoop)
+        let limit = options.detectionTimeout
+        timer = context.eventLoop.scheduleTask(in: limit) { [logger = http2.logger] in
+            logger.debug("connection closed: no protocol could be told within \(limit)")
+            bound.value.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
+        guard !decided else { return context.fireChannelRead(data) }
+        if buffered.readableBytes == 0 { buffered = data } else { buffered.writeImmutableBuffer(data) }
+        switch HTTPProtocolDetector.detect(buffered) {
+        case .needMoreBytes:
+            return
+        case .http2:
+            install([http2], context)
+        case .http1:
+            http2.servesHTTP1 = true
+            install([HTTP1BridgeHandler(options: options, scheme: scheme), http2], context)
+        case .tls:
+            refuse("a TLS ClientHello arrived on a cleartext port", context)
+        case .unknown:
+            refuse("the first bytes are neither HTTP/1.1 nor HTTP/2", context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if !decided, let event = event as? TLSEvent {
+            tlsEvent = event
+            return
+        }
+        if !decided, let event = event as? ChannelEvent, event == .inputClosed {
+            // The client left before saying anything we could serve.
+            return refuse("the peer closed its side before sending a request", context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func install(_ handlers: [any ChannelHandler], _ context: ChannelHandlerContext) {
+        decided = true
+        timer?.cancel()
+        timer = nil
+        do {
+            // In order, each after the previous: the HTTP/2 handler writes its SETTINGS as it
+            // is added, and on HTTP/1.1 the bridge must already be there to take them.
+            var position = context
+            for (index, handler) in handlers.enumerated() {
+                let name = "one-port-\(index)"
+                try context.pipeline.addHandler(handler, name: name, position: .after(position))
+                position = try context.pipeline.context(name: name)
+            }
+        } catch {
+            http2.logger.debug("connection closed: its handlers could not be added: \(error)")
+            context.close(promise: nil)
+            return
+        }
+        if let tlsEvent { context.fireUserInboundEventTriggered(tlsEvent) }
+        let bytes = buffered
+        buffered = ByteBuffer(capacity: 0)
+        context.fireChannelRead(bytes)
+        try? context.pipeline.removeHandler(context: context)
+    }
+
+    private func refuse(_ reason: String, _ context: ChannelHandlerContext) {
+        decided = true
+        timer?.cancel()
+        timer = nil
+        http2.logger.debug("connection closed: \(reason)")
+        buffered = ByteBuffer(capacity: 0)
+        context.close(promise: nil)
+    }
+}
