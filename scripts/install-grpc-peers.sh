@@ -75,8 +75,9 @@
 # error message type, runtime.errorBody, gives field number 1 to both "error" and "message";
 # golang-protobuf 1.3 ignored that, 1.4+ derives a descriptor from the struct tags and panics
 # ("mismatching field"), so every error answer would be an empty reply. The patch numbers
-# "message" 4 (upstream replaced errorBody by a generated message in 1.14); the JSON is the
-# same as 1.6.4 with golang-protobuf 1.3: {"error":"...","message":"...","code":N}.
+# "message" 4 (upstream replaced errorBody by a generated message in 1.14). The JSON keeps
+# the struct's order, {"error":"...","message":"...","code":N}, which is what 1.3's jsonpb
+# (walking the struct by reflection) writes too; not checked against 1.3 here.
 # grpc-gateway's runtime imports the deprecated github.com/golang/protobuf/protoc-gen-go/generator,
 # whose init prints a three-line "WARNING: Package ... is deprecated" to standard error: both
 # cmux_server and dial_peer (which links the generated package) print it when they start.
