@@ -26,8 +26,10 @@ test-deps:
 	@scripts/install-python-deps.sh $(PYTHON_PEERS)
 
 # Real gRPC peers for the gRPC interop tests: grpc-go 1.33 (Debian) interop client and server,
-# compression_peer, abort_peer and the shared .proto files, built into $LOOP_PEERS_DIR (~/.cache/loop-peers)
-# (see scripts/install-grpc-peers.sh for the layout); grpcio for grpcio_peer.py.
+# compression_peer, abort_peer, keepalive_peer, issue #10's Go control stack (cmux_server: grpc-go +
+# grpc-gateway 1.6.4 behind cmux on one port; dial_peer) and the shared .proto files, built into
+# $LOOP_PEERS_DIR (~/.cache/loop-peers) (see scripts/install-grpc-peers.sh for the layout and for
+# why grpc-gateway's -dev package is unpacked there rather than installed); grpcio for grpcio_peer.py.
 GRPC_PYTHON_PEERS := grpc:grpcio grpc_tools:grpcio-tools
 
 peers:

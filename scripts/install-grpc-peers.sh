@@ -3,7 +3,8 @@
 # grpc-go 1.33.3 (golang-google-grpc-dev, built in GOPATH mode with Debian's Go) with its
 # official interop client and server, which the binary package leaves out and which come from
 # Debian's source package, plus our compression_peer, abort_peer and keepalive_peer and the
-# .proto files the tests share.
+# .proto files the tests share; and issue #10's Go control stack, cmux_server (grpc-go +
+# grpc-gateway 1.6.4 behind cmux 0.1.5 on one port) and its client dial_peer.
 # Idempotent; prints one line when everything is already there. Runs apt-get as root (or
 # through sudo). Python peers (grpcio, grpcio-tools) come from scripts/install-python-deps.sh.
 #
@@ -22,6 +23,15 @@
 #                            keepalive_peer -mode=client -addr=127.0.0.1:PORT -time=10s -permit_without_stream
 #                            keepalive_peer -mode=server -port=0 -min_time=1s -max_age=500ms ...
 #                            ("listening on PORT"; "CONN <n> SENT|RECV PING|PING_ACK|GOAWAY ...")
+#   bin/cmux_server        Tests/LoopGRPCGatewayTests/Interop/Go/cmux_server (issue #10's control):
+#                            cmux_server -port=0 -match=plain|matchwithwriters   ("listening on PORT")
+#                            loop.demo.v1.Greetings over gRPC (HTTP/2) and REST/JSON (HTTP/1.1,
+#                            grpc-gateway) on one cmux port, GET /healthz → 200 "ok"
+#   bin/dial_peer          Tests/LoopGRPCGatewayTests/Interop/Go/dial_peer (a fresh connection per call):
+#                            dial_peer -addr=127.0.0.1:PORT -dials=100 -deadline=3s -kind=unary|stream|both
+#                                      [-concurrency=10] [-connect_timeout=1s]
+#                            ("RESULT <OK|CODE_NAME|WRONG_REPLY> <count> <first message>";
+#                             "TOTAL ok=<n> failed=<m>")
 #   protos/                the -I root of the shared .proto files:
 #     grpc/testing/empty.proto     package grpc.testing: Empty
 #     grpc/testing/messages.proto  package grpc.testing: the request/response messages
@@ -30,10 +40,18 @@
 #                                  and "grpc/testing/messages.proto"
 #     helloworld/helloworld.proto  package helloworld: Greeter (examples/helloworld/helloworld)
 #     grpc/health/v1/health.proto  package grpc.health.v1: Health
+#     google/api/annotations.proto google.api.http (from grpc-gateway's third_party/googleapis),
+#     google/api/http.proto        what Sources/examples/GatewayDemo/Protos/loop/demo/v1/greetings.proto imports
 #   gopath/                private GOPATH: gopath/src/google.golang.org/grpc is the installed
 #                          /usr/share/gocode tree (a symlink per entry) with the source
-#                          package's interop/ copied over it and its .pb.go regenerated
+#                          package's interop/ copied over it and its .pb.go regenerated;
+#                          gopath/src/github.com/grpc-ecosystem/grpc-gateway/{runtime,utilities}
+#                          from debs/ (patched, below); gopath/src/loopdemo/greetings: the Go code
+#                          generated from greetings.proto (protoc-gen-go, protoc-gen-go-grpc,
+#                          protoc-gen-grpc-gateway; go_package "loopdemo/greetings")
 #   src/                   the unpacked Debian source package
+#   debs/                  golang-github-grpc-ecosystem-grpc-gateway-dev, downloaded and unpacked
+#                          (dpkg -x), not installed
 #
 # grpc-go 1.33 keeps every grpc.testing message and service in one file,
 # interop/grpc_testing/test.proto; this script splits it into the three files of gRPC's own
@@ -45,6 +63,24 @@
 # (built from grpc-go 1.33.3 itself), the generators grpc-go 1.33 uses upstream; they need
 # golang-github-golang-protobuf-1-5-dev, which conflicts with the 1-3 package (and with
 # golang-goprotobuf-dev) that apt would otherwise pick for golang-google-grpc-dev.
+#
+# grpc-gateway: golang-grpc-gateway (protoc-gen-grpc-gateway 1.6.4, needs only libc) and
+# golang-github-soheilhy-cmux-dev are installed; golang-github-grpc-ecosystem-grpc-gateway-dev
+# (the runtime/ and utilities/ packages the generated .pb.gw.go imports, and the googleapis
+# protos) is NOT: it depends on golang-goprotobuf-dev, so apt would remove
+# golang-github-golang-protobuf-1-5-dev and protoc-gen-go, and every peer above with them. The
+# script takes it with `apt-get download` (no root needed) and `dpkg -x` into debs/, and
+# builds cmux_server against its copy in the private GOPATH with golang-protobuf 1.5 like
+# the rest. One patch makes 1.6.4's runtime work with golang-protobuf 1.5: its hand-written
+# error message type, runtime.errorBody, gives field number 1 to both "error" and "message";
+# golang-protobuf 1.3 ignored that, 1.4+ derives a descriptor from the struct tags and panics
+# ("mismatching field"), so every error answer would be an empty reply. The patch numbers
+# "message" 4 (upstream replaced errorBody by a generated message in 1.14). The JSON keeps
+# the struct's order, {"error":"...","message":"...","code":N}, which is what 1.3's jsonpb
+# (walking the struct by reflection) writes too; not checked against 1.3 here.
+# grpc-gateway's runtime imports the deprecated github.com/golang/protobuf/protoc-gen-go/generator,
+# whose init prints a three-line "WARNING: Package ... is deprecated" to standard error: both
+# cmux_server and dial_peer (which links the generated package) print it when they start.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +88,11 @@ cache=${LOOP_PEERS_DIR:-$HOME/.cache/loop-peers}
 compression_peer_dir="$repo/Tests/LoopGRPCTests/Interop/Go/compression_peer"
 abort_peer_dir="$repo/Tests/LoopGRPCTests/Interop/Go/abort_peer"
 keepalive_peer_dir="$repo/Tests/LoopGRPCTests/Interop/Go/keepalive_peer"
+cmux_server_dir="$repo/Tests/LoopGRPCGatewayTests/Interop/Go/cmux_server"
+dial_peer_dir="$repo/Tests/LoopGRPCGatewayTests/Interop/Go/dial_peer"
+greetings_protos="$repo/Sources/examples/GatewayDemo/Protos"
+greetings_proto=loop/demo/v1/greetings.proto
+gateway_dev=golang-github-grpc-ecosystem-grpc-gateway-dev
 log() { echo "install-grpc-peers: $*"; }
 die() { echo "install-grpc-peers: $*" >&2; exit 1; }
 
@@ -59,6 +100,7 @@ packages=(
     golang-go golang-google-grpc-dev golang-golang-x-net-dev
     golang-github-golang-protobuf-1-5-dev golang-google-protobuf-dev
     protobuf-compiler protoc-gen-go protoc-gen-go-grpc
+    golang-github-soheilhy-cmux-dev golang-grpc-gateway
     zlib1g-dev dpkg-dev
 )
 
@@ -90,14 +132,23 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 
+# grpc-gateway's -dev package (downloaded, not installed: see above) in the version of the
+# installed golang-grpc-gateway's source package: the two come from the same source, and the
+# -dev package (architecture all) has no binNMU suffix.
+gateway_dev_version=$(dpkg-query -W -f='${source:Version}' golang-grpc-gateway)
+
 # Everything below depends on these versions and on the files of this repository it builds.
 stamp=$(
     dpkg-query -W -f='${Package}=${Version}\n' "${packages[@]}"
-    sha256sum "${BASH_SOURCE[0]}" "$compression_peer_dir"/*.go "$abort_peer_dir"/*.go "$keepalive_peer_dir"/*.go | cut -d' ' -f1
+    echo "$gateway_dev=$gateway_dev_version"
+    sha256sum "${BASH_SOURCE[0]}" "$compression_peer_dir"/*.go "$abort_peer_dir"/*.go "$keepalive_peer_dir"/*.go \
+              "$cmux_server_dir"/*.go "$dial_peer_dir"/*.go "$greetings_protos/$greetings_proto" | cut -d' ' -f1
 )
 outputs=(bin/interop_client bin/interop_server bin/compression_peer bin/abort_peer bin/keepalive_peer
+         bin/cmux_server bin/dial_peer
          protos/grpc/testing/test.proto protos/grpc/testing/messages.proto protos/grpc/testing/empty.proto
-         protos/helloworld/helloworld.proto protos/grpc/health/v1/health.proto)
+         protos/helloworld/helloworld.proto protos/grpc/health/v1/health.proto
+         protos/google/api/annotations.proto protos/google/api/http.proto)
 up_to_date=true
 for output in "${outputs[@]}"; do [ -e "$cache/$output" ] || up_to_date=false; done
 if $up_to_date && [ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -197,6 +248,33 @@ if [ ! -f "$source_dir/.complete" ]; then
     touch "$source_dir/.complete"
 fi
 
+# --- 2b. grpc-gateway's -dev package, unpacked (not installed: see above) ----------------------
+gateway_deb_dir="$cache/debs/${gateway_dev}_$gateway_dev_version"
+gateway_src="$gateway_deb_dir/usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway"
+if [ ! -f "$gateway_deb_dir/.complete" ]; then
+    log "apt-get download $gateway_dev=$gateway_dev_version; dpkg -x into $gateway_deb_dir"
+    rm -rf "$cache/debs"
+    mkdir -p "$cache/debs/download"
+    download_options=(-qq)
+    # As root apt downloads as _apt, which cannot enter a cache under /root.
+    [ "$(id -u)" -eq 0 ] && download_options+=(-o APT::Sandbox::User=root)
+    (
+        cd "$cache/debs/download"
+        apt-get "${download_options[@]}" download "$gateway_dev=$gateway_dev_version" 2>/dev/null || {
+            # Lists older than the installed golang-grpc-gateway, or a newer -dev in them.
+            "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq || true
+            apt-get "${download_options[@]}" download "$gateway_dev=$gateway_dev_version"
+        }
+    )
+    deb=$(find "$cache/debs/download" -name "${gateway_dev}_*.deb" | head -n 1)
+    [ -n "$deb" ] || die "apt-get download $gateway_dev gave no .deb"
+    dpkg-deb -x "$deb" "$gateway_deb_dir"
+    [ -d "$gateway_src/runtime" ] && [ -f "$gateway_src/third_party/googleapis/google/api/annotations.proto" ] ||
+        die "$deb has no grpc-gateway runtime or googleapis protos"
+    rm -rf "$cache/debs/download"
+    touch "$gateway_deb_dir/.complete"
+fi
+
 # --- 3. The shared .proto files ---------------------------------------------------------------
 log "protos -> $cache/protos"
 protos_tmp="$cache/protos.tmp"
@@ -242,10 +320,14 @@ cp "$source_dir/examples/helloworld/helloworld/helloworld.proto" "$protos_tmp/he
 health=$(find "$source_dir/health" "$source_dir/debian/missing-sources" -name health.proto -path '*v1*' | head -n 1)
 [ -n "$health" ] || die "no grpc/health/v1/health.proto in the source package"
 cp "$health" "$protos_tmp/grpc/health/v1/"
+mkdir -p "$protos_tmp/google/api"
+cp "$gateway_src/third_party/googleapis/google/api/annotations.proto" \
+   "$gateway_src/third_party/googleapis/google/api/http.proto" "$protos_tmp/google/api/"
 # Every file must compile alone with -I protos, and the split must keep every declaration.
-for proto in grpc/testing/test.proto helloworld/helloworld.proto grpc/health/v1/health.proto; do
+for proto in grpc/testing/test.proto helloworld/helloworld.proto grpc/health/v1/health.proto google/api/annotations.proto; do
     protoc -I "$protos_tmp" --include_imports --descriptor_set_out=/dev/null "$proto"
 done
+protoc -I "$protos_tmp" -I "$greetings_protos" --descriptor_set_out=/dev/null "$greetings_proto"
 count() { cat "$@" | grep -cE '^(message|enum|service)[[:space:]]'; }
 [ "$(count "$source_dir/interop/grpc_testing/test.proto")" -eq "$(count "$protos_tmp"/grpc/testing/*.proto)" ] ||
     die "splitting test.proto lost declarations"
@@ -271,6 +353,22 @@ for proto in $(cd "$grpc_dir" && find interop -name '*.proto'); do
     (cd "$grpc_dir" && protoc -I . --go_out=paths=source_relative:. --go-grpc_out=paths=source_relative:. "$proto")
 done
 
+# grpc-gateway's runtime and utilities from debs/, with the errorBody patch (see above).
+gateway_dir="$gopath/src/github.com/grpc-ecosystem/grpc-gateway"
+mkdir -p "$gateway_dir"
+cp -R "$gateway_src/runtime" "$gateway_src/utilities" "$gateway_dir/"
+find "$gateway_dir" -name '*_test.go' -delete
+errors_go="$gateway_dir/runtime/errors.go"
+if grep -q '`protobuf:"bytes,1,name=message" json:"message"`' "$errors_go"; then
+    sed -i 's/`protobuf:"bytes,1,name=message" json:"message"`/`protobuf:"bytes,4,name=message" json:"message"`/' "$errors_go"
+    log "patched $errors_go: errorBody.message is field 4 (it shared 1 with error)"
+fi
+# The GatewayDemo's service, generated into GOPATH package loopdemo/greetings (its go_package).
+log "protoc $greetings_proto (protoc-gen-go, protoc-gen-go-grpc, protoc-gen-grpc-gateway $(dpkg-query -W -f='${Version}' golang-grpc-gateway))"
+protoc -I "$greetings_protos" -I "$cache/protos" \
+    --go_out="$gopath/src" --go-grpc_out="$gopath/src" --grpc-gateway_out="$gopath/src" "$greetings_proto"
+[ -f "$gopath/src/loopdemo/greetings/greetings.pb.gw.go" ] || die "protoc-gen-grpc-gateway wrote no loopdemo/greetings/greetings.pb.gw.go"
+
 export GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOCACHE="$cache/go-build" GOFLAGS= CGO_ENABLED=0
 mkdir -p "$cache/bin"
 build() {  # build OUTPUT PACKAGE-OR-DIRECTORY
@@ -283,6 +381,8 @@ build interop_server google.golang.org/grpc/interop/server
 build compression_peer "$compression_peer_dir"
 build abort_peer "$abort_peer_dir"
 build keepalive_peer "$keepalive_peer_dir"
+build cmux_server "$cmux_server_dir"
+build dial_peer "$dial_peer_dir"
 
 echo "$stamp" >"$cache/stamp"
-log "done in $((SECONDS - started)) s: $cache/bin/{interop_client,interop_server,compression_peer,abort_peer,keepalive_peer}, -I $cache/protos"
+log "done in $((SECONDS - started)) s: $cache/bin/{interop_client,interop_server,compression_peer,abort_peer,keepalive_peer,cmux_server,dial_peer}, -I $cache/protos"
