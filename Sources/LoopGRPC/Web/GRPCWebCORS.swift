@@ -17,7 +17,7 @@ import LoopHTTP2
 ///
 /// ```swift
 /// let cors = GRPCWebCORS(GRPCWebConfiguration(allowedOrigins: .list(["https://app.example.com"])))
-/// let request = GRPCWebCORS.Request(method: "OPTIONS", headers: requestHeaders)
+/// let request = GRPCWebCORS.Request(method: method, headers: headers)  // the request's
 /// if request.isPreflight {
 ///     let answer = cors.answer(toPreflight: request)   // 204 or 403, and its header fields
 /// } else {
