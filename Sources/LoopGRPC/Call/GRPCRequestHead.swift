@@ -12,6 +12,10 @@ struct GRPCRequestHead: Equatable {
     var userAgent: String?
     /// Whether any field is user metadata (so none is collected when there is none).
     var hasMetadata = false
+    /// A gRPC-Web call's content type (nil: native gRPC).
+    var web: GRPCWebContentType?
+    /// The `origin` field (for gRPC-Web's CORS headers).
+    var origin: String?
 
     /// A head answered without a handler: the HTTP status and gRPC status of the
     /// trailers-only response.
@@ -43,6 +47,9 @@ struct GRPCRequestHead: Equatable {
                 }
             } else if header.name == "user-agent" {
                 userAgent = header.value
+            } else if header.name == "origin" {
+                origin = header.value
+                hasMetadata = true
             } else if !GRPCMetadata.isReserved(header.name) {
                 hasMetadata = true
             }
@@ -55,6 +62,13 @@ struct GRPCRequestHead: Equatable {
         // with HTTP status of 415."
         guard let contentType, contentType.hasPrefix("application/grpc") else {
             throw Rejection(httpStatus: 415, status: GRPCStatus(.internal, "invalid gRPC content-type \(contentType.map { "\"\($0)\"" } ?? "(none)")"))
+        }
+        if contentType.utf8.count >= 20, contentType.hasPrefix("application/grpc-web") {
+            // gRPC-Web (PROTOCOL-WEB.md): the same calls, trailers in the body, maybe base64.
+            guard let type = GRPCWebContentType(parsing: contentType), type.isGRPCWeb else {
+                throw Rejection(httpStatus: 415, status: GRPCStatus(.internal, "invalid gRPC-Web content-type \"\(contentType)\""))
+            }
+            web = type
         }
         if let encoding, encoding != "identity" {
             guard let supported = GRPCCompression(headerValue: encoding), acceptedEncodings.contains(supported) else {

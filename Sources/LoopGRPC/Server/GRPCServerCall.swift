@@ -21,6 +21,8 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     var interceptors: [any GRPCServerInterceptor] = []
     /// Counts the call in its method's metrics (Observability/GRPCServerCall+Observability.swift).
     var observer = GRPCCallObserver.none
+    /// A gRPC-Web call's differences (Web/GRPCWebCallMode.swift); nil for native gRPC.
+    var web: GRPCWebCallMode?
 
     /// Queued request messages and their credit, a parked sender (see GRPCBridgedCall).
     var bridge: GRPCCallBridge
@@ -52,7 +54,15 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     func receive(_ data: ByteBuffer, endStream: Bool) {
         guard failure == nil, !finished else { return discard(data) }
         do {
-            try receiveMessages(data)
+            if web != nil {
+                let decoded = try web!.decode(data, endStream: endStream)
+                // Base64 is longer than what it encodes: the difference is credited now, the
+                // decoded bytes as their messages are read.
+                if data.readableBytes > decoded.readableBytes { stream.consumed(data.readableBytes - decoded.readableBytes) }
+                try receiveMessages(decoded)
+            } else {
+                try receiveMessages(data)
+            }
         } catch {
             return fail(with: error)
         }
@@ -198,7 +208,8 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         switch sendableInitialMetadata() {
         case .success(let metadata):
             headSent = true
-            try stream.sendHeaders(GRPCResponseHead.headers(compression: responseCompression, metadata: metadata), endStream: false)
+            let head = GRPCResponseHead.headers(compression: responseCompression, metadata: metadata)
+            try stream.sendHeaders(web?.head(head) ?? head, endStream: false)
         case .failure(let problem):
             finish(problem)
             task?.cancel()
@@ -240,7 +251,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
     private func sendOnLoop(_ framed: ByteBuffer) throws {
         if finished { throw failure ?? GRPCStatus(.cancelled, "the call already ended") }
         try sendHeadIfNeeded()
-        try stream.sendData(framed, endStream: false)
+        try stream.sendData(web?.body(framed) ?? framed, endStream: false)
     }
 
     /// Sends head, the one response message and the OK trailers in one go.
@@ -252,7 +263,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         guard !finished else { return }
         do {
             try sendHeadIfNeeded()
-            try stream.sendData(framed, endStream: false)
+            try stream.sendData(web?.body(framed) ?? framed, endStream: false)
         } catch {
             finished = true
             ended(GRPCStatus(.cancelled, "the stream ended before the response was sent: \(error)"), withTrailingMetadata: false)
@@ -278,6 +289,7 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
         deadlineTimer = nil
         // A handler parked in `send` (ended from here by a deadline or a bad request).
         failWriter(status.code == .ok ? GRPCStatus(.cancelled, "the call already ended") : status)
+        if let web { return finishWeb(status, web) }
         if headSent {
             try? stream.sendTrailers(trailers(for: status))
             ended(status, withTrailingMetadata: true)
@@ -295,6 +307,26 @@ final class GRPCServerCall: GRPCBridgedCall, @unchecked Sendable {
             ended(GRPCStatus(.internal, problem.message), withTrailingMetadata: false)
         }
         try? stream.sendHeaders(head, endStream: true)
+    }
+
+    /// gRPC-Web's end: the head if none was sent (never trailers-only: HTTP/1.1 clients read
+    /// the status from the body), then the trailer frame ending the stream.
+    private func finishWeb(_ status: GRPCStatus, _ web: GRPCWebCallMode) {
+        var trailers = trailers(for: status)
+        if !headSent {
+            headSent = true
+            switch sendableInitialMetadata() {
+            case .success(let metadata):
+                try? stream.sendHeaders(web.head(GRPCResponseHead.headers(compression: responseCompression, metadata: metadata)), endStream: false)
+            case .failure(let problem):
+                try? stream.sendHeaders(web.head(GRPCResponseHead.headers(compression: responseCompression, metadata: GRPCMetadata())), endStream: false)
+                trailers = GRPCResponseHead.problemTrailers(problem)
+                try? stream.sendData(web.trailerFrame(trailers), endStream: true)
+                return ended(GRPCStatus(.internal, problem.message), withTrailingMetadata: false)
+            }
+        }
+        try? stream.sendData(web.trailerFrame(trailers), endStream: true)
+        ended(status, withTrailingMetadata: true)
     }
 
     /// Ends the call with the status `error` stands for.

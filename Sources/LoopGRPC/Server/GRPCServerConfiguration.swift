@@ -91,8 +91,33 @@ public struct GRPCServerConfiguration: Sendable {
         set { http2.metricsFactory = newValue }
     }
 
+    /// Serves the requests that are not gRPC — no `application/grpc` content type, or not a
+    /// POST: REST routes, health checks, files — on the same port, over HTTP/1.1 and HTTP/2
+    /// alike (nil: they are refused as gRPC refuses them, 415 or 405 with a gRPC status).
+    ///
+    /// ```swift
+    /// configuration.httpHandler = { request, response in
+    ///     guard request.head.path == "/healthz" else { return try await response.respond(HTTP2ResponseHead(status: 404)) }
+    ///     try await response.respond(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: "ok"))
+    /// }
+    /// ```
+    public var httpHandler: HTTP2AsyncStreamDelegate.Handler?
+
+    /// gRPC-Web on the same port (PROTOCOL-WEB.md: `application/grpc-web`,
+    /// `application/grpc-web+proto`, `application/grpc-web-text` in base64), over HTTP/1.1
+    /// and HTTP/2, with CORS preflights answered by these rules. The default allows any origin
+    /// (each echoed, never `*`) without credentials; nil refuses gRPC-Web with 415.
+    ///
+    /// ```swift
+    /// configuration.web = GRPCWebConfiguration(allowedOrigins: .list(["https://app.example.com"]))
+    /// ```
+    public var web: GRPCWebConfiguration? = GRPCWebConfiguration()
+
+    /// One port by default: HTTP/2 with prior knowledge (gRPC clients), HTTP/1.1 and the h2c
+    /// upgrade (`http2.http1`; nil serves HTTP/2 only), and grpc-go's keepalive defaults.
     public init() {
         http2.keepalive = .grpcServer
         http2.pingPolicy = .grpc
+        http2.http1 = HTTP1Options()
     }
 }

@@ -13,10 +13,17 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
     /// The connection's limit on unfinished request messages, shared by its calls.
     private let partialMessages: GRPCPartialMessageBudget
 
+    /// Serves the requests that are not gRPC (``GRPCServerConfiguration/httpHandler``).
+    private let http: HTTP2AsyncStreamDelegate?
+    /// gRPC-Web's CORS rules (nil: gRPC-Web is not served, ``GRPCServerConfiguration/web``).
+    private let cors: GRPCWebCORS?
+
     init(router: GRPCRouter, configuration: GRPCServerConfiguration, loop: EventLoop) {
         self.router = router
         self.configuration = configuration
         self.loop = loop
+        self.http = configuration.httpHandler.map { HTTP2AsyncStreamDelegate(loop: loop, handler: $0) }
+        self.cors = configuration.web.map { GRPCWebCORS($0) }
         self.partialMessages = GRPCPartialMessageBudget(limit: configuration.maxPartialMessageBytesPerConnection,
                                                         streamWindow: Int(configuration.http2.initialStreamWindowSize),
                                                         connectionWindow: Int(configuration.http2.connectionWindowSize))
@@ -33,12 +40,28 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
             head = try GRPCRequestHead(validating: headers, acceptedEncodings: configuration.acceptedEncodings,
                                        compressResponsesLikeRequests: configuration.compressResponsesLikeRequests)
         } catch {
+            if error.httpStatus == 405, let cors, answerPreflight(stream, headers, cors) { return }
+            if let http, error.httpStatus == 415 || error.httpStatus == 405 {
+                // Not gRPC at all: the application's HTTP handler answers it.
+                return http.streamHeaders(stream, headers, endStream: endStream)
+            }
             observeRejection(stream, headers, error.status)
             return reject(stream, httpStatus: error.httpStatus, error.status)
+        }
+        if let type = head.web, cors == nil {
+            let status = GRPCStatus(.internal, "gRPC-Web is not served here (\(type.responseContentType))")
+            observeRejection(stream, headers, status)
+            return reject(stream, httpStatus: 415, status)
         }
         guard let handler = router.method(for: head.path) else {
             let status = router.unknownMethodStatus(head.path)
             observeRejection(stream, headers, status)
+            if let type = head.web, let cors {
+                let answer = GRPCWebCallMode.rejection(status, contentType: type, corsHeaders: cors.responseHeaders(origin: head.origin))
+                try? stream.sendHeaders(answer.head, endStream: false)
+                try? stream.sendData(answer.body, endStream: true)
+                return
+            }
             return reject(stream, httpStatus: 200, status)
         }
         let context = GRPCServerContext(path: head.path, requestMetadata: head.hasMetadata ? GRPCMetadata(headers: headers) : GRPCMetadata(),
@@ -50,6 +73,9 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,
                                   maxSendMessageSize: configuration.maxSendMessageSize, partialMessages: partialMessages)
         calls[stream.id] = call
+        if let type = head.web, let cors {
+            call.web = GRPCWebCallMode(contentType: type, corsHeaders: cors.responseHeaders(origin: head.origin))
+        }
         call.observer = GRPCCallObserver(metrics: handler.metrics)
         if endStream { call.endRequest() }
         if let timeout = head.timeout {
@@ -60,13 +86,28 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
         call.task = Task(executorPreference: loop) { await call.run() }
     }
 
+    /// Answers a CORS preflight for gRPC-Web (OPTIONS with Origin and
+    /// Access-Control-Request-Method); false if the request is no preflight.
+    private func answerPreflight(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], _ cors: GRPCWebCORS) -> Bool {
+        let method = headers.first { $0.name == ":method" }?.value ?? ""
+        let request = GRPCWebCORS.Request(method: method, headers: headers)
+        guard request.isPreflight else { return false }
+        let answer = cors.answer(toPreflight: request)
+        try? stream.sendHeaders([HPACKHeader(":status", String(answer.status))] + answer.headers, endStream: true)
+        return true
+    }
+
     /// Answers a call that never reaches a handler with a trailers-only response.
     private func reject(_ stream: HTTP2StreamHandle, httpStatus: Int, _ status: GRPCStatus) {
         try? stream.sendHeaders(GRPCResponseHead.rejection(httpStatus: httpStatus, status), endStream: true)
     }
 
+    // Streams that are not calls belong to the HTTP handler, if any (it ignores streams it
+    // does not know and returns their credit).
+
     func streamData(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {
         guard let call = calls[stream.id] else {
+            if let http { return http.streamData(stream, data, endStream: endStream) }
             stream.consumed(data.readableBytes)
             return
         }
@@ -74,14 +115,17 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
     }
 
     func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
-        calls[stream.id]?.cancelledByPeer(code)
+        guard let call = calls[stream.id] else { return http?.streamReset(stream, code: code) ?? () }
+        call.cancelledByPeer(code)
     }
 
     func streamClosed(_ stream: HTTP2StreamHandle) {
-        calls.removeValue(forKey: stream.id)?.streamClosed()
+        guard let call = calls.removeValue(forKey: stream.id) else { return http?.streamClosed(stream) ?? () }
+        call.streamClosed()
     }
 
     func streamWritable(_ stream: HTTP2StreamHandle) {
-        calls[stream.id]?.writable()
+        guard let call = calls[stream.id] else { return http?.streamWritable(stream) ?? () }
+        call.writable()
     }
 }

@@ -5,8 +5,20 @@ import Loop
 /// was sent become a 500; after it, the stream is reset with INTERNAL_ERROR; either way the
 /// error is logged at error level with the request's method and path (the connection's
 /// logger). A request reset by the client cancels its task.
-final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
-    typealias Handler = @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
+///
+/// ``HTTP2Server/bind(_:group:configuration:tls:handler:)`` uses one per connection; a
+/// stream delegate of your own can hand it the streams it does not serve itself (GRPCServer
+/// does so with requests that are not gRPC):
+///
+/// ```swift
+/// let fallback = HTTP2AsyncStreamDelegate(loop: channel.eventLoop) { request, response in
+///     try await response.respond(HTTP2ResponseHead(status: 404))
+/// }
+/// // In your delegate's streamHeaders: fallback.streamHeaders(stream, headers, endStream: endStream)
+/// // and forward streamData, streamReset, streamClosed and streamWritable for those streams.
+/// ```
+public final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
+    public typealias Handler = @Sendable (HTTP2ServerRequest, HTTP2ServerResponse) async throws -> Void
 
     private let handler: Handler
     private let loop: EventLoop
@@ -18,12 +30,13 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         var task: Task<Void, Never>?
     }
 
-    init(loop: EventLoop, handler: @escaping Handler) {
+    /// A delegate running `handler` for each request, as tasks on `loop` (the connection's).
+    public init(loop: EventLoop, handler: @escaping Handler) {
         self.loop = loop
         self.handler = handler
     }
 
-    func streamHeaders(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], endStream: Bool) {
+    public func streamHeaders(_ stream: HTTP2StreamHandle, _ headers: [HPACKHeader], endStream: Bool) {
         if let record = streams[stream.id] {
             // Request trailers.
             record.body.finish(trailers: headers)
@@ -59,7 +72,7 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         if streams[stream.id] != nil { streams[stream.id]!.task = task }
     }
 
-    func streamData(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {
+    public func streamData(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {
         guard let record = streams[stream.id] else {
             stream.consumed(data.readableBytes)
             return
@@ -67,7 +80,7 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         record.body.receive(data, endStream: endStream)
     }
 
-    func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
+    public func streamReset(_ stream: HTTP2StreamHandle, code: HTTP2ErrorCode) {
         guard let record = streams[stream.id] else { return }
         let error = HTTP2StreamResetError(code: code)
         record.body.fail(error)
@@ -75,13 +88,13 @@ final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         record.task?.cancel()
     }
 
-    func streamClosed(_ stream: HTTP2StreamHandle) {
+    public func streamClosed(_ stream: HTTP2StreamHandle) {
         guard let record = streams.removeValue(forKey: stream.id) else { return }
         record.body.fail(HTTP2StreamResetError(code: .cancel))
         record.writer.closed()
     }
 
-    func streamWritable(_ stream: HTTP2StreamHandle) {
+    public func streamWritable(_ stream: HTTP2StreamHandle) {
         streams[stream.id]?.writer.writable()
     }
 }
