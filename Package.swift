@@ -138,7 +138,7 @@ let package = Package(
         // (and their tests) depend on ExampleSupport, InteropSupport and ArgumentParser.
         .target(
             name: "ExampleSupport",
-            dependencies: ["CLibev", argumentParser, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["CLibev", "LoopGRPCProtobuf", argumentParser, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/examples/ExampleSupport"
         ),
         .executableTarget(
@@ -182,6 +182,14 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), logging, coreMetrics,
                            .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Sources/examples/Greeter"
+        ),
+        // One port: loop.demo.v1.Greetings as gRPC, gRPC-Web and REST/JSON, health, /healthz (`make run`).
+        .executableTarget(
+            name: "GatewayDemo",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopHTTP2", "LoopServiceLifecycle", "ExampleSupport", argumentParser,
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"), logging],
+            path: "Sources/examples/GatewayDemo",
+            exclude: ["Protos"]
         ),
         // The README's production-style server (lifecycle, logging, metrics, tracing): the
         // README shows this file, and ExamplesTests checks they are the same and runs it.
