@@ -39,12 +39,16 @@ peers:
 build: deps
 	$(SWIFT) build -c release
 
-# Builds release and starts the HTTP/2 demo server on $(HOST):$(PORT) (Ctrl-C stops it).
+# Builds release and starts the one-port demo (GatewayDemo) on $(HOST):$(PORT): gRPC, gRPC-Web,
+# REST/JSON and /healthz over HTTP/1.1 and HTTP/2 (Ctrl-C drains and stops it).
 run: build
-	@echo "Starting HTTP2Server on $(HOST):$(PORT). From another shell, call it with:"
-	@echo "  .build/release/HTTP2Client --host $(HOST) --port $(PORT) /hello /echo-size/1000"
-	@echo "  curl --http2-prior-knowledge http://$(HOST):$(PORT)/hello      (if curl is installed)"
-	@exec .build/release/HTTP2Server --host $(HOST) --port $(PORT)
+	@echo "Starting GatewayDemo on $(HOST):$(PORT). From another shell, call it with:"
+	@echo "  curl http://$(HOST):$(PORT)/v1/greetings/world                     (REST over HTTP/1.1)"
+	@echo "  curl --http2-prior-knowledge http://$(HOST):$(PORT)/v1/greetings/world?language=FRENCH"
+	@echo "  curl -X POST -d '{\"name\": \"you\", \"options\": {\"shout\": true}}' http://$(HOST):$(PORT)/v1/greetings"
+	@echo "  curl -N http://$(HOST):$(PORT)/v1/greetings/world/stream?count=3    (newline-delimited JSON)"
+	@echo "  .build/release/GatewayDemo hello --port $(PORT) --name you          (gRPC)"
+	@exec .build/release/GatewayDemo --host $(HOST) --port $(PORT)
 
 # Builds and runs every test (unit, sockets, interop with real peers, the README's own-service
 # package built with the code-generation plugin, and the allocation

@@ -13,6 +13,13 @@ import LoopServiceLifecycle
 struct GatewayDemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "GatewayDemo",
+        abstract: "The one-port demo: `GatewayDemo [serve]` serves it, `GatewayDemo hello` calls it over gRPC.",
+        subcommands: [Serve.self, Hello.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
         abstract: "Serves loop.demo.v1.Greetings as gRPC, gRPC-Web and REST/JSON, and grpc.health.v1, on one port.",
         discussion: """
             One listener tells the protocols apart from each connection's first bytes: HTTP/2 \
@@ -48,8 +55,40 @@ struct GatewayDemoCommand: AsyncParsableCommand {
               curl http://\(address)/healthz
               curl --http2 http://\(address)/healthz                  (HTTP/1.1, upgraded to h2c)
               curl --http2-prior-knowledge http://\(address)/healthz
+              .build/release/GatewayDemo hello --port \(server.port) --name you       (gRPC)
             """)
         try await runUntilSignalled([server, HealthOnShutdown(health: health, services: ["", Loop_Demo_V1_GreetingsMethods.serviceName])],
                                     name: "GatewayDemo")
+    }
+}
+
+/// A gRPC client of the demo: SayHello, or StreamHellos with `--count`.
+struct Hello: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Calls loop.demo.v1.Greetings over gRPC (HTTP/2) and prints the replies.")
+
+    @OptionGroup var options: GatewayDemoHelloOptions
+
+    func run() async throws {
+        let channel = GRPCChannel(host: options.host, port: options.port, group: EventLoopGroup())
+        let greetings = Loop_Demo_V1_GreetingsClient(channel: channel)
+        do {
+            if let count = options.count {
+                var request = Loop_Demo_V1_StreamHellosRequest()
+                request.name = options.name
+                request.count = Int32(count)
+                try await greetings.streamHellos(request) { replies in
+                    for try await reply in replies { print(reply.message) }
+                }
+            } else {
+                var request = Loop_Demo_V1_HelloRequest()
+                request.name = options.name
+                print(try await greetings.sayHello(request).message)
+            }
+        } catch {
+            print("GatewayDemo hello: \(error)")
+            await channel.close()
+            throw ExitCode.failure
+        }
+        await channel.close()
     }
 }
