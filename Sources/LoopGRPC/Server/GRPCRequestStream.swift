@@ -34,13 +34,30 @@ public struct GRPCRequestStream<Message: Sendable>: AsyncSequence, Sendable {
 /// for size in sizes { try await response.send(Reply.with { $0.size = size }) }
 /// ```
 public struct GRPCResponseWriter<Message: Sendable>: Sendable {
-    let call: GRPCServerCall
+    /// The call's stream, or nil for an in-process call (``GRPCLocalCaller``), whose messages
+    /// go to `local` as they are.
+    let call: GRPCServerCall?
     let encode: @Sendable (Message) throws(GRPCStatus) -> ByteBuffer
+    let local: (@Sendable (Message) async throws -> Void)?
+
+    init(call: GRPCServerCall, encode: @escaping @Sendable (Message) throws(GRPCStatus) -> ByteBuffer) {
+        self.call = call
+        self.encode = encode
+        self.local = nil
+    }
+
+    /// A writer handing each message to `local` (in-process calls: nothing is serialized).
+    init(local: @escaping @Sendable (Message) async throws -> Void) {
+        self.call = nil
+        self.encode = { _ throws(GRPCStatus) in throw GRPCStatus(.internal, "an in-process call's messages are not encoded") }
+        self.local = local
+    }
 
     /// Sends one message.
     /// - Throws: `GRPCStatus(.cancelled)` once the client went away, `.resourceExhausted`
     ///   past the send limit.
     public func send(_ message: Message) async throws {
+        guard let call else { return try await local!(message) }
         let framed = try encode(message)
         // On the loop with room in the stream: no further async call (each one costs an
         // executor check in the concurrency runtime).
@@ -51,6 +68,7 @@ public struct GRPCResponseWriter<Message: Sendable>: Sendable {
     /// Sends the response headers now, before any message (they carry the initial metadata
     /// added to the context so far).
     public func sendHeaders() async throws {
+        guard let call else { return }
         try await onLoopThrowing(call.loop) { try call.sendHeadIfNeeded() }
     }
 }

@@ -21,6 +21,8 @@ public struct GRPCRouter: Sendable {
         let run: @Sendable (GRPCServerCall, [any GRPCServerInterceptor]) async -> Void
         /// The method's call metrics (set by `GRPCServer.bind`, Observability/GRPCMetrics.swift).
         var metrics: GRPCMethodMetrics? = nil
+        /// The handler for in-process calls (``GRPCLocalCaller``), with its message types erased.
+        var local = GRPCLocalMethod.unsupported
     }
 
     private(set) var methods: [String: Method] = [:]
@@ -72,7 +74,7 @@ public struct GRPCRouter: Sendable {
         _ path: String, deserializer: D, serializer: S,
         handler: @escaping @Sendable (D.Message, GRPCServerContext) async throws -> S.Message
     ) {
-        add(path, Method { call, interceptors in
+        add(path, Method(run: { call, interceptors in
             do {
                 let request = try Self.decode(try await call.singleMessage(), deserializer)
                 let context = call.context
@@ -85,7 +87,12 @@ public struct GRPCRouter: Sendable {
             } catch {
                 await call.finish(error: error)
             }
-        })
+        }, local: .unary { request, context, interceptors in
+            let request = try GRPCLocalMethod.cast(request, to: D.Message.self, path: path)
+            return interceptors.isEmpty
+                ? try await handler(request, context)
+                : try await interceptors.run(context: context) { try await handler(request, context) }
+        }))
     }
 
     /// A client-streaming method: a stream of requests, one response.
@@ -114,7 +121,7 @@ public struct GRPCRouter: Sendable {
         _ path: String, deserializer: D, serializer: S,
         handler: @escaping @Sendable (D.Message, GRPCResponseWriter<S.Message>, GRPCServerContext) async throws -> Void
     ) {
-        add(path, Method { call, interceptors in
+        add(path, Method(run: { call, interceptors in
             do {
                 let request = try Self.decode(try await call.singleMessage(), deserializer)
                 let writer = Self.writer(call, serializer)
@@ -128,7 +135,15 @@ public struct GRPCRouter: Sendable {
             } catch {
                 await call.finish(error: error)
             }
-        })
+        }, local: .serverStreaming { request, send, context, interceptors in
+            let request = try GRPCLocalMethod.cast(request, to: D.Message.self, path: path)
+            let writer = GRPCResponseWriter<S.Message>(local: { message in try await send(message) })
+            if interceptors.isEmpty {
+                try await handler(request, writer, context)
+            } else {
+                try await interceptors.run(context: context) { try await handler(request, writer, context) }
+            }
+        }))
     }
 
     /// A bidirectional-streaming method: requests and responses as independent streams.

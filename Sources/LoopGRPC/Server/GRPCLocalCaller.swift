@@ -1,0 +1,169 @@
+import Loop
+import LoopTLS
+
+/// A method's handler for in-process calls, its message types erased (set by the router's
+/// `registerUnary` and `registerServerStreaming`; streaming requests are not callable so).
+enum GRPCLocalMethod: Sendable {
+    case unary(@Sendable (any Sendable, GRPCServerContext, [any GRPCServerInterceptor]) async throws -> any Sendable)
+    case serverStreaming(@Sendable (any Sendable, @escaping @Sendable (any Sendable) async throws -> Void, GRPCServerContext,
+                                    [any GRPCServerInterceptor]) async throws -> Void)
+    case unsupported
+
+    static func cast<T>(_ value: any Sendable, to type: T.Type, path: String) throws(GRPCStatus) -> T {
+        guard let typed = value as? T else {
+            throw GRPCStatus(.internal, "in-process call to \(path) with a \(Swift.type(of: value)) request; the method takes \(T.self)")
+        }
+        return typed
+    }
+}
+
+/// A response of an in-process call with the metadata its handler added.
+public struct GRPCLocalResponse<Message: Sendable>: Sendable {
+    public var message: Message
+    public var initialMetadata: GRPCMetadata
+    public var trailingMetadata: GRPCMetadata
+}
+
+/// What an in-process call comes with: the request's metadata, its deadline, and where the
+/// request that caused it came from (an HTTP/JSON request, say).
+public struct GRPCLocalCallOptions: Sendable {
+    public var metadata: GRPCMetadata
+    public var deadline: ContinuousClock.Instant?
+    public var userAgent: String?
+    public var tls: TLSConnectionInfo?
+    public var remoteAddress: SocketAddress?
+    public var localAddress: SocketAddress?
+
+    public init(metadata: GRPCMetadata = GRPCMetadata(), deadline: ContinuousClock.Instant? = nil, userAgent: String? = nil,
+                tls: TLSConnectionInfo? = nil, remoteAddress: SocketAddress? = nil, localAddress: SocketAddress? = nil) {
+        self.metadata = metadata
+        self.deadline = deadline
+        self.userAgent = userAgent
+        self.tls = tls
+        self.remoteAddress = remoteAddress
+        self.localAddress = localAddress
+    }
+}
+
+/// Calls a server's unary and server-streaming methods in process: the request and response
+/// messages are handed over as they are (no HTTP/2, no framing, no serialization), and the call
+/// runs the same handler with the same interceptors, context (metadata, deadline, addresses,
+/// `onFinish` observers) and status rules as one that came over the network. The HTTP/JSON
+/// gateway (LoopGRPCGateway) calls services on its own server this way.
+///
+/// ```swift
+/// let caller = GRPCLocalCaller(services: [Greetings()])
+/// let reply = try await caller.unary("/loop.demo.v1.Greetings/SayHello", request, as: HelloReply.self)
+/// print(reply.message.message)
+/// ```
+public struct GRPCLocalCaller: Sendable {
+    let router: GRPCRouter
+    let interceptors: [any GRPCServerInterceptor]
+
+    /// A caller of `router`'s methods, each call wrapped by `interceptors` (the server's own,
+    /// so in-process calls are authenticated and observed alike).
+    public init(router: GRPCRouter, interceptors: [any GRPCServerInterceptor] = []) {
+        self.router = router
+        self.interceptors = interceptors
+    }
+
+    /// A caller of `services`' methods.
+    public init(services: [any GRPCService], interceptors: [any GRPCServerInterceptor] = []) {
+        var router = GRPCRouter()
+        for service in services { service.register(with: &router) }
+        self.init(router: router, interceptors: interceptors)
+    }
+
+    /// Calls the unary method at `path` with `request`.
+    /// - Throws: the call's `GRPCStatus` (UNIMPLEMENTED for an unknown or streaming-request
+    ///   method, DEADLINE_EXCEEDED past `options.deadline`, the handler's status otherwise).
+    public func unary<Request: Sendable, Response: Sendable>(
+        _ path: String, _ request: Request, options: GRPCLocalCallOptions = GRPCLocalCallOptions(), as type: Response.Type = Response.self
+    ) async throws(GRPCStatus) -> GRPCLocalResponse<Response> {
+        guard let method = router.method(for: path), case .unary(let handler) = method.local else {
+            throw unsupported(path)
+        }
+        let context = makeContext(path, options)
+        let interceptors = self.interceptors
+        var observer = GRPCCallObserver(metrics: method.metrics)
+        do {
+            let response = try await Self.withDeadline(options.deadline, context) {
+                try await handler(request, context, interceptors)
+            }
+            let message = try GRPCLocalMethod.cast(response, to: Response.self, path: path)
+            observer.ended(.ok)
+            context.ended(.ok, withTrailingMetadata: true)
+            return GRPCLocalResponse(message: message, initialMetadata: context.takeInitialMetadata(), trailingMetadata: context.trailingMetadata)
+        } catch {
+            let status = GRPCServerCall.status(for: error, context: context)
+            observer.ended(status.code)
+            context.ended(status, withTrailingMetadata: true)
+            throw GRPCResponseHead.sentStatus(for: status, adding: context.trailingMetadata)
+        }
+    }
+
+    /// Calls the server-streaming method at `path` with `request`, handing each response to
+    /// `onResponse` as the handler sends it (the handler's `send` waits for `onResponse`:
+    /// backpressure). Returns the initial and trailing metadata.
+    /// - Throws: the call's `GRPCStatus`, also after some responses were delivered.
+    @discardableResult
+    public func serverStreaming<Request: Sendable, Response: Sendable>(
+        _ path: String, _ request: Request, options: GRPCLocalCallOptions = GRPCLocalCallOptions(), as type: Response.Type = Response.self,
+        onResponse: @escaping @Sendable (Response) async throws -> Void
+    ) async throws(GRPCStatus) -> (initialMetadata: GRPCMetadata, trailingMetadata: GRPCMetadata) {
+        guard let method = router.method(for: path), case .serverStreaming(let handler) = method.local else {
+            throw unsupported(path)
+        }
+        let context = makeContext(path, options)
+        let interceptors = self.interceptors
+        var observer = GRPCCallObserver(metrics: method.metrics)
+        do {
+            try await Self.withDeadline(options.deadline, context) {
+                try await handler(request, { response in
+                    try await onResponse(try GRPCLocalMethod.cast(response, to: Response.self, path: path))
+                }, context, interceptors)
+            }
+            observer.ended(.ok)
+            context.ended(.ok, withTrailingMetadata: true)
+            return (context.takeInitialMetadata(), context.trailingMetadata)
+        } catch {
+            let status = GRPCServerCall.status(for: error, context: context)
+            observer.ended(status.code)
+            context.ended(status, withTrailingMetadata: true)
+            throw GRPCResponseHead.sentStatus(for: status, adding: context.trailingMetadata)
+        }
+    }
+
+    private func unsupported(_ path: String) -> GRPCStatus {
+        guard router.method(for: path) != nil else { return router.unknownMethodStatus(path) }
+        return GRPCStatus(.unimplemented, "\(path) takes a stream of requests: only unary and server-streaming methods can be called in process")
+    }
+
+    private func makeContext(_ path: String, _ options: GRPCLocalCallOptions) -> GRPCServerContext {
+        GRPCServerContext(path: path, requestMetadata: options.metadata, deadline: options.deadline, userAgent: options.userAgent,
+                          tls: options.tls, remoteAddress: options.remoteAddress, localAddress: options.localAddress)
+    }
+
+    /// Runs `body`, cancelling it with DEADLINE_EXCEEDED at `deadline`.
+    private static func withDeadline<T: Sendable>(_ deadline: ContinuousClock.Instant?, _ context: GRPCServerContext,
+                                                  _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let deadline else { return try await body() }
+        guard deadline > .now else {
+            context.markCancelled()
+            throw GRPCStatus(.deadlineExceeded, "the deadline passed before the call started")
+        }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                context.markCancelled()
+                throw GRPCStatus(.deadlineExceeded, "the deadline passed before the call completed")
+            }
+            return result
+        }
+    }
+}
