@@ -245,7 +245,7 @@ let package = Package(
         // Generated from the GatewayDemo's greetings.proto and Protos/ (make generate).
         .testTarget(
             name: "LoopGRPCGatewayTests",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCGateway", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopGRPCGateway", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
         ),
         .testTarget(
