@@ -98,7 +98,7 @@ soak: deps test-deps peers
 # DocC archives of the libraries (swift-docc-plugin; catalogs in Sources/<library>/<library>.docc),
 # written to $(DOCS_DIR)/<library>.doccarchive. Fails on any DocC warning: --warnings-as-errors
 # makes docc fail, and a "warning:" line left in its output fails the target too.
-DOCS_TARGETS := Loop LoopTLS LoopHTTP2 LoopGRPC LoopGRPCProtobuf LoopServiceLifecycle LoopGRPCTracing
+DOCS_TARGETS := Loop LoopTLS LoopHTTP2 LoopGRPC LoopGRPCProtobuf LoopServiceLifecycle LoopGRPCTracing LoopGRPCGateway
 # SwiftPM's own warning about a dependency's stray files (swift-distributed-tracing 1.7.3 ships
 # CMakeLists.txt in its Sources), printed when LoopGRPCTracing's dependencies build: not DocC's.
 DOCS_IGNORED := ^warning: '[^']+': found [0-9]+ file\(s\) which are unhandled

@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "LoopHTTP2", targets: ["LoopHTTP2"]),
         .library(name: "LoopGRPC", targets: ["LoopGRPC"]),
         .library(name: "LoopGRPCProtobuf", targets: ["LoopGRPCProtobuf"]),
+        // The HTTP/JSON → gRPC gateway's I/O-free core (routes, request and response mapping).
+        .library(name: "LoopGRPCGateway", targets: ["LoopGRPCGateway"]),
         .library(name: "LoopServiceLifecycle", targets: ["LoopServiceLifecycle"]),
         // Distributed tracing for gRPC calls (swift-distributed-tracing): LoopGRPC itself does
         // not depend on it.
@@ -97,6 +99,13 @@ let package = Package(
         .target(
             name: "LoopGRPCProtobuf",
             dependencies: ["LoopGRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // The HTTP/JSON → gRPC gateway, I/O-free: google.api.http path templates and routes,
+        // query parameters, path captures and JSON bodies into request messages, responses and
+        // statuses into JSON. The HTTP server side calls it.
+        .target(
+            name: "LoopGRPCGateway",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // HTTP2Server and GRPCServer as swift-service-lifecycle Services: a ServiceGroup's
         // graceful shutdown (SIGTERM) drains them.
@@ -242,6 +251,12 @@ let package = Package(
         .testTarget(
             name: "LoopGRPCProtobufTests",
             dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        // Generated from the GatewayDemo's greetings.proto and Protos/ (make generate).
+        .testTarget(
+            name: "LoopGRPCGatewayTests",
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopGRPCGateway", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
         ),
         .testTarget(
             name: "LoopHTTP1Tests",
