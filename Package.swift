@@ -105,7 +105,7 @@ let package = Package(
         // statuses into JSON. The HTTP server side calls it.
         .target(
             name: "LoopGRPCGateway",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["Loop", "LoopHTTP2", "LoopGRPC", "LoopGRPCProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // HTTP2Server and GRPCServer as swift-service-lifecycle Services: a ServiceGroup's
         // graceful shutdown (SIGTERM) drains them.
@@ -195,7 +195,7 @@ let package = Package(
         // One port: loop.demo.v1.Greetings as gRPC, gRPC-Web and REST/JSON, health, /healthz (`make run`).
         .executableTarget(
             name: "GatewayDemo",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopHTTP2", "LoopServiceLifecycle", "ExampleSupport", argumentParser,
+            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopGRPCGateway", "LoopHTTP2", "LoopServiceLifecycle", "ExampleSupport", argumentParser,
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"), logging],
             path: "Sources/examples/GatewayDemo",
             exclude: ["Protos"]
@@ -255,8 +255,10 @@ let package = Package(
         // Generated from the GatewayDemo's greetings.proto and Protos/ (make generate).
         .testTarget(
             name: "LoopGRPCGatewayTests",
-            dependencies: ["Loop", "LoopGRPC", "LoopGRPCProtobuf", "LoopGRPCGateway", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            exclude: ["Protos"]
+            dependencies: ["Loop", "LoopHTTP2", "LoopGRPC", "LoopGRPCProtobuf", "LoopGRPCGateway", "InteropTestSupport",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            // The Go control stack and the Python clients of the one-port tests (built and run by them).
+            exclude: ["Protos", "Interop/Go", "Interop/Scripts"]
         ),
         .testTarget(
             name: "LoopHTTP1Tests",

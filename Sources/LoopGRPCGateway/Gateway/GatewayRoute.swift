@@ -28,6 +28,8 @@ public struct GatewayRoute: Sendable {
     public let requestType: String
     public let responseType: String
 
+    /// The route's calls through a backend, typed (GatewayRouteCalls.swift).
+    let calls: GatewayRouteCalls
     private let decode: @Sendable (GatewayPathCaptures, Substring?, ByteBuffer?) throws(GRPCStatus) -> ByteBuffer
     private let encode: @Sendable (ByteBuffer, _ asStreamChunk: Bool) throws(GRPCStatus) -> ByteBuffer
 
@@ -57,6 +59,7 @@ public struct GatewayRoute: Sendable {
         self.responseBody = response.body
         self.requestType = Request.protoMessageName
         self.responseType = Response.protoMessageName
+        self.calls = GatewayRouteCalls(method: method, request: request, response: response)
         decode = { captures, query, body throws(GRPCStatus) in
             let message = try request.request(captures: captures, query: query, body: body)
             var buffer = ByteBuffer()

@@ -5,6 +5,7 @@ import ExampleSupport
 import Logging
 import Loop
 import LoopGRPC
+import LoopGRPCGateway
 import LoopGRPCProtobuf
 import LoopHTTP2
 import LoopServiceLifecycle
@@ -39,19 +40,27 @@ struct Serve: AsyncParsableCommand {
             logger.logLevel = level
             configuration.logger = logger
         }
-        configuration.httpHandler = { request, response in
+        let services: [any GRPCService] = [Greetings(), health]
+        // REST/JSON: the google.api.http rules of greetings.proto, served in process.
+        let gateway = GRPCGateway(routes: try Loop_Demo_V1_GreetingsGateway.routes(),
+                                  backend: .local(GRPCLocalCaller(services: services, interceptors: configuration.interceptors)))
+        configuration.httpHandler = gateway.handler { request, response in
             guard request.head.path == "/healthz" else {
-                return try await response.respond(HTTP2ResponseHead(status: 404, headers: [HPACKHeader("content-type", "text/plain")]),
-                                                  body: ByteBuffer(string: "no route for \(request.head.method) \(request.head.path)\n"))
+                let body = ByteBuffer(string: "{\"code\":5,\"message\":\"no route for \(request.head.method) \(request.head.path)\",\"details\":[]}")
+                return try await response.respond(HTTP2ResponseHead(status: 404, headers: [HPACKHeader("content-type", "application/json")]),
+                                                  body: body)
             }
             try await response.respond(HTTP2ResponseHead(status: 200, headers: [HPACKHeader("content-type", "text/plain")]),
                                        body: ByteBuffer(string: "ok\n"))
         }
         let server = try await GRPCServer.bind(host: options.host, port: options.port, group: EventLoopGroup(),
-                                               services: [Greetings(), health], configuration: configuration)
+                                               services: services, configuration: configuration)
         let address = "\(options.host):\(server.port)"
         print("""
             GatewayDemo listening on \(address): gRPC, gRPC-Web, REST/JSON and /healthz over HTTP/1.1 and HTTP/2. Try:
+              curl http://\(address)/v1/greetings/world?language=FRENCH
+              curl -X POST -d '{"name": "you", "options": {"shout": true}}' http://\(address)/v1/greetings
+              curl -N http://\(address)/v1/greetings/world/stream?count=3
               curl http://\(address)/healthz
               curl --http2 http://\(address)/healthz                  (HTTP/1.1, upgraded to h2c)
               curl --http2-prior-knowledge http://\(address)/healthz
