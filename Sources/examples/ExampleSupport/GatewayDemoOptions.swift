@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// GatewayDemo's options: `[--host 127.0.0.1] [--port 8080] [--log-level LEVEL]`.
+/// GatewayDemo's options: `[--host 127.0.0.1] [--port 8080] [--backend HOST:PORT] [--log-level LEVEL]`.
 public struct GatewayDemoOptions: ParsableArguments {
     @Option(help: "The address to listen on.")
     public var host = "127.0.0.1"
@@ -8,13 +8,29 @@ public struct GatewayDemoOptions: ParsableArguments {
     @Option(help: "The port to listen on (0: the kernel picks one): gRPC, gRPC-Web, REST/JSON and /healthz, over HTTP/1.1 and HTTP/2.")
     public var port = 8080
 
+    @Option(help: ArgumentHelp("Send the REST routes' calls to the gRPC server at HOST:PORT instead of calling this server's own service in process.",
+                               valueName: "host:port"))
+    public var backend: String?
+
     @OptionGroup public var logging: LogLevelOption
 
     public init() {}
 
+    /// `--backend` split into host and port.
+    public var backendAddress: (host: String, port: Int)? {
+        guard let backend, let colon = backend.lastIndex(of: ":"), let port = Int(backend[backend.index(after: colon)...]) else { return nil }
+        return (String(backend[..<colon]), port)
+    }
+
     public func validate() throws {
         try ExampleValidation.host(host)
         try ExampleValidation.listenPort(port)
+        if backend != nil {
+            guard let address = backendAddress, !address.host.isEmpty else {
+                throw ValidationError("--backend must be HOST:PORT, got \(backend ?? "")")
+            }
+            try ExampleValidation.connectPort(address.port, flag: "--backend")
+        }
     }
 }
 

@@ -41,9 +41,16 @@ struct Serve: AsyncParsableCommand {
             configuration.logger = logger
         }
         let services: [any GRPCService] = [Greetings(), health]
-        // REST/JSON: the google.api.http rules of greetings.proto, served in process.
-        let gateway = GRPCGateway(routes: try Loop_Demo_V1_GreetingsGateway.routes(),
-                                  backend: .local(GRPCLocalCaller(services: services, interceptors: configuration.interceptors)))
+        let group = EventLoopGroup()
+        // REST/JSON: the google.api.http rules of greetings.proto, served in process (or by
+        // the gRPC server --backend names).
+        let backend: GatewayBackend
+        if let address = options.backendAddress {
+            backend = .remote(GRPCChannel(host: address.host, port: address.port, group: group))
+        } else {
+            backend = .local(GRPCLocalCaller(services: services, interceptors: configuration.interceptors))
+        }
+        let gateway = GRPCGateway(routes: try Loop_Demo_V1_GreetingsGateway.routes(), backend: backend)
         configuration.httpHandler = gateway.handler { request, response in
             guard request.head.path == "/healthz" else {
                 let body = ByteBuffer(string: "{\"code\":5,\"message\":\"no route for \(request.head.method) \(request.head.path)\",\"details\":[]}")
@@ -53,7 +60,7 @@ struct Serve: AsyncParsableCommand {
             try await response.respond(HTTP2ResponseHead(status: 200, headers: [HPACKHeader("content-type", "text/plain")]),
                                        body: ByteBuffer(string: "ok\n"))
         }
-        let server = try await GRPCServer.bind(host: options.host, port: options.port, group: EventLoopGroup(),
+        let server = try await GRPCServer.bind(host: options.host, port: options.port, group: group,
                                                services: services, configuration: configuration)
         let address = "\(options.host):\(server.port)"
         print("""
