@@ -170,7 +170,7 @@ extension GRPCChannel {
         var attempt = 0
         while true {
             attempt += 1
-            let connection = try await acquire(waitForReady: options.waitForReady)
+            let connection = try await acquire(waitForReady: options.waitForReady, deadline: deadline)
             let remaining = deadline.map { $0 - ContinuousClock.now }
             if let remaining, remaining <= .zero {
                 release(connection)

@@ -170,6 +170,45 @@ public final class GRPCChannel: Sendable {
         }
     }
 
+    /// A connection with a free slot, waiting at most until `deadline` (a call's deadline
+    /// covers connecting, as in every gRPC implementation: DEADLINE_EXCEEDED, not the
+    /// connection's own handshake timeout). The attempt under way goes on for later calls; a
+    /// slot it reserves after the deadline is given back.
+    func acquire(waitForReady: Bool, deadline: ContinuousClock.Instant?) async throws -> GRPCClientConnection {
+        guard let deadline else { return try await acquire(waitForReady: waitForReady) }
+        // The usual case, a ready connection with room: no race, no timer.
+        let ready = pool.withLock { pool -> GRPCClientConnection? in
+            guard pool.state != .shutdown,
+                  let index = pool.entries.firstIndex(where: { $0.usable && $0.activeCalls < $0.maxStreams }) else { return nil }
+            pool.entries[index].activeCalls += 1
+            return pool.entries[index].connection
+        }
+        if let ready { return ready }
+        let decided = FirstOfTwo()
+        let endpoint = self.endpoint
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<GRPCClientConnection, any Error>) in
+            let timer = Task {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                guard decided.claim() else { return }
+                continuation.resume(throwing: GRPCStatus(.deadlineExceeded, "the deadline passed while connecting to \(endpoint)"))
+            }
+            Task {
+                let result: Result<GRPCClientConnection, any Error>
+                do {
+                    result = .success(try await self.acquire(waitForReady: waitForReady))
+                } catch {
+                    result = .failure(error)
+                }
+                guard decided.claim() else {
+                    if case .success(let connection) = result { self.release(connection) }
+                    return
+                }
+                timer.cancel()
+                continuation.resume(with: result)
+            }
+        }
+    }
+
     /// Frees the slot a call held.
     func release(_ connection: GRPCClientConnection) {
         pool.withLock { pool in
@@ -289,6 +328,19 @@ public final class GRPCChannel: Sendable {
             let connection = entry.connection
             await onLoop(connection.loop) { connection.handler?.beginGracefulShutdown() }
             try? await entry.channel.closeFuture.get()
+        }
+    }
+}
+
+/// Which of two racers (a connection attempt, a deadline) answers a waiting call.
+private final class FirstOfTwo: Sendable {
+    private let taken = Mutex(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool {
+        taken.withLock { taken in
+            defer { taken = true }
+            return !taken
         }
     }
 }

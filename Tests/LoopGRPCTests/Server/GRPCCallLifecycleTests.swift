@@ -220,4 +220,35 @@ import InteropTestSupport
         try await silent.close().get()
         try await group.shutdownGracefully()
     }
+
+    /// A call's deadline covers connecting (gRFC A6's per-attempt deadline includes it in
+    /// every gRPC implementation): against a server that never completes the handshake, a
+    /// call with a 300 ms deadline fails with DEADLINE_EXCEEDED at its deadline, not with
+    /// UNAVAILABLE at the connection's 10 s handshake timeout. A second call made while the
+    /// attempt goes on gets its own deadline too.
+    @Test func theCallsDeadlineCoversConnecting() async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { try $0.pipeline.addHandler(Silent()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let channel = GRPCChannel(host: "127.0.0.1", port: silent.localAddress!.port, group: group)
+        var options = GRPCCallOptions()
+        options.timeout = .milliseconds(300)
+        for _ in 0..<2 {
+            let start = ContinuousClock.now
+            do {
+                _ = try await channel.unary(path: EchoService.unary, request: ByteBuffer(), serializer: ByteBufferCodec(),
+                                            deserializer: ByteBufferCodec(), options: options)
+                Issue.record("the call should fail")
+            } catch let status as GRPCStatus {
+                #expect(status.code == .deadlineExceeded, "\(status)")
+                #expect(status.message.contains("while connecting"), "\(status)")
+            }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(5), "\(elapsed)")
+        }
+        await channel.close()
+        try await silent.close().get()
+        try await group.shutdownGracefully()
+    }
 }
