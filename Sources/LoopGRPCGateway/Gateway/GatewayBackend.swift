@@ -10,7 +10,7 @@ import LoopTLS
 /// ```
 public enum GatewayBackend: Sendable {
     /// Services on this server, called in process: no network hop, the messages handed to
-    /// the handlers as they are (``GRPCLocalCaller``).
+    /// the handlers as they are (LoopGRPC's `GRPCLocalCaller`).
     case local(GRPCLocalCaller)
     /// A gRPC server elsewhere, through a channel (its own connections, retries, TLS).
     case remote(GRPCChannel)
