@@ -37,11 +37,16 @@ for proto in "${needed[@]}"; do
     fi
 done
 
-echo "generate: building protoc-gen-swift and protoc-gen-loop-grpc (release)"
-for product in protoc-gen-swift protoc-gen-loop-grpc; do
+# PROTOC_GEN_SWIFT: a protoc-gen-swift already built (e.g. another checkout's
+# .build/release/protoc-gen-swift, same swift-protobuf version) instead of building it here.
+products=(protoc-gen-loop-grpc)
+[ -n "${PROTOC_GEN_SWIFT:-}" ] || products=(protoc-gen-swift "${products[@]}")
+echo "generate: building ${products[*]} (release)"
+for product in "${products[@]}"; do
     "$SWIFT" build -c release --product "$product"
 done
 bin="$("$SWIFT" build -c release --show-bin-path)"
+protoc_gen_swift="${PROTOC_GEN_SWIFT:-$bin/protoc-gen-swift}"
 
 protoc_version="$(protoc --version)"
 work="$(mktemp -d)"
@@ -55,7 +60,7 @@ generate() {
     local out
     out="$(mktemp -d -p "$work")"
     protoc \
-        --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
+        --plugin=protoc-gen-swift="$protoc_gen_swift" \
         --plugin=protoc-gen-loop-grpc="$bin/protoc-gen-loop-grpc" \
         --swift_opt="$swift_options" --swift_out="$out" \
         --loop-grpc_opt="$grpc_options" --loop-grpc_out="$out" \
@@ -89,7 +94,7 @@ generate_messages() {
             *) include_shown+=" -I $include" ;;
         esac
     done
-    protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
+    protoc --plugin=protoc-gen-swift="$protoc_gen_swift" \
         --swift_opt="$swift_options" --swift_out="$out" "${include_flags[@]}" "$@"
     mkdir -p "$output"
     rm -f "$output"/*.swift

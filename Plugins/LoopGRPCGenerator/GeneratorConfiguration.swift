@@ -18,6 +18,9 @@ struct GeneratorConfiguration {
     var messages = true
     /// Service protocols and clients (protoc-gen-loop-grpc).
     var services = true
+    /// REST routes (`<Service>Gateway`, for LoopGRPCGateway) for services with
+    /// `google.api.http` options.
+    var gateway = true
     /// Import roots, relative to the file's folder.
     var importPaths = ["."]
     /// protoc, if given.
@@ -28,10 +31,11 @@ struct GeneratorConfiguration {
         var visibility: String?
         var messages: Bool?
         var services: Bool?
+        var gateway: Bool?
         var importPaths: [String]?
         var protocPath: String?
 
-        static let keys: Set<String> = ["visibility", "messages", "services", "importPaths", "protocPath"]
+        static let keys: Set<String> = ["visibility", "messages", "services", "gateway", "importPaths", "protocPath"]
     }
 
     /// Reads and checks `url`; a typo in a key or a value of the wrong type is an error that
@@ -64,6 +68,7 @@ struct GeneratorConfiguration {
         }
         messages = fields.messages ?? true
         services = fields.services ?? true
+        gateway = fields.gateway ?? true
         if let paths = fields.importPaths {
             guard !paths.isEmpty else { throw PluginError("\(url.path): \"importPaths\" must not be empty") }
             importPaths = paths

@@ -13,13 +13,16 @@ import PackagePlugin
 ///     "visibility": "internal",
 ///     "messages": true,
 ///     "services": true,
+///     "gateway": true,
 ///     "importPaths": ["."],
 ///     "protocPath": "/usr/bin/protoc"
 /// }
 /// ```
 ///
 /// Every key is optional. `visibility` is `internal` (default), `package` or `public`;
-/// `importPaths` are relative to the file (default: its folder); protoc is `protocPath`, else
+/// `gateway: false` skips the REST routes of services with `google.api.http` options (which
+/// need LoopGRPCGateway); `importPaths` are relative to the file (default: its folder), and
+/// must reach any imported `.proto`, such as `google/api/annotations.proto`; protoc is `protocPath`, else
 /// `$PROTOC_PATH`, else the `protoc` on `PATH` (Debian: `apt-get install protobuf-compiler`).
 @main
 struct LoopGRPCGenerator: BuildToolPlugin {
@@ -87,7 +90,7 @@ struct LoopGRPCGenerator: BuildToolPlugin {
                         "--plugin=protoc-gen-loop-grpc=\(tools.protocGenLoopGRPC.path)",
                         "--loop-grpc_out=\(outputFolder.path)",
                         "--loop-grpc_opt=Visibility=\(configuration.visibility.option),FileNaming=PathToUnderscores,"
-                            + "FilesWithoutServices=Write",
+                            + "FilesWithoutServices=Write" + (configuration.gateway ? "" : ",Gateway=false"),
                     ]
                 }
                 if outputs.isEmpty { continue }

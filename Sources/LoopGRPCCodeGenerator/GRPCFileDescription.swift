@@ -12,6 +12,10 @@ public struct GRPCFileDescription: Sendable, Hashable {
     /// The modules generated code needs: LoopGRPC and LoopGRPCProtobuf.
     public static let defaultImports = ["LoopGRPC", "LoopGRPCProtobuf"]
 
+    /// The module the `<Service>Gateway` enums need, imported by a file with `google.api.http`
+    /// rules only.
+    public static let gatewayImport = "LoopGRPCGateway"
+
     /// Describes a file.
     public init(
         protoPath: String,

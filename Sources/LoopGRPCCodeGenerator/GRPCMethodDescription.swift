@@ -14,6 +14,9 @@ public struct GRPCMethodDescription: Sendable, Hashable {
     /// lines separated by `"\n"`, usually each starting with a space as protoc reports them.
     /// Empty when the method has none.
     public var documentation: String
+    /// The method's `google.api.http` option: its REST routes, rendered into the service's
+    /// `<Service>Gateway` enum. Nil when it has none (or routes are not generated).
+    public var httpRule: GRPCHTTPRule?
 
     /// Describes a method.
     public init(
@@ -22,7 +25,8 @@ public struct GRPCMethodDescription: Sendable, Hashable {
         outputType: String,
         isClientStreaming: Bool = false,
         isServerStreaming: Bool = false,
-        documentation: String = ""
+        documentation: String = "",
+        httpRule: GRPCHTTPRule? = nil
     ) {
         self.name = name
         self.inputType = inputType
@@ -30,6 +34,7 @@ public struct GRPCMethodDescription: Sendable, Hashable {
         self.isClientStreaming = isClientStreaming
         self.isServerStreaming = isServerStreaming
         self.documentation = documentation
+        self.httpRule = httpRule
     }
 
     /// Unary, client streaming, server streaming or bidirectional streaming.

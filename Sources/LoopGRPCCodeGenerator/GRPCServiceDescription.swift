@@ -50,4 +50,11 @@ public struct GRPCServiceDescription: Sendable, Hashable {
 
     /// The client stub, e.g. `Grpc_Testing_TestServiceClient`.
     public var clientName: String { swiftBaseName + "Client" }
+
+    /// The enum of the service's REST routes, e.g. `Loop_Demo_V1_GreetingsGateway`: generated
+    /// when ``hasHTTPRules``.
+    public var gatewayName: String { swiftBaseName + "Gateway" }
+
+    /// Whether a method has a `google.api.http` rule.
+    public var hasHTTPRules: Bool { methods.contains { $0.httpRule != nil } }
 }

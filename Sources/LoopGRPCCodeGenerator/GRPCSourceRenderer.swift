@@ -1,7 +1,13 @@
 /// Renders the Swift source of a generated `.grpc.swift` file for LoopGRPC: for each service,
 /// an enum of method paths, a provider protocol for servers (with `register(with:)`
-/// implemented) and a client stub. Messages go through `ProtobufSerializer` and
-/// `ProtobufDeserializer` of LoopGRPCProtobuf.
+/// implemented) and a client stub, and for a service whose methods have `google.api.http`
+/// rules, an enum building its REST routes for LoopGRPCGateway. Messages go through
+/// `ProtobufSerializer` and `ProtobufDeserializer` of LoopGRPCProtobuf.
+///
+/// ```swift
+/// let file = GRPCFileDescription(protoPath: "echo.proto", services: [service], visibility: .public)
+/// let source = GRPCSourceRenderer().render(file)  // the text of echo.grpc.swift
+/// ```
 public struct GRPCSourceRenderer: Sendable {
     /// A renderer.
     public init() {}
@@ -31,6 +37,10 @@ public struct GRPCSourceRenderer: Sendable {
             renderRegistration(service, visibility: file.visibility, into: &writer)
             writer.line()
             renderClient(service, visibility: file.visibility, into: &writer)
+            if service.hasHTTPRules {
+                writer.line()
+                renderGateway(service, visibility: file.visibility, into: &writer)
+            }
         }
         return writer.text
     }
@@ -171,6 +181,81 @@ public struct GRPCSourceRenderer: Sendable {
             writer.line("}")
         }
         writer.line("}")
+    }
+
+    // MARK: - REST routes
+
+    private func renderGateway(
+        _ service: GRPCServiceDescription,
+        visibility: GRPCVisibility,
+        into writer: inout SourceWriter
+    ) {
+        let access = visibility.declarationPrefix
+        let bindings = service.methods.flatMap { method in
+            (method.httpRule?.bindings ?? []).map { (method, $0) }
+        }
+        writer.line("/// The REST routes of `\(service.fullName)`, as its methods' `google.api.http` options declare them:")
+        for (method, binding) in bindings {
+            writer.line("/// - `\(binding.method.token) \(commentText(binding.path))` → `\(method.name)`")
+        }
+        writer.line("///")
+        writer.line("/// Serve them with LoopGRPCGateway's `GRPCGateway`:")
+        writer.line("///")
+        writer.line("/// ```swift")
+        writer.line("/// let gateway = GRPCGateway(routes: try \(service.gatewayName).routes(), backend: backend)")
+        writer.line("/// ```")
+        writer.line("\(access)enum \(service.gatewayName) {")
+        writer.indented { writer in
+            writer.line("/// A route table holding the service's routes, mapping JSON as `options` say.")
+            writer.declaration(
+                "\(access)static func routes",
+                parameters: ["options: GatewayMappingOptions = GatewayMappingOptions()"],
+                suffix: " throws -> GatewayRoutes {"
+            )
+            writer.indented { writer in
+                writer.line("var routes = GatewayRoutes(options: options)")
+                writer.line("try addRoutes(to: &routes)")
+                writer.line("return routes")
+            }
+            writer.line("}")
+            writer.line()
+            writer.line("/// Adds the service's routes to `routes`, so that one table serves several services.")
+            writer.line("\(access)static func addRoutes(to routes: inout GatewayRoutes) throws {")
+            writer.indented { writer in
+                for (method, binding) in bindings {
+                    writer.line("try routes.add(")
+                    writer.indented { writer in
+                        writer.line("\(binding.method.swiftCase),")
+                        writer.line("\(stringLiteral(binding.path)),")
+                        if !binding.body.isEmpty {
+                            writer.line("body: \(stringLiteral(binding.body)),")
+                        }
+                        if !binding.responseBody.isEmpty {
+                            writer.line("responseBody: \(stringLiteral(binding.responseBody)),")
+                        }
+                        writer.line("method: \(service.methodsEnumName).\(method.swiftIdentifier),")
+                        switch method.kind {
+                        case .unary: break
+                        case .serverStreaming: writer.line("kind: .serverStreaming,")
+                        case .clientStreaming: writer.line("kind: .clientStreaming,")
+                        case .bidirectionalStreaming: writer.line("kind: .bidirectionalStreaming,")
+                        }
+                        writer.line("request: \(method.inputType).self,")
+                        writer.line("response: \(method.outputType).self")
+                    }
+                    writer.line(")")
+                }
+            }
+            writer.line("}")
+        }
+        writer.line("}")
+    }
+
+    /// `text` fit for one line of a comment: control characters become spaces.
+    private func commentText(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || scalar.value == 0x7F || scalar.properties.isWhitespace ? " " : scalar
+        }))
     }
 
     // MARK: - Client

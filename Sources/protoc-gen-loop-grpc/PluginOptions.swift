@@ -47,6 +47,9 @@ struct PluginOptions {
     /// Whether a `.proto` file without services still gets a (declaration-free) output file:
     /// build tools such as the SwiftPM plugin name their outputs before protoc runs.
     var writesFilesWithoutServices = false
+    /// Whether a service whose methods have `google.api.http` options gets its
+    /// `<Service>Gateway` enum of REST routes (and the file imports LoopGRPCGateway).
+    var generatesGatewayRoutes = true
 
     init(parameter: any CodeGeneratorParameter) throws {
         for (key, value) in parameter.parsedPairs {
@@ -80,6 +83,12 @@ struct PluginOptions {
                 case "skip": writesFilesWithoutServices = false
                 case "write": writesFilesWithoutServices = true
                 default: throw InvalidOption(description: "FilesWithoutServices=\(value): expected Skip or Write")
+                }
+            case "Gateway":
+                switch value.lowercased() {
+                case "true": generatesGatewayRoutes = true
+                case "false": generatesGatewayRoutes = false
+                default: throw InvalidOption(description: "Gateway=\(value): expected true or false")
                 }
             default:
                 throw InvalidOption(description: "unknown option \(key)")

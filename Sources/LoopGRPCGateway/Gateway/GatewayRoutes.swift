@@ -2,7 +2,7 @@ import Loop
 import SwiftProtobuf
 
 /// The REST routes of a gateway, declared in Swift the way google.api.http declares them in
-/// a .proto file (and the way the code generator will write them from those options), and
+/// a .proto file (protoc-gen-loop-grpc writes them from those options as `<Service>Gateway`), and
 /// the lookup for each request.
 ///
 /// ```swift

@@ -11,6 +11,7 @@
 
 import LoopGRPC
 import LoopGRPCProtobuf
+import LoopGRPCGateway
 
 // MARK: - loop.demo.v1.Greetings
 
@@ -124,6 +125,54 @@ public struct Loop_Demo_V1_GreetingsClient: Sendable {
             deserializer: ProtobufDeserializer<Loop_Demo_V1_HelloReply>(),
             options: options ?? defaultOptions,
             body: body
+        )
+    }
+}
+
+/// The REST routes of `loop.demo.v1.Greetings`, as its methods' `google.api.http` options declare them:
+/// - `GET /v1/greetings/{name}` → `SayHello`
+/// - `POST /v1/greetings` → `SayHello`
+/// - `GET /v1/greetings/{name}/stream` → `StreamHellos`
+///
+/// Serve them with LoopGRPCGateway's `GRPCGateway`:
+///
+/// ```swift
+/// let gateway = GRPCGateway(routes: try Loop_Demo_V1_GreetingsGateway.routes(), backend: backend)
+/// ```
+public enum Loop_Demo_V1_GreetingsGateway {
+    /// A route table holding the service's routes, mapping JSON as `options` say.
+    public static func routes(
+        options: GatewayMappingOptions = GatewayMappingOptions()
+    ) throws -> GatewayRoutes {
+        var routes = GatewayRoutes(options: options)
+        try addRoutes(to: &routes)
+        return routes
+    }
+
+    /// Adds the service's routes to `routes`, so that one table serves several services.
+    public static func addRoutes(to routes: inout GatewayRoutes) throws {
+        try routes.add(
+            .get,
+            "/v1/greetings/{name}",
+            method: Loop_Demo_V1_GreetingsMethods.sayHello,
+            request: Loop_Demo_V1_HelloRequest.self,
+            response: Loop_Demo_V1_HelloReply.self
+        )
+        try routes.add(
+            .post,
+            "/v1/greetings",
+            body: "*",
+            method: Loop_Demo_V1_GreetingsMethods.sayHello,
+            request: Loop_Demo_V1_HelloRequest.self,
+            response: Loop_Demo_V1_HelloReply.self
+        )
+        try routes.add(
+            .get,
+            "/v1/greetings/{name}/stream",
+            method: Loop_Demo_V1_GreetingsMethods.streamHellos,
+            kind: .serverStreaming,
+            request: Loop_Demo_V1_StreamHellosRequest.self,
+            response: Loop_Demo_V1_HelloReply.self
         )
     }
 }
