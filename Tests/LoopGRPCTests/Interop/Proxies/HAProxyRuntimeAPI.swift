@@ -80,7 +80,18 @@ struct HAProxyRuntimeAPI: Sendable {
         func done(_ state: ServerState) -> Bool {
             state.status == wanted && (!checkPassed || state.checkStatus.hasSuffix("L7OK"))
         }
-        var last = try serverState()
+        // HAProxy may accept on its port before its stats socket exists (seen on a loaded
+        // machine: ENOENT): the socket gets the same timeout to appear.
+        var last: ServerState
+        while true {
+            do {
+                last = try serverState()
+                break
+            } catch {
+                guard Date().timeIntervalSince(started) < timeout else { throw error }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+        }
         while !done(last) {
             guard Date().timeIntervalSince(started) < timeout else {
                 throw InteropError("HAProxy did not mark the server \(wanted)\(checkPassed ? " after a passed check" : "") within \(timeout) s: \(last)")
