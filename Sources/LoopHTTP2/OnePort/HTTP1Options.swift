@@ -23,6 +23,10 @@ public struct HTTP1Options: Sendable, Equatable {
     /// upgrading request as stream 1. Only the first request of a connection, and only one
     /// without a body, may upgrade; others are served over HTTP/1.1.
     public var allowsH2CUpgrade = true
+    /// On a server with TLS: whether cleartext HTTP/1.1 and HTTP/2 are served on the same
+    /// port beside TLS (false: a TLS port refuses them; the detector hands every TLS ClientHello
+    /// to the TLS handler either way).
+    public var servesCleartextBesideTLS = false
     /// Bytes read ahead of the request being answered (pipelined requests, body beyond the
     /// flow-control window) before the connection stops reading from the socket.
     public var maxBufferedBytes = 64 * 1024

@@ -6,24 +6,41 @@ import LoopTLS
 /// ``HTTP1Options/detectionTimeout``), then puts the connection's handlers in its place and
 /// hands them every byte it read, in order. HTTP/2 gets the ``HTTP2ConnectionHandler``
 /// alone (which sends its SETTINGS as it is added: the handshake rule); HTTP/1.1 gets an
-/// ``HTTP1BridgeHandler`` in front of it. A TLS ClientHello on a cleartext port and bytes
-/// that are no HTTP close the connection (logged at debug), touching no other.
+/// ``HTTP1BridgeHandler`` in front of it. A TLS ClientHello goes to a `TLSHandler` with a
+/// second detector behind it for the plaintext, on a server with TLS; on one without, it is
+/// closed, as are bytes that are no HTTP and, on a server with TLS, cleartext HTTP unless
+/// ``HTTP1Options/servesCleartextBesideTLS`` (each logged at debug, touching no other
+/// connection).
 final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let http2: HTTP2ConnectionHandler
     private let options: HTTP1Options
     private let scheme: String
+    /// The server's TLS (nil: a cleartext port, or the detector behind the TLSHandler).
+    private let tls: TLSContext?
+    private let allowsCleartext: Bool
     private var buffered = ByteBuffer(capacity: 0)
     private var timer: Scheduled<Void>?
     private var decided = false
     /// The TLS handshake's outcome, for the handlers installed after it.
     private var tlsEvent: TLSEvent?
 
-    init(http2: HTTP2ConnectionHandler, options: HTTP1Options, scheme: String) {
+    init(http2: HTTP2ConnectionHandler, options: HTTP1Options, tls: TLSContext?) {
         self.http2 = http2
         self.options = options
-        self.scheme = scheme
+        self.tls = tls
+        self.scheme = "http"
+        self.allowsCleartext = tls == nil || options.servesCleartextBesideTLS
+    }
+
+    /// The detector behind a TLSHandler: reads plaintext.
+    private init(decrypted http2: HTTP2ConnectionHandler, options: HTTP1Options) {
+        self.http2 = http2
+        self.options = options
+        self.tls = nil
+        self.scheme = "https"
+        self.allowsCleartext = true
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -43,7 +60,8 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
     private func startTimer(_ context: ChannelHandlerContext) {
         guard timer == nil, !decided else { return }
         let bound = LoopBound(context, eventLoop: context.eventLoop)
-        let limit = options.detectionTimeout
+        // On a TLS port the client's first bytes are its handshake's: the handshake's limit too.
+        let limit = tls.map { min(options.detectionTimeout, $0.configuration.handshakeTimeout) } ?? options.detectionTimeout
         timer = context.eventLoop.scheduleTask(in: limit) { [logger = http2.logger] in
             logger.debug("connection closed: no protocol could be told within \(limit)")
             bound.value.close(promise: nil)
@@ -56,13 +74,20 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
         switch HTTPProtocolDetector.detect(buffered) {
         case .needMoreBytes:
             return
-        case .http2:
+        case .http2 where allowsCleartext:
             install([http2], context)
-        case .http1:
+        case .http1 where allowsCleartext:
             http2.servesHTTP1 = true
             install([HTTP1BridgeHandler(options: options, scheme: scheme), http2], context)
+        case .http1, .http2:
+            refuse("cleartext HTTP arrived on a TLS port", context)
         case .tls:
-            refuse("a TLS ClientHello arrived on a cleartext port", context)
+            guard let tls else { return refuse("a TLS ClientHello arrived on a port without TLS", context) }
+            do {
+                install([try TLSHandler(context: tls), HTTPProtocolDetectorHandler(decrypted: http2, options: options)], context)
+            } catch {
+                refuse("the TLS handler could not be made: \(error)", context)
+            }
         case .unknown:
             refuse("the first bytes are neither HTTP/1.1 nor HTTP/2", context)
         }
@@ -71,6 +96,19 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if !decided, let event = event as? TLSEvent {
             tlsEvent = event
+            // ALPN already told: no need to wait for bytes, and HTTP/2's SETTINGS go right
+            // behind the handshake (the handshake rule).
+            if case .handshakeCompleted(let info) = event {
+                switch info.negotiatedProtocol {
+                case "h2":
+                    install([http2], context)
+                case "http/1.1":
+                    http2.servesHTTP1 = true
+                    install([HTTP1BridgeHandler(options: options, scheme: scheme), http2], context)
+                default:
+                    break
+                }
+            }
             return
         }
         if !decided, let event = event as? ChannelEvent, event == .inputClosed {
@@ -88,8 +126,9 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
             // In order, each after the previous: the HTTP/2 handler writes its SETTINGS as it
             // is added, and on HTTP/1.1 the bridge must already be there to take them.
             var position = context
-            for (index, handler) in handlers.enumerated() {
-                let name = "one-port-\(index)"
+            for handler in handlers {
+                // Each kind of handler is installed once per connection, so its type names it.
+                let name = "\(type(of: handler))"
                 try context.pipeline.addHandler(handler, name: name, position: .after(position))
                 position = try context.pipeline.context(name: name)
             }
@@ -101,7 +140,7 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
         if let tlsEvent { context.fireUserInboundEventTriggered(tlsEvent) }
         let bytes = buffered
         buffered = ByteBuffer(capacity: 0)
-        context.fireChannelRead(bytes)
+        if bytes.readableBytes > 0 { context.fireChannelRead(bytes) }
         try? context.pipeline.removeHandler(context: context)
     }
 

@@ -171,15 +171,16 @@ public final class HTTP2Server: Sendable {
             // responses (HTTP2Connection.peerClosedInput).
             .childOption(.allowRemoteHalfClosure(true))
             .childChannelInitializer { channel in
-                if let tlsContext { try channel.pipeline.addHandler(TLSHandler(context: tlsContext), name: "tls") }
-                try pipelineSetup?(channel)
                 let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel), metrics: metrics)
                 try connections.admit(channel, handler: handler)
                 if let http1 {
-                    // One port: the first bytes decide between HTTP/2 and HTTP/1.1 (OnePort/).
-                    try channel.pipeline.addHandler(HTTPProtocolDetectorHandler(http2: handler, options: http1,
-                                                                                scheme: tlsContext == nil ? "http" : "https"))
+                    // One port: the first bytes decide between TLS, HTTP/2 and HTTP/1.1
+                    // (OnePort/); a TLSHandler, if any, goes in behind the decision.
+                    try pipelineSetup?(channel)
+                    try channel.pipeline.addHandler(HTTPProtocolDetectorHandler(http2: handler, options: http1, tls: tlsContext))
                 } else {
+                    if let tlsContext { try channel.pipeline.addHandler(TLSHandler(context: tlsContext), name: "tls") }
+                    try pipelineSetup?(channel)
                     try channel.pipeline.addHandler(handler)
                 }
             }
