@@ -1,6 +1,7 @@
 import Loop
 import LoopGRPC
 import LoopHTTP2
+import Synchronization
 
 /// The HTTP/JSON gateway: serves REST requests by the routes' google.api.http rules, calling
 /// the gRPC methods through a backend (in process, or a remote server through a
@@ -28,11 +29,14 @@ public struct GRPCGateway: Sendable {
     public let routes: GatewayRoutes
     public let backend: GatewayBackend
     public let configuration: GatewayConfiguration
+    /// Request body bytes held now, across requests (``GatewayConfiguration/maxBufferedRequestBytes``).
+    private let buffered: GatewayByteBudget
 
     public init(routes: GatewayRoutes, backend: GatewayBackend, configuration: GatewayConfiguration = GatewayConfiguration()) {
         self.routes = routes
         self.backend = backend
         self.configuration = configuration
+        self.buffered = GatewayByteBudget(limit: configuration.maxBufferedRequestBytes)
     }
 
     /// An HTTP handler serving the gateway's routes and handing every other request to
@@ -69,14 +73,25 @@ public struct GRPCGateway: Sendable {
             captures = foundCaptures
         }
         var body: ByteBuffer?
+        var held = 0
+        defer { buffered.release(held) }
         if route.body != .none {
-            do {
-                body = try await request.body.collect(upTo: configuration.maxRequestBodySize)
-            } catch is HTTP2BodyTooLargeError {
-                let status = GRPCStatus(.invalidArgument, "the request body is larger than \(configuration.maxRequestBodySize) bytes")
-                try await Self.respond(response, status: 413, body: GatewayStatusMapping.errorBody(for: status))
-                return true
+            var whole = ByteBuffer()
+            for try await var chunk in request.body {
+                guard whole.readableBytes + chunk.readableBytes <= configuration.maxRequestBodySize else {
+                    let status = GRPCStatus(.invalidArgument, "the request body is larger than \(configuration.maxRequestBodySize) bytes")
+                    try await Self.respond(response, status: 413, body: GatewayStatusMapping.errorBody(for: status))
+                    return true
+                }
+                guard buffered.reserve(chunk.readableBytes) else {
+                    let status = GRPCStatus(.resourceExhausted, "the gateway is reading too many request bodies at once; retry later")
+                    try await Self.respond(response, status: 429, body: GatewayStatusMapping.errorBody(for: status))
+                    return true
+                }
+                held += chunk.readableBytes
+                whole.writeBuffer(&chunk)
             }
+            body = whole
         }
         var options = GatewayCallOptions()
         options.metadata = GatewayHeaders.metadata(from: request.head.headers, forwarding: configuration.forwardedHeaders)
@@ -152,4 +167,32 @@ private actor StreamStart {
         isStarted = true
         try await response.sendHead(HTTP2ResponseHead(status: 200, headers: [HPACKHeader("content-type", "application/json")]))
     }
+}
+
+/// Bytes held across requests, limited (one lock-free counter per gateway).
+final class GatewayByteBudget: Sendable {
+    private let held = Atomic<Int>(0)
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Takes `bytes` if that stays within the limit.
+    func reserve(_ bytes: Int) -> Bool {
+        var current = held.load(ordering: .relaxed)
+        while true {
+            guard current + bytes <= limit else { return false }
+            let (exchanged, original) = held.compareExchange(expected: current, desired: current + bytes, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        held.subtract(bytes, ordering: .relaxed)
+    }
+
+    var current: Int { held.load(ordering: .relaxed) }
 }

@@ -14,6 +14,11 @@ public struct GatewayConfiguration: Sendable {
     public var forwardedHeaders = ["authorization", "x-request-id"]
     /// The largest request body read; a larger one is answered 413.
     public var maxRequestBodySize = 4 * 1024 * 1024
+    /// Request bytes the gateway holds at once across all the requests it is reading (a body is
+    /// read whole before its call): past it a request is answered 429 (RESOURCE_EXHAUSTED)
+    /// instead of growing memory, whatever the clients open (HTTP/2 lets one connection have
+    /// many requests in flight).
+    public var maxBufferedRequestBytes = 64 * 1024 * 1024
 
     public init() {}
 }

@@ -68,7 +68,7 @@ import Testing
     }
 
     /// A GRPCServer with the gateway as its HTTP handler, and an HTTP/2 client of it.
-    private func withGateway(maxBody: Int = 4 << 20, progress: Progress = Progress(),
+    private func withGateway(maxBody: Int = 4 << 20, maxBuffered: Int = 64 << 20, progress: Progress = Progress(),
                              _ body: (HTTP2Client, Int) async throws -> Void) async throws {
         let group = EventLoopGroup(numberOfThreads: 1)
         let router = Self.router(progress: progress)
@@ -76,6 +76,7 @@ import Testing
         configuration.interceptors = [Auth()]
         var gatewayConfiguration = GatewayConfiguration()
         gatewayConfiguration.maxRequestBodySize = maxBody
+        gatewayConfiguration.maxBufferedRequestBytes = maxBuffered
         gatewayConfiguration.forwardedHeaders.append("cookie")
         let gateway = GRPCGateway(routes: try Self.routes(), backend: .local(GRPCLocalCaller(router: router, interceptors: configuration.interceptors)),
                                   configuration: gatewayConfiguration)
@@ -147,6 +148,21 @@ import Testing
             let big = try await get(client, "/v1/greetings", method: "POST", body: #"{"name":"\#(String(repeating: "a", count: 500))"}"#)
             #expect(big.status == 413)
             #expect(big.body == #"{"code":3,"message":"the request body is larger than 100 bytes","details":[]}"#)
+        }
+    }
+
+    /// The bytes of request bodies held at once are limited across requests (HTTP/2 lets one
+    /// connection have many in flight): past the limit, 429 with RESOURCE_EXHAUSTED, and the
+    /// bytes held go back when a request ends (the next small one passes).
+    @Test func requestBodiesHeldAtOnceAreLimited() async throws {
+        try await withGateway(maxBuffered: 64) { client, _ in
+            let big = try await get(client, "/v1/greetings", method: "POST", body: #"{"name":"\#(String(repeating: "b", count: 100))"}"#)
+            #expect(big.status == 429)
+            #expect(big.body == #"{"code":8,"message":"the gateway is reading too many request bodies at once; retry later","details":[]}"#)
+            for _ in 0..<3 {
+                let small = try await get(client, "/v1/greetings", method: "POST", body: #"{"name":"ok"}"#)
+                #expect(small.status == 200, "\(small.body)")
+            }
         }
     }
 
