@@ -277,6 +277,31 @@ import Testing
         #expect(harness.bridge.closeRequested)
     }
 
+    /// The HTTP/2 side's handshake timeout also bounds the first request's head; with the
+    /// defaults (both 10 s) it fired first, and a slow-loris client got a bare close instead of
+    /// 408 (found by AttackTests' h1_slowloris: 100 of 100 connections).
+    @Test func rfc9110Section15_5_9TheHandshakeTimeoutDuringTheFirstHeadAnswers408() {
+        var harness = Harness()
+        _ = harness.send("GET /slow HTTP/1.1\r\nHost:")
+        let answer = harness.respond { _, out in
+            HTTP2FrameEncoder.writeGoAway(lastStreamID: 0, code: .settingsTimeout, debugData: "no SETTINGS", into: &out)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(answer.debugDescription)")
+        #expect(answer.contains("connection: close\r\n"))
+        #expect(harness.bridge.closeRequested)
+
+        // A graceful shutdown before any head byte, or with a head begun, closes without an answer.
+        for bytes in ["", "GET /slow HTTP/1.1\r\n"] {
+            var draining = Harness()
+            _ = draining.send(bytes)
+            let nothing = draining.respond { _, out in
+                HTTP2FrameEncoder.writeGoAway(lastStreamID: 0x7FFF_FFFF, code: .noError, debugData: "", into: &out)
+            }
+            #expect(nothing.isEmpty)
+            #expect(draining.bridge.closeRequested)
+        }
+    }
+
     @Test func aHalfClosedClientGetsEveryResponseThenTheConnectionCloses() {
         var harness = Harness()
         _ = harness.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
