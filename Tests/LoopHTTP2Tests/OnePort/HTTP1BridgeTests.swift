@@ -302,6 +302,35 @@ import Testing
         }
     }
 
+    /// Closes the channel on the second bytes it reads, as the HTTP/2 handler closes it after a
+    /// connection error or a forced shutdown.
+    final class CloseOnSecondRead: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        private var reads = 0
+        func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
+            reads += 1
+            if reads == 2 { context.close(promise: nil) }
+        }
+    }
+
+    /// The adapter hands the HTTP/2 side bytes in a later loop turn; if the channel closes
+    /// inside that delivery while reading is paused, the adapter must not touch the channel
+    /// again (it trapped: "the channel of this pipeline no longer exists", found by
+    /// OnePortSocketTests and AttackTests run together, a forced shutdown racing an upload).
+    @Test func theAdapterLeavesAChannelThatClosedInsideItsDeliveryAlone() throws {
+        var options = HTTP1Options()
+        options.maxBufferedBytes = 16
+        let channel = EmbeddedChannel(handlers: [HTTP1BridgeHandler(options: options, scheme: "http"), CloseOnSecondRead()])
+        // The second request waits behind the first, over the limit: reading pauses.
+        try channel.writeInbound(ByteBuffer(string: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"))
+        #expect(channel.isActive)
+        // The server's SETTINGS: the bridge's ACK is delivered in the next loop turn, where the channel closes.
+        var settings = ByteBuffer()
+        HTTP2FrameEncoder.writeSettings([], into: &settings)
+        try channel.writeOutbound(settings)
+        #expect(!channel.isActive)
+    }
+
     @Test func aHalfClosedClientGetsEveryResponseThenTheConnectionCloses() {
         var harness = Harness()
         _ = harness.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
