@@ -130,7 +130,7 @@ extension InteropTests {
         /// The attacks of `http1Bounds` against `HTTP2Server --http1`, while a good HTTP/2 client
         /// and a good HTTP/1.1 keep-alive client are served on their own connections.
         @Test(arguments: http1Bounds) func http1AttackIsAnsweredWithinBoundsWhileGoodClientsAreServed(_ bound: HTTP1Bound) async throws {
-            let python = try Peer.python3.locate()
+            let python = try await locatePythonWithHPACK()   // the script imports h2_raw_driver's frame builders
             try await Self.withReleaseServer(["--http1"], attack: bound.attack) { process, port in
                 let group = EventLoopGroup(numberOfThreads: 1)
                 let client = try await HTTP2Client.connect(host: "127.0.0.1", port: port, group: group)
