@@ -437,12 +437,16 @@ struct HTTP1Bridge {
         case .ping(let opaque, let ack):
             if !ack, case .translating = phase { HTTP2FrameEncoder.writePing(opaque, ack: true, into: &toHTTP2) }
             return !ack
-        case .goAway(let lastStreamID, _, _):
+        case .goAway(let lastStreamID, let code, _):
             goingAway = true
             if let current = exchange, current.streamID > lastStreamID {
                 // Never processed (RFC 9113 §6.8): the client may retry it elsewhere.
                 exchange = nil
                 answerError(HTTP1ParseError(status: 503, "the server is shutting down; retry the request"))
+            } else if exchange == nil, code == .settingsTimeout, isReceivingHead {
+                // The HTTP/2 side's handshake timeout (which also bounds the first request's
+                // head) ended the connection before the request-head timeout did: the same 408.
+                answerError(HTTP1ParseError(status: 408, "the request head did not arrive in time"))
             } else if exchange == nil {
                 requestClose()
             }

@@ -124,6 +124,9 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
         if bridge.inputClosedForHTTP2 {
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         }
+        // The channel may have closed inside those events (the HTTP/2 handler ending the
+        // connection, a failed write): its pipeline is torn down, and it has no channel left.
+        guard self.context != nil else { return }
         watchHead(context)
         updateReading(context)
         if bridge.closeRequested { close(context) }

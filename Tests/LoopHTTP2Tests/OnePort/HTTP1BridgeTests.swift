@@ -277,6 +277,60 @@ import Testing
         #expect(harness.bridge.closeRequested)
     }
 
+    /// The HTTP/2 side's handshake timeout also bounds the first request's head; with the
+    /// defaults (both 10 s) it fired first, and a slow-loris client got a bare close instead of
+    /// 408 (found by AttackTests' h1_slowloris: 100 of 100 connections).
+    @Test func rfc9110Section15_5_9TheHandshakeTimeoutDuringTheFirstHeadAnswers408() {
+        var harness = Harness()
+        _ = harness.send("GET /slow HTTP/1.1\r\nHost:")
+        let answer = harness.respond { _, out in
+            HTTP2FrameEncoder.writeGoAway(lastStreamID: 0, code: .settingsTimeout, debugData: "no SETTINGS", into: &out)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(answer.debugDescription)")
+        #expect(answer.contains("connection: close\r\n"))
+        #expect(harness.bridge.closeRequested)
+
+        // A graceful shutdown before any head byte, or with a head begun, closes without an answer.
+        for bytes in ["", "GET /slow HTTP/1.1\r\n"] {
+            var draining = Harness()
+            _ = draining.send(bytes)
+            let nothing = draining.respond { _, out in
+                HTTP2FrameEncoder.writeGoAway(lastStreamID: 0x7FFF_FFFF, code: .noError, debugData: "", into: &out)
+            }
+            #expect(nothing.isEmpty)
+            #expect(draining.bridge.closeRequested)
+        }
+    }
+
+    /// Closes the channel on the second bytes it reads, as the HTTP/2 handler closes it after a
+    /// connection error or a forced shutdown.
+    final class CloseOnSecondRead: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        private var reads = 0
+        func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
+            reads += 1
+            if reads == 2 { context.close(promise: nil) }
+        }
+    }
+
+    /// The adapter hands the HTTP/2 side bytes in a later loop turn; if the channel closes
+    /// inside that delivery while reading is paused, the adapter must not touch the channel
+    /// again (it trapped: "the channel of this pipeline no longer exists", found by
+    /// OnePortSocketTests and AttackTests run together, a forced shutdown racing an upload).
+    @Test func theAdapterLeavesAChannelThatClosedInsideItsDeliveryAlone() throws {
+        var options = HTTP1Options()
+        options.maxBufferedBytes = 16
+        let channel = EmbeddedChannel(handlers: [HTTP1BridgeHandler(options: options, scheme: "http"), CloseOnSecondRead()])
+        // The second request waits behind the first, over the limit: reading pauses.
+        try channel.writeInbound(ByteBuffer(string: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"))
+        #expect(channel.isActive)
+        // The server's SETTINGS: the bridge's ACK is delivered in the next loop turn, where the channel closes.
+        var settings = ByteBuffer()
+        HTTP2FrameEncoder.writeSettings([], into: &settings)
+        try channel.writeOutbound(settings)
+        #expect(!channel.isActive)
+    }
+
     @Test func aHalfClosedClientGetsEveryResponseThenTheConnectionCloses() {
         var harness = Harness()
         _ = harness.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")

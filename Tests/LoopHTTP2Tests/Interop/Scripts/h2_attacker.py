@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Abusive HTTP/2 clients for the attack tests (LoopHTTP2Tests/Interop/AttackTests.swift and
+"""Abusive HTTP/2 and HTTP/1.1 clients for the attack tests (LoopHTTP2Tests/Interop/AttackTests.swift and
 LoopGRPCTests/Interop/GRPCAttackTests.swift).
 
     h2_attacker.py PORT ATTACK SECONDS     attack 127.0.0.1:PORT for at most SECONDS
@@ -347,14 +347,223 @@ def grpc_gzip_bomb():
         index += 1
 
 
+# MARK: HTTP/1.1 (against HTTP2Server --http1: one port for both)
+#
+# These drive their own sockets and report, besides bytes_sent / seconds / send_blocked /
+# closed: "statuses" (first status code of each connection's answers, counted),
+# "connections", "closed_connections", "max_close_after" (seconds from a connection's
+# connect to its close, the largest), "answered" (connections that got any byte back).
+
+H1_ATTACKS = {}
+
+
+def h1_attack(function):
+    H1_ATTACKS[function.__name__] = function
+    return function
+
+
+def h1_connect(port, sndbuf=None, rcvbuf=None):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if sndbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def h1_statuses(data):
+    """Status codes of the responses in `data` (status lines at the start of a line)."""
+    codes = {}
+    for line in bytes(data).split(b"\r\n"):
+        if line.startswith(b"HTTP/1.") and len(line) >= 12 and line[9:12].isdigit():
+            codes[line[9:12].decode()] = codes.get(line[9:12].decode(), 0) + 1
+    return codes
+
+
+def h1_drain(sock, timeout=3.0, quiet=0.5):
+    """Reads until the peer closes, `quiet` seconds pass without a byte, or `timeout`."""
+    data = bytearray()
+    closed = False
+    deadline = time.monotonic() + timeout
+    sock.settimeout(quiet)
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 20)
+        except socket.timeout:
+            break
+        except OSError:
+            chunk = b""
+        if not chunk:
+            closed = True
+            break
+        data += chunk
+    return data, closed
+
+
+def h1_send_never_reading(port, seconds, chunks, sndbuf=None, rcvbuf=None):
+    """One connection: `chunks` sent as fast as the server takes them, nothing read until the
+    end; a send that could not finish within 0.5 s shows the server stopped reading."""
+    sock = h1_connect(port, sndbuf, rcvbuf)
+    started = time.monotonic()
+    sent, blocked, error = 0, False, None
+    sock.settimeout(0.5)
+    deadline = started + seconds
+    for chunk in chunks:
+        if time.monotonic() >= deadline or error:
+            break
+        view = memoryview(chunk)
+        while view and time.monotonic() < deadline:
+            try:
+                count = sock.send(view)
+            except socket.timeout:
+                blocked = True
+                continue
+            except OSError as failure:
+                error = f"{type(failure).__name__}: {failure}"
+                break
+            sent += count
+            view = view[count:]
+    elapsed = time.monotonic() - started
+    data, closed = h1_drain(sock)
+    sock.close()
+    return {"bytes_sent": sent, "seconds": round(elapsed, 3), "send_blocked": blocked, "closed": closed or error is not None,
+            "send_error": error, "statuses": h1_statuses(data), "connections": 1, "answered": 1 if data else 0}
+
+
+@h1_attack
+def h1_pipeline_no_read(port, seconds):
+    """Thousands of pipelined GET /hello, never reading a response: the server answers one
+    at a time and only while the socket takes its answers, then stops reading."""
+    batch = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 500
+    return h1_send_never_reading(port, seconds, iter(lambda: batch, None), rcvbuf=16384)
+
+
+@h1_attack
+def h1_huge_chunked(port, seconds):
+    """An endless chunked body to GET /delay/60000, whose handler never reads a body (it answers
+    after a minute): the server reads and drops it up to its body limit, then 413 and close."""
+    chunk = b"4000\r\n" + b"x" * 0x4000 + b"\r\n"
+
+    def chunks():
+        yield b"GET /delay/60000 HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        while True:
+            yield chunk * 16
+    return h1_send_never_reading(port, seconds, chunks(), rcvbuf=16384)
+
+
+@h1_attack
+def h1_body_after_error(port, seconds):
+    """A Content-Length far over the limit (413 at once), then the body anyway, as fast as the
+    socket takes it: what arrives after the answer must not pile up in the server."""
+    blob = b"x" * (1 << 20)
+
+    def chunks():
+        yield b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000000\r\n\r\n"
+        while True:
+            yield blob
+    return h1_send_never_reading(port, seconds, chunks())
+
+
+@h1_attack
+def h1_slowloris(port, seconds, count=100):
+    """`count` connections, each trickling a request head (a byte per connection every 0.5 s)
+    that never ends: each must get 408 and the close once the request-head timeout is over."""
+    import selectors
+    selector = selectors.DefaultSelector()
+    conns = {}
+    started = time.monotonic()
+    for index in range(count):
+        sock = h1_connect(port)
+        sock.setblocking(False)
+        sock.send(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        conns[sock] = {"opened": time.monotonic(), "data": bytearray(), "closed_after": None}
+        selector.register(sock, selectors.EVENT_READ)
+    sent = 0
+    next_trickle = time.monotonic() + 0.5
+    while time.monotonic() - started < seconds and any(c["closed_after"] is None for c in conns.values()):
+        for key, _ in selector.select(timeout=0.05):
+            sock = key.fileobj
+            state = conns[sock]
+            try:
+                chunk = sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if chunk:
+                state["data"] += chunk
+            else:
+                state["closed_after"] = time.monotonic() - state["opened"]
+                selector.unregister(sock)
+        if time.monotonic() >= next_trickle:
+            next_trickle += 0.5
+            for sock, state in conns.items():
+                if state["closed_after"] is None:
+                    try:
+                        sent += sock.send(b"a")
+                    except OSError:
+                        pass
+    statuses = {}
+    for state in conns.values():
+        for code, number in h1_statuses(state["data"]).items():
+            statuses[code] = statuses.get(code, 0) + number
+    closes = [c["closed_after"] for c in conns.values() if c["closed_after"] is not None]
+    for sock in conns:
+        sock.close()
+    return {"bytes_sent": sent, "seconds": round(time.monotonic() - started, 3), "send_blocked": False,
+            "closed": len(closes) == count, "statuses": statuses, "connections": count, "closed_connections": len(closes),
+            "answered": sum(1 for c in conns.values() if c["data"]),
+            "max_close_after": round(max(closes), 3) if closes else None}
+
+
+GARBAGE = [
+    bytes(range(256)) * 4,                                                            # binary
+    b"\x16\x03\x01\x00\x2f\x01\x00\x00\x2b\x03\x03" + b"\x5a" * 32 + b"\x00\x00\x02\xc0\x2f\x01\x00\x00\x00",  # ClientHello
+    b"get / http/1.1\r\n\r\n",                                                      # not a method
+    b"\r\n\r\n\r\n",
+    b"\x00" * 65536,
+]
+
+
+@h1_attack
+def h1_garbage(port, seconds):
+    """Connection after connection sending bytes that are no HTTP (binary, a TLS ClientHello,
+    lower-case methods, bare line ends, zeros): each must be closed, unanswered."""
+    started = time.monotonic()
+    count, closed, answered, sent, worst = 0, 0, 0, 0, 0.0
+    while time.monotonic() - started < seconds:
+        sock = h1_connect(port)
+        opened = time.monotonic()
+        try:
+            sock.sendall(GARBAGE[count % len(GARBAGE)])
+            sent += len(GARBAGE[count % len(GARBAGE)])
+        except OSError:
+            pass
+        data, was_closed = h1_drain(sock, timeout=3.0, quiet=3.0)
+        worst = max(worst, time.monotonic() - opened)
+        sock.close()
+        count += 1
+        closed += 1 if was_closed else 0
+        answered += 1 if data else 0
+    return {"bytes_sent": sent, "seconds": round(time.monotonic() - started, 3), "send_blocked": False,
+            "closed": closed == count, "statuses": {}, "connections": count, "closed_connections": closed,
+            "answered": answered, "max_close_after": round(worst, 3)}
+
+
 def main():
     if sys.argv[1:] == ["--list"]:
-        print("\n".join(ATTACKS))
+        print("\n".join(list(ATTACKS) + list(H1_ATTACKS)))
         return
     port, name, seconds = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-    function, reads = ATTACKS[name]
     try:
-        result = Attack(port, reads).run(function(), seconds)
+        if name in H1_ATTACKS:
+            result = H1_ATTACKS[name](port, seconds)
+        else:
+            function, reads = ATTACKS[name]
+            result = Attack(port, reads).run(function(), seconds)
     except Exception as error:  # noqa: BLE001 - reported as JSON
         result = {"error": f"{type(error).__name__}: {error}"}
     result["attack"] = name
