@@ -91,8 +91,16 @@ struct HTTP1Bridge {
     /// The connection must close once ``toSocket`` is written (an error answered, `Connection:
     /// close`, the HTTP/2 side going away).
     private(set) var closeRequested = false
-    /// The HTTP/2 side should now hear that the peer closed its input.
+    /// The HTTP/2 side should now hear that the peer closed its input (``takeInputClosed()``).
     private(set) var inputClosedForHTTP2 = false
+    private var inputClosedDelivered = false
+
+    /// True once: when the HTTP/2 side is to hear that the peer closed its input.
+    mutating func takeInputClosed() -> Bool {
+        guard inputClosedForHTTP2, !inputClosedDelivered else { return false }
+        inputClosedDelivered = true
+        return true
+    }
     /// The socket may be written: a new exchange starts only then, so a client that pipelines
     /// requests and reads no response cannot make responses pile up.
     var socketWritable = true
@@ -133,6 +141,8 @@ struct HTTP1Bridge {
         case .upgraded(var passthrough):
             receiveUpgraded(bytes, &passthrough)
         case .awaitingFirstRequest, .translating:
+            // After an answer that ends the connection nothing more is parsed: drop what comes.
+            guard !closeRequested else { return }
             if input.readableBytes == 0 { input = bytes } else { input.writeImmutableBuffer(bytes) }
             advance()
         }

@@ -121,7 +121,7 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
             // The HTTP/2 handler may have answered at once.
             if bridge.toSocket.readableBytes > 0 { context.writeAndFlush(takeSocketBytes(), promise: nil) }
         }
-        if bridge.inputClosedForHTTP2 {
+        if bridge.takeInputClosed() {
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         }
         // The channel may have closed inside those events (the HTTP/2 handler ending the
@@ -152,6 +152,7 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
 
     /// Stops reading the socket while more than the allowed bytes wait in the bridge.
     private func updateReading(_ context: ChannelHandlerContext) {
+        guard !closing else { return }
         let over = bridge.bufferedBytes > bridge.options.maxBufferedBytes
         if over, !pausedReading {
             pausedReading = true
@@ -165,20 +166,23 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
     /// Half-closes after the last bytes (so a response is not lost to a reset the kernel sends
     /// for unread input), then closes when the client closes or a second later.
     private func close(_ context: ChannelHandlerContext) {
-        guard !closing else { return }
+        // Already gone (the channel closed inside this delivery): nothing to close.
+        guard !closing, self.context != nil else { return }
         closing = true
         headTimer?.cancel()
         headTimer = nil
+        if !pausedReading {
+            // Nothing more is parsed: reading on would only cost CPU (a client pouring a body
+            // after its error answer is held by its own socket buffer instead).
+            pausedReading = true
+            _ = context.channel.setOption(.autoRead(false))
+        }
         let bound = LoopBound(self, eventLoop: context.eventLoop)
         lingerTimer = context.eventLoop.scheduleTask(in: .seconds(1)) {
             bound.value.context?.close(promise: nil)
         }
         context.close(mode: .output).whenFailure { _ in
             bound.value.context?.close(promise: nil)
-        }
-        if !pausedReading {
-            // Whatever else arrives is not read into the bridge (it discards it anyway).
-            pausedReading = true
         }
     }
 }
