@@ -461,27 +461,35 @@ def load_runs(binaries: dict, workdir: Path, peers: HTTP2Peers, rounds: int, dur
 # Allocations and instructions per request (callgrind)
 
 
-# (key, binary key, workload, extra flags)
+# (key, binary key, workload, extra flags). The "connect" rows count per new connection (one GET
+# each, h2_connect_load), with a fifth of the requests' counts: the detector's cost in instructions.
 CALLGRIND_RUNS = (("GatewayDemo REST GET", "Loop gateway", "rest-get", []),
                   ("GatewayDemo REST POST", "Loop gateway", "rest-post", []),
-                  ("HTTP2Server --http1 GET /hello", "Loop http", "h1", ["--threads", "1", "--http1"]))
+                  ("HTTP2Server --http1 GET /hello", "Loop http", "h1", ["--threads", "1", "--http1"]),
+                  ("HTTP2Server --http1, new connection", "Loop http", "connect", ["--threads", "1", "--http1"]),
+                  ("HTTP2Server, new connection", "Loop http", "connect", ["--threads", "1"]))
 
 
 def allocations(binaries: dict, counts: tuple[int, int], workdir: Path, errors: dict[str, str]) -> dict:
     callgrind.require_valgrind()
     results = {}
-    for key, binary_key, workload, flags in CALLGRIND_RUNS:
+    for index, (key, binary_key, workload, flags) in enumerate(CALLGRIND_RUNS):
         if binary_key in errors:
             continue
         binary = callgrind.stripped_copy(binaries[binary_key], workdir, binary_key)
-        low, high = counts
+        low, high = counts if workload != "connect" else (max(100, counts[0] // 5), max(200, counts[1] // 5))
         data = {}
         for count in (low, high):
-            out = workdir / f"callgrind.oneport.{workload}.{count}.out"
+            out = workdir / f"callgrind.oneport.{index}.{workload}.{count}.out"
             argv = callgrind.valgrind_argv(out) + [str(binary), "--host", "127.0.0.1", "--port", "0"] + flags
             server = Server(f"callgrind-{workload}", argv, 180, env=dict(os.environ, LD_PRELOAD=str(callgrind.SHIM_LIB)))
 
             def drive(server):
+                if workload == "connect":
+                    result = connect_load(binaries["connect_load"], server.port, count, timeout=1200)
+                    if result["errors"]:
+                        raise BenchError(f"h2_connect_load against {key} under valgrind: {'; '.join(result['errors'])}")
+                    return
                 ok, detail, body = check_answer(workload, server.port)
                 if not ok:
                     raise BenchError(f"{key} under valgrind: {detail}")
@@ -501,7 +509,8 @@ def allocations(binaries: dict, counts: tuple[int, int], workdir: Path, errors: 
             totals = callgrind.call_totals(edges)
             data[count] = {"ir": callgrind.callgrind_total(out), "calls": totals,
                            "sites": callgrind.allocation_sites(edges), "exclusive": callgrind.exclusive_costs(out)}
-            log(f"  callgrind {key:<32} {count:>6} requests: {data[count]['ir']:>14,} Ir, "
+            log(f"  callgrind {key:<36} {count:>6} {'connections' if workload == 'connect' else 'requests'}: "
+                f"{data[count]['ir']:>14,} Ir, "
                 f"{totals['malloc']:,} malloc calls")
         d = high - low
         entry = {
@@ -512,9 +521,13 @@ def allocations(binaries: dict, counts: tuple[int, int], workdir: Path, errors: 
             "top": callgrind.per_request_top(data[low]["exclusive"], data[high]["exclusive"], d, 25),
             "malloc_sites": callgrind.per_request_top(data[low]["sites"], data[high]["sites"], d, 15),
         }
+        if workload == "connect":  # every function's Ir per connection, for the detector's difference
+            ex_low, ex_high = data[low]["exclusive"], data[high]["exclusive"]
+            entry["exclusive_per"] = {k: (ex_high.get(k, 0) - ex_low.get(k, 0)) / d for k in set(ex_low) | set(ex_high)}
         results[key] = entry
-        log(f"  {key}: {entry['ir_per_req']:,.0f} Ir/request, " +
-            ", ".join(f"{f} {v:.2f}" for f, v in entry["calls_per_req"].items()) + " per request")
+        per = "connection" if workload == "connect" else "request"
+        log(f"  {key}: {entry['ir_per_req']:,.0f} Ir/{per}, " +
+            ", ".join(f"{f} {v:.2f}" for f, v in entry["calls_per_req"].items()) + f" per {per}")
     return results
 
 
@@ -581,15 +594,17 @@ def connect_table(results: dict) -> str:
 
 
 def alloc_table(allocs: dict) -> str:
-    rows = ["| server, request | h2load | Ir / request | malloc / request | swift_allocObject / request | "
+    rows = ["| server, request (connection) | client | Ir / request | malloc / request | swift_allocObject / request | "
             "swift_retain / request | swift_release / request |", "|---|---|---:|---:|---:|---:|---:|"]
-    for key, _, _, _ in CALLGRIND_RUNS:
+    for key, _, workload, _ in CALLGRIND_RUNS:
         a = allocs.get(key)
         if not a:
             continue
         c = a["calls_per_req"]
         low, high = a["counts"]
-        rows.append(f"| {key} | `--h1 -n {low:,}/{high:,} -c 1` | {a['ir_per_req']:,.0f} | {c['malloc']:.2f} | "
+        client = (f"h2_connect_load `--count {low:,}/{high:,}`" if workload == "connect" else
+                  f"h2load `--h1 -n {low:,}/{high:,} -c 1`")
+        rows.append(f"| {key} | {client} | {a['ir_per_req']:,.0f} | {c['malloc']:.2f} | "
                     f"{c['swift_allocObject']:.2f} | {c['swift_retain']:.2f} | {c['swift_release']:.2f} |")
     return "\n".join(rows)
 
@@ -597,6 +612,20 @@ def alloc_table(allocs: dict) -> str:
 def exact(a, b) -> str:
     """a/b with three decimals (goal lines: a ratio just over its bound does not print as the bound)."""
     return f"{a / b:.3f}x" if valid(a) and valid(b) and b else "n/a"
+
+
+CONNECT_WITH, CONNECT_WITHOUT = "HTTP2Server --http1, new connection", "HTTP2Server, new connection"
+
+
+def detector_delta(allocs: dict | None, top: int = 12) -> tuple[float, list[tuple[str, float]]] | None:
+    """(Ir per connection with the detector − without, the functions that differ most, demangled)."""
+    if not allocs or CONNECT_WITH not in allocs or CONNECT_WITHOUT not in allocs:
+        return None
+    a, b = allocs[CONNECT_WITH]["exclusive_per"], allocs[CONNECT_WITHOUT]["exclusive_per"]
+    diffs = sorted(((a.get(k, 0) - b.get(k, 0), k) for k in set(a) | set(b)), key=lambda t: -abs(t[0]))[:top]
+    names = callgrind.demangle([k for _, k in diffs])
+    total = allocs[CONNECT_WITH]["ir_per_req"] - allocs[CONNECT_WITHOUT]["ir_per_req"]
+    return total, [(callgrind.short(n, 200), v) for n, (v, _) in zip(names, diffs) if abs(v) >= 0.5]
 
 
 def per_round_text(results: dict, workload: str, a: str, b: str, key: str) -> str:
@@ -617,7 +646,7 @@ def not_measured(results: dict, workload: str, names: tuple[str, ...], key: str,
     return "not measured (" + one_line("; ".join(why))[:600] + ")"
 
 
-def goals(results: dict, errors: dict[str, str]) -> list[Goal]:
+def goals(results: dict, errors: dict[str, str], allocs: dict | None = None) -> list[Goal]:
     out: list[Goal] = []
     for workload in ("rest-get", "rest-post"):
         loop, go = get(results, workload, "Loop", "cpu_us"), get(results, workload, "Go", "cpu_us")
@@ -652,7 +681,11 @@ def goals(results: dict, errors: dict[str, str]) -> list[Goal]:
                         what + f"{fmt(det, '.2f')} µs vs {fmt(plain, '.2f')} µs (with/without = {exact(det, plain)}"
                         f"{per_round_text(results, 'connect', 'detector', 'plain', 'cpu_us')}); connections/s "
                         f"{fmt(rd)} vs {fmt(rp)} (with/without = {exact(rd, rp)}"
-                        f"{per_round_text(results, 'connect', 'detector', 'plain', 'req_per_sec')})"))
+                        f"{per_round_text(results, 'connect', 'detector', 'plain', 'req_per_sec')})"
+                        + ("" if not allocs or CONNECT_WITH not in allocs or CONNECT_WITHOUT not in allocs else
+                           f"; callgrind: {allocs[CONNECT_WITH]['ir_per_req']:,.0f} vs "
+                           f"{allocs[CONNECT_WITHOUT]['ir_per_req']:,.0f} instructions per connection (with/without = "
+                           f"{exact(allocs[CONNECT_WITH]['ir_per_req'], allocs[CONNECT_WITHOUT]['ir_per_req'])})")))
     else:
         out.append(Goal("one port", None, what + not_measured(results, "connect", ("detector", "plain"), "cpu_us",
                                                                errors)))
@@ -781,14 +814,23 @@ def section(args, info: dict, results: dict, goal_lines: list[Goal], errors: dic
             f"`valgrind --tool=callgrind` on `strip --strip-debug` copies of the release GatewayDemo and HTTP2Server "
             f"(`--threads 1 --http1`), under `h2load --h1 -c 1` with N = {low:,} and {high:,} requests (the first one "
             f"the answer check): (count({high:,}) − count({low:,})) ÷ {high - low:,}, so start-up and connection set-up "
-            "cancel. Instructions only: the kernel's share (syscalls, loopback TCP) is not in them.",
+            "cancel; and `HTTP2Server --threads 1` with and without `--http1` under h2_connect_load (one GET per new "
+            f"connection) with a fifth of those counts: per connection. Instructions only: the kernel's share "
+            "(syscalls, loopback TCP) is not in them.",
             "",
             alloc_table(allocs),
             "",
         ]
-        for key, _, _, _ in CALLGRIND_RUNS:
+        delta = detector_delta(allocs)
+        if delta:
+            total, top = delta
+            lines += [f"The detector's instructions per new connection (with `--http1` − without): {total:+,.0f} Ir. "
+                      "Functions whose exclusive Ir per connection differ most:", "", "```"]
+            lines += [f"{v:>+10,.1f}  {n}" for n, v in top]
+            lines += ["```", ""]
+        for key, _, workload, _ in CALLGRIND_RUNS:
             a = allocs.get(key)
-            if not a:
+            if not a or workload == "connect":
                 continue
             lines += [f"#### {key}: top exclusive functions per request (Ir)", "", "```"]
             lines += [f"{v:>10,.1f}  {n}" for n, v in a["top"]]
@@ -844,7 +886,7 @@ def run_part(args, info: dict) -> PartResult:
                 results[(workload, name)] = {"errors": [error], "broken": True}
     RESULTS.mkdir(parents=True, exist_ok=True)
     chart_ok = chart(results, RESULTS / "oneport.png")
-    goal_lines = goals(results, errors)
+    goal_lines = goals(results, errors, allocs)
     text = section(args, info, results, goal_lines, errors, versions, allocs, chart_ok, duration)
     console = [rest_table(results), "", h1_table(results, versions), "", connect_table(results)]
     if allocs:
