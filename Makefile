@@ -72,11 +72,13 @@ h2spec: deps
 
 # Release benchmarks: micro (package-benchmark) and load (echo: Loop vs SwiftNIO; HTTP/2: vs
 # swift-nio-http2, nghttpd, h2o; gRPC: vs grpc-swift-2, grpc-go, grpcio; gRPC through a proxy:
-# GRPCProxy vs HAProxy, nginx), interleaved.
+# GRPCProxy vs HAProxy, nginx; one port: GatewayDemo's REST vs cmux + grpc-gateway + grpc-go (cmux_server
+# from `peers`), HTTP/1.1 vs h2o and nginx, the one-port detector's cost), interleaved. gcc compiles the
+# C load clients (Benchmarks/loadgen).
 # Writes Benchmarks/results/report.md and PNG charts (matplotlib). BENCH_ARGS="--only grpc --quick", for example.
 # Fails when something broke (bench.py exits 1) or a goal FAILs (exits 3): see Benchmarks/README.md.
 bench: deps peers
-	@scripts/install-deps.sh valgrind binutils nghttp2-client nghttp2-server h2o haproxy nginx
+	@scripts/install-deps.sh valgrind binutils gcc nghttp2-client nghttp2-server h2o haproxy nginx
 	@scripts/install-python-deps.sh matplotlib
 	python3 Benchmarks/bench.py $(BENCH_ARGS)
 

@@ -1,20 +1,23 @@
 """Loop benchmarks: echo (Loop vs SwiftNIO), HTTP/2 (Loop vs swift-nio-http2, nghttpd, h2o),
 gRPC (Loop vs grpc-swift-2, grpc-go, grpcio), gRPC through a proxy (Loop's GRPCProxy vs HAProxy,
-nginx) and TLS (Loop vs h2o, nginx, grpc-go over HTTPS).
+nginx), TLS (Loop vs h2o, nginx, grpc-go over HTTPS) and one port (Loop's REST gateway vs cmux +
+grpc-gateway + grpc-go, HTTP/1.1 vs h2o and nginx, the one-port detector's cost).
 
 Run from anywhere (the top-level `make bench` runs `python3 Benchmarks/bench.py`):
 
-    python3 Benchmarks/bench.py                # every part (echo, HTTP/2, gRPC, proxy, TLS)
+    python3 Benchmarks/bench.py                # every part (echo, HTTP/2, gRPC, proxy, TLS, one port)
     python3 Benchmarks/bench.py --quick        # smoke test: short runs, one round
     python3 Benchmarks/bench.py --only echo    # one part; the report keeps the other parts'
     python3 Benchmarks/bench.py --only http2   # sections from the previous run
     python3 Benchmarks/bench.py --only grpc    # (also: python3 Benchmarks/grpc_bench.py)
     python3 Benchmarks/bench.py --only proxy [--proxies haproxy,nginx]
     python3 Benchmarks/bench.py --only tls
+    python3 Benchmarks/bench.py --only oneport
 
 Each part builds what it runs, measures, and returns its section of results/report.md, its chart
-(results/echo.png, http2.png, grpc.png; the proxy and TLS parts have none) and its goal lines (PASS, FAIL,
-or SKIP when not measured); see loopbench/echo.py, http2.py, grpc.py, proxy.py and tls.py. At the end every goal line of every part is printed
+(results/echo.png, http2.png, grpc.png, oneport.png; the proxy and TLS parts have none) and its goal lines (PASS,
+FAIL, or SKIP when not measured); see loopbench/echo.py, http2.py, grpc.py, proxy.py, tls.py and oneport.py. At the
+end every goal line of every part is printed
 again as one summary.
 """
 from __future__ import annotations
@@ -23,7 +26,7 @@ import argparse
 import os
 import sys
 
-from . import echo, grpc, http2, proxy, tls
+from . import echo, grpc, http2, oneport, proxy, tls
 from .common import RESULTS, BenchError, log, machine
 from .goals import EXIT_BROKEN, EXIT_GOAL_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code, summary
 from .report import compose_report
@@ -41,7 +44,7 @@ EPILOG = f"""exit status:
 
 # (--only name, module, name in messages)
 PARTS = (("echo", echo, "echo"), ("http2", http2, "HTTP/2"), ("grpc", grpc, "gRPC"), ("proxy", proxy, "proxy"),
-         ("tls", tls, "TLS"))
+         ("tls", tls, "TLS"), ("oneport", oneport, "one port"))
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -74,6 +77,11 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--tls-rounds", type=int, help="TLS part: rounds, medians reported (default 3, quick 1)")
     p.add_argument("--tls-duration", type=float,
                    help="TLS part: seconds per timed run (handshakes: of batches) (default 5, quick 1.5)")
+    p.add_argument("--oneport-rounds", type=int, help="one-port part: rounds, medians reported (default 3, quick 1)")
+    p.add_argument("--oneport-duration", type=float,
+                   help="one-port part: seconds per timed run (default 5, quick 1.5)")
+    p.add_argument("--oneport-counts", type=int, nargs=2, metavar=("N", "2N"),
+                   help="one-port callgrind request counts (default 5000 10000, quick 1000 2000)")
     return p
 
 
@@ -109,6 +117,12 @@ def parse_args(argv: list[str] | None, grpc_alone: bool) -> argparse.Namespace:
     args.proxy_duration = args.proxy_duration or (1.5 if args.quick else 5.0)
     args.tls_rounds = args.tls_rounds or (1 if args.quick else 3)
     args.tls_duration = args.tls_duration or (1.5 if args.quick else 5.0)
+    args.oneport_rounds = args.oneport_rounds or (1 if args.quick else 3)
+    args.oneport_duration = args.oneport_duration or (1.5 if args.quick else 5.0)
+    args.oneport_counts = (tuple(args.oneport_counts) if args.oneport_counts else
+                           ((1000, 2000) if args.quick else (5000, 10000)))
+    if args.oneport_counts[1] <= args.oneport_counts[0]:
+        p.error("--oneport-counts: the second count must be larger")
     return args
 
 
@@ -136,7 +150,7 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
         return EXIT_BROKEN
     texts = {part: (results[part].text if part in results else None) for part, _, _ in PARTS}
     report = compose_report(texts["echo"], texts["http2"], info, args, grpc=texts["grpc"], proxy=texts["proxy"],
-                            tls=texts["tls"])
+                            tls=texts["tls"], oneport=texts["oneport"])
     log("")
     if "echo" in results:
         log(results["echo"].console)
@@ -148,7 +162,7 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
         log("")
         for goal in results["http2"].goals:
             log(goal.line())
-    for part in ("grpc", "proxy", "tls"):
+    for part in ("grpc", "proxy", "tls", "oneport"):
         if part in results:
             log("")
             log(results[part].console)
@@ -156,7 +170,7 @@ def main(argv: list[str] | None = None, grpc_alone: bool = False) -> int:
             for goal in results[part].goals:
                 log(goal.line())
     log(f"\nreport: {report}")
-    for part, chart in (("grpc", "grpc.png"), ("echo", "echo.png"), ("http2", "http2.png")):
+    for part, chart in (("grpc", "grpc.png"), ("echo", "echo.png"), ("http2", "http2.png"), ("oneport", "oneport.png")):
         if part in results and (RESULTS / chart).exists():
             log(f"chart:  {RESULTS / chart}")
     goals = [goal for result in results.values() for goal in result.goals]

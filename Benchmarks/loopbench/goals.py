@@ -10,11 +10,11 @@ EXIT_BROKEN = 1  # something broke: a build, a server crash or stall, a load-cli
 EXIT_GOAL_FAILED = 3  # everything ran, at least one goal FAILed
 EXIT_INTERRUPTED = 130
 
-PART_PREFIX = {"echo": "", "HTTP/2": "HTTP/2 ", "gRPC": "gRPC ", "proxy": "proxy ", "TLS": "TLS "}
+PART_PREFIX = {"echo": "", "HTTP/2": "HTTP/2 ", "gRPC": "gRPC ", "proxy": "proxy ", "TLS": "TLS ", "one port": "one-port "}
 
 
 class Goal(NamedTuple):
-    part: str  # "echo", "HTTP/2", "gRPC", "proxy", "TLS"
+    part: str  # "echo", "HTTP/2", "gRPC", "proxy", "TLS", "one port"
     ok: bool | None  # None: not measured (SKIP)
     text: str
 

@@ -42,6 +42,9 @@ PROXY_NOTE = "_(proxy section above: from an earlier run, not this one)_"
 TLS_BEGIN = "<!-- tls:begin -->"
 TLS_END = "<!-- tls:end -->"
 TLS_NOTE = "_(TLS section above: from an earlier run, not this one)_"
+ONEPORT_BEGIN = "<!-- oneport:begin -->"
+ONEPORT_END = "<!-- oneport:end -->"
+ONEPORT_NOTE = "_(one-port section above: from an earlier run, not this one)_"
 ECHO_NOTE = "_(echo section above: from an earlier run, not this one)_"
 HTTP2_NOTE = "_(HTTP/2 section above: from an earlier run, not this one)_"
 
@@ -70,11 +73,12 @@ def take_section(old: str, begin: str, end: str, note: str) -> tuple[str, str]:
 
 
 def compose_report(echo: str | None, http2: str | None, info: dict, args, grpc: str | None = None,
-                   proxy: str | None = None, tls: str | None = None) -> Path:
+                   proxy: str | None = None, tls: str | None = None, oneport: str | None = None) -> Path:
     """Writes report.md from the parts that ran; a part that did not run keeps its text from
     the previous report (marked as such)."""
     path = RESULTS / "report.md"
     old = path.read_text() if path.exists() else ""
+    old, old_oneport = take_section(old, ONEPORT_BEGIN, ONEPORT_END, ONEPORT_NOTE)
     old, old_tls = take_section(old, TLS_BEGIN, TLS_END, TLS_NOTE)
     old, old_proxy = take_section(old, PROXY_BEGIN, PROXY_END, PROXY_NOTE)
     old, old_grpc = take_section(old, GRPC_BEGIN, GRPC_END, GRPC_NOTE)
@@ -84,6 +88,8 @@ def compose_report(echo: str | None, http2: str | None, info: dict, args, grpc: 
         proxy = old_proxy + "\n\n" + PROXY_NOTE if old_proxy else ""
     if tls is None:
         tls = old_tls + "\n\n" + TLS_NOTE if old_tls else ""
+    if oneport is None:
+        oneport = old_oneport + "\n\n" + ONEPORT_NOTE if old_oneport else ""
     old_http2, old_echo = "", old
     if HTTP2_BEGIN in old and HTTP2_END in old:
         start, end = old.index(HTTP2_BEGIN), old.index(HTTP2_END) + len(HTTP2_END)
@@ -114,5 +120,7 @@ def compose_report(echo: str | None, http2: str | None, info: dict, args, grpc: 
         text += f"\n{PROXY_BEGIN}\n{proxy.rstrip()}\n{PROXY_END}\n"
     if tls:
         text += f"\n{TLS_BEGIN}\n{tls.rstrip()}\n{TLS_END}\n"
+    if oneport:
+        text += f"\n{ONEPORT_BEGIN}\n{oneport.rstrip()}\n{ONEPORT_END}\n"
     path.write_text(text)
     return path
