@@ -58,12 +58,21 @@ public struct HTTP1Fields: Sendable, Equatable, Sequence {
 
     /// ASCII case-insensitive equality, as field names and most tokens compare (RFC 9110 §5.1).
     public static func equalIgnoringCase(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8, y = b.utf8
-        guard x.count == y.count else { return false }
-        for (p, q) in zip(x, y) where p != q {
-            guard p | 0x20 == q | 0x20, (p | 0x20) >= UInt8(ascii: "a"), (p | 0x20) <= UInt8(ascii: "z") else { return false }
+        guard a.utf8.count == b.utf8.count else { return false }
+        // Over the contiguous UTF-8 of native strings: no iterator per byte (this runs for
+        // every field of every request).
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for index in 0..<x.count {
+                    let p = x[index], q = y[index]
+                    if p == q { continue }
+                    let folded = p | 0x20
+                    guard folded == q | 0x20, folded >= UInt8(ascii: "a"), folded <= UInt8(ascii: "z") else { return false }
+                }
+                return true
+            }
         }
-        return true
     }
 }
 

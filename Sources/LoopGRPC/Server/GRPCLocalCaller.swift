@@ -1,5 +1,6 @@
 import Loop
 import LoopTLS
+import Synchronization
 
 /// A method's handler for in-process calls, its message types erased (set by the router's
 /// `registerUnary` and `registerServerStreaming`; streaming requests are not callable so).
@@ -15,6 +16,36 @@ enum GRPCLocalMethod: Sendable {
         }
         return typed
     }
+}
+
+extension GRPCLocalCaller {
+    /// On an event loop (where HTTP handlers run): the call runs as one task on the loop and a
+    /// loop timer cancels it at the deadline — no sleeping task, no dispatch timer per call.
+    fileprivate static func withDeadline<T: Sendable>(_ deadline: ContinuousClock.Instant, on loop: EventLoop, _ context: GRPCServerContext,
+                                                      _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let expired = DeadlineFlag()
+        let task = Task(executorPreference: loop) { try await body() }
+        let timer = LoopBound(loop.scheduleCallback(in: deadline - .now) {
+            expired.set()
+            context.markCancelled()
+            task.cancel()
+        }, eventLoop: loop)
+        let result = await withTaskCancellationHandler {
+            await task.result
+        } onCancel: {
+            task.cancel()
+        }
+        if loop.inEventLoop { timer.value.cancel() } else { loop.execute { timer.value.cancel() } }
+        if expired.isSet { throw GRPCStatus(.deadlineExceeded, "the deadline passed before the call completed") }
+        return try result.get()
+    }
+}
+
+/// Whether a deadline fired (set on the loop, read by the call's task).
+private final class DeadlineFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
 }
 
 /// A response of an in-process call with the metadata its handler added.
@@ -151,6 +182,9 @@ public struct GRPCLocalCaller: Sendable {
         guard deadline > .now else {
             context.markCancelled()
             throw GRPCStatus(.deadlineExceeded, "the deadline passed before the call started")
+        }
+        if let loop = EventLoop.current {
+            return try await withDeadline(deadline, on: loop, context, body)
         }
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }

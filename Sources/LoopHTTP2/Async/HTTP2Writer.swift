@@ -27,13 +27,32 @@ final class HTTP2WriterStorage: @unchecked Sendable {
     }
 
     func sendHead(_ headers: [HPACKHeader], endStream: Bool) async throws {
-        try await onLoopThrowing(loop) { [self] in
+        let work = { [self] () throws -> Void in
             try checkOpen()
             guard !headSent else { throw HTTP2WriterError.headAlreadySent }
             headSent = true
             if endStream { finished = true }
             try stream.sendHeaders(headers, endStream: endStream)
         }
+        if loop.inEventLoop { return try work() }
+        try await onLoopThrowing(loop) { try work() }
+    }
+
+    /// A whole response: the head and, if any, the body with END_STREAM, in one hop.
+    func respond(_ headers: [HPACKHeader], body: ByteBuffer?) async throws {
+        let work = { [self] () throws -> Void in
+            try checkOpen()
+            guard !headSent else { throw HTTP2WriterError.headAlreadySent }
+            headSent = true
+            finished = true
+            guard let body, body.readableBytes > 0 else {
+                return try stream.sendHeaders(headers, endStream: true)
+            }
+            try stream.sendHeaders(headers, endStream: false)
+            try stream.sendData(body, endStream: true)
+        }
+        if loop.inEventLoop { return try work() }
+        try await onLoopThrowing(loop) { try work() }
     }
 
     func write(_ data: ByteBuffer) async throws {
@@ -63,6 +82,8 @@ final class HTTP2WriterStorage: @unchecked Sendable {
     /// Ends the stream: trailers if given, else an empty DATA with END_STREAM. Sends the
     /// head first (`defaultHead`) if none was sent.
     func finish(trailers: [HPACKHeader]?, defaultHead: [HPACKHeader]?) async throws {
+        // On the loop already (handlers run there): no hop, nothing allocated.
+        if loop.inEventLoop { return try finishOnLoop(trailers: trailers, defaultHead: defaultHead) }
         try await onLoopThrowing(loop) { [self] in
             try finishOnLoop(trailers: trailers, defaultHead: defaultHead)
         }

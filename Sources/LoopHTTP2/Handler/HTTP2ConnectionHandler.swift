@@ -111,7 +111,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     /// Behind an ``HTTP1Bridge`` (a one-port server, ``HTTP2Configuration/http1``): ALPN
     /// "http/1.1" is this connection's own choice, not a refusal of HTTP/2.
-    var servesHTTP1 = false
+    var servesHTTP1 = false {
+        // The bridge decodes what this connection encodes, in the same process: Huffman coding
+        // would only cost both sides time.
+        didSet { if servesHTTP1 { connection.encoder.hpack.huffman = .never } }
+    }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context

@@ -72,7 +72,8 @@ struct HTTP1Bridge {
     private var peerClosedInput = false
     /// The HTTP/2 side's output, read as its client reads it.
     private var decoder = HTTP2FrameDecoder(role: .client, maxHeaderListSize: 1 << 20)
-    private var encoder = HTTP2FrameEncoder()
+    /// No Huffman coding: the HTTP/2 side, in this process, decodes it at once.
+    private var encoder = HTTP2FrameEncoder(hpack: HPACKEncoder(huffman: .never))
     /// The HTTP/2 side's first output (its SETTINGS), kept until the first request decides:
     /// after an h2c upgrade it is the first thing the client must get.
     private var heldServerBytes = ByteBuffer()

@@ -48,14 +48,9 @@ public struct HTTP2ServerResponse: Sendable {
         try await storage.finish(trailers: trailers, defaultHead: HTTP2ResponseHead(status: 200).headerList)
     }
 
-    /// Sends a whole response at once.
+    /// Sends a whole response at once (one hop to the connection's loop: head and body leave
+    /// together).
     public func respond(_ head: HTTP2ResponseHead, body: ByteBuffer? = nil) async throws {
-        guard let body, body.readableBytes > 0 else {
-            try await sendHead(head, endStream: true)
-            return
-        }
-        try await sendHead(head)
-        try await write(body)
-        try await finish()
+        try await storage.respond(head.headerList, body: body)
     }
 }

@@ -103,7 +103,9 @@ import Testing
             channel.release(next)
             #expect(next !== first)
             let interval = await onLoop(next.loop) { next.handler?.connection.configuration.keepalive?.interval }
-            #expect(interval == .milliseconds(200))
+            // At least doubled: on a loaded machine the 200 ms connection can be told
+            // "too_many_pings" in turn before this looks, and the next one pings every 400 ms.
+            #expect(interval.map { $0 >= .milliseconds(200) } == true, "\(String(describing: interval))")
         }
     }
 
