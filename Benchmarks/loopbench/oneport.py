@@ -203,9 +203,8 @@ def nginx_config(port: int, prefix: Path) -> str:
 
 def loop_argv(workload: str, name: str, binaries: dict) -> list[str]:
     if workload in REST:
-        # GatewayDemo has no --threads: its EventLoopGroup() has one thread per online core
-        # (2 here), both pinned with it to SERVER_CPU.
-        return [str(binaries["Loop gateway"]), "--host", "127.0.0.1", "--port", "0"]
+        # One event loop, as every server here has one thread (Go: GOMAXPROCS=1).
+        return [str(binaries["Loop gateway"]), "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
     argv = [str(binaries["Loop http"]), "--host", "127.0.0.1", "--port", "0", "--threads", "1"]
     return argv if name == "plain" else argv + ["--http1"]
 
@@ -463,8 +462,8 @@ def load_runs(binaries: dict, workdir: Path, peers: HTTP2Peers, rounds: int, dur
 
 # (key, binary key, workload, extra flags). The "connect" rows count per new connection (one GET
 # each, h2_connect_load), with a fifth of the requests' counts: the detector's cost in instructions.
-CALLGRIND_RUNS = (("GatewayDemo REST GET", "Loop gateway", "rest-get", []),
-                  ("GatewayDemo REST POST", "Loop gateway", "rest-post", []),
+CALLGRIND_RUNS = (("GatewayDemo REST GET", "Loop gateway", "rest-get", ["--threads", "1"]),
+                  ("GatewayDemo REST POST", "Loop gateway", "rest-post", ["--threads", "1"]),
                   ("HTTP2Server --http1 GET /hello", "Loop http", "h1", ["--threads", "1", "--http1"]),
                   ("HTTP2Server --http1, new connection", "Loop http", "connect", ["--threads", "1", "--http1"]),
                   ("HTTP2Server, new connection", "Loop http", "connect", ["--threads", "1"]))
@@ -746,9 +745,8 @@ def section(args, info: dict, results: dict, goal_lines: list[Goal], errors: dic
         f"{info.get('oneport_load_before', 'n/a')} / {info.get('oneport_load_after', 'n/a')}.",
         "",
         f"Every server is one process pinned to core {SERVER_CPU} (`taskset`), started fresh for each run; the client "
-        f"is pinned to core {CLIENT_CPU}. Servers: Loop's `GatewayDemo --host 127.0.0.1 --port 0` (REST routes of "
-        "greetings.proto served in process through `GRPCLocalCaller`; it has no `--threads` flag: its "
-        "`EventLoopGroup()` runs one event-loop thread per online core, here 2, both on the one pinned core); the Go "
+        f"is pinned to core {CLIENT_CPU}. Servers: Loop's `GatewayDemo --host 127.0.0.1 --port 0 --threads 1` (REST routes of "
+        "greetings.proto served in process through `GRPCLocalCaller`, one event loop); the Go "
         "stack `cmux_server -match=matchwithwriters -host=127.0.0.1 -port=0` with `GOMAXPROCS=1` (grpc-go 1.33 and "
         "grpc-gateway 1.6.4 behind cmux 0.1.5 on one port, all Debian's, built by `make peers`; grpc-gateway 1.6.4 "
         "reaches the service through a grpc-go client connection to the same port, as that stack is deployed, so "

@@ -8,6 +8,8 @@ import Testing
         #expect(serve.host == "127.0.0.1" && serve.port == 8080 && serve.backend == nil && serve.backendAddress == nil)
         let hello = try GatewayDemoHelloOptions.parse([])
         #expect(hello.host == "127.0.0.1" && hello.port == 8080 && hello.name == "Loop" && hello.count == nil)
+        #expect(try GatewayDemoOptions.parse(["--threads", "1"]).threads == 1)
+        #expect(failure(GatewayDemoOptions.self, ["--threads", "0"]) != nil)
     }
 
     @Test func backend() throws {

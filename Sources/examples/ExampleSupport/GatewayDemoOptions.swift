@@ -1,12 +1,15 @@
 import ArgumentParser
 
-/// GatewayDemo's options: `[--host 127.0.0.1] [--port 8080] [--backend HOST:PORT] [--log-level LEVEL]`.
+/// GatewayDemo's options: `[--host 127.0.0.1] [--port 8080] [--threads N] [--backend HOST:PORT] [--log-level LEVEL]`.
 public struct GatewayDemoOptions: ParsableArguments {
     @Option(help: "The address to listen on.")
     public var host = "127.0.0.1"
 
     @Option(help: "The port to listen on (0: the kernel picks one): gRPC, gRPC-Web, REST/JSON and /healthz, over HTTP/1.1 and HTTP/2.")
     public var port = 8080
+
+    @Option(help: ArgumentHelp("Event loop threads (default: the number of cores).", valueName: "n"))
+    public var threads: Int?
 
     @Option(help: ArgumentHelp("Send the REST routes' calls to the gRPC server at HOST:PORT instead of calling this server's own service in process.",
                                valueName: "host:port"))
@@ -25,6 +28,7 @@ public struct GatewayDemoOptions: ParsableArguments {
     public func validate() throws {
         try ExampleValidation.host(host)
         try ExampleValidation.listenPort(port)
+        try ExampleValidation.positive(threads, flag: "--threads")
         if backend != nil {
             guard let address = backendAddress, !address.host.isEmpty else {
                 throw ValidationError("--backend must be HOST:PORT, got \(backend ?? "")")

@@ -41,7 +41,7 @@ struct Serve: AsyncParsableCommand {
             configuration.logger = logger
         }
         let services: [any GRPCService] = [Greetings(), health]
-        let group = EventLoopGroup()
+        let group = options.threads.map { EventLoopGroup(numberOfThreads: $0) } ?? EventLoopGroup()
         // REST/JSON: the google.api.http rules of greetings.proto, served in process (or by
         // the gRPC server --backend names).
         let backend: GatewayBackend
