@@ -74,28 +74,35 @@ struct ProtobufPrefixedBytes: SwiftProtobufContiguousBytes {
 }
 
 /// A ByteBuffer seen as SwiftProtobuf's bag of bytes, so messages are parsed from and
-/// serialized into Loop's buffers directly.
-struct ProtobufBytes: SwiftProtobufContiguousBytes {
-    var buffer: ByteBuffer
+/// serialized into Loop's buffers directly (binary and JSON alike; the HTTP/JSON gateway uses
+/// it too).
+///
+/// ```swift
+/// let message = try MyMessage(serializedBytes: ProtobufBytes(buffer))
+/// let json: ProtobufBytes = try message.jsonUTF8Bytes()
+/// ```
+public struct ProtobufBytes: SwiftProtobufContiguousBytes {
+    /// The bytes (its readable part).
+    public var buffer: ByteBuffer
 
-    init(_ buffer: ByteBuffer) { self.buffer = buffer }
+    public init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
-    init(repeating byte: UInt8, count: Int) {
+    public init(repeating byte: UInt8, count: Int) {
         buffer = ByteBuffer(capacity: count)
         buffer.writeRepeatingByte(byte, count: count)
     }
 
-    init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
+    public init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
         buffer = ByteBuffer(bytes: sequence)
     }
 
-    var count: Int { buffer.readableBytes }
+    public var count: Int { buffer.readableBytes }
 
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try buffer.withUnsafeReadableBytes(body)
     }
 
-    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         try buffer.withUnsafeMutableReadableBytes(body)
     }
 }

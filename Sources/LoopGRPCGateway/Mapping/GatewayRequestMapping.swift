@@ -1,4 +1,5 @@
 import Loop
+import LoopGRPCProtobuf
 import LoopGRPC
 import SwiftProtobuf
 
@@ -112,7 +113,7 @@ public struct GatewayRequestMapping<Request: SwiftProtobuf.Message>: Sendable {
             wrapped.append(UInt8(ascii: "}"))
             return try parseJSON(wrapped, what: "JSON body for field \(bodyField.protoName)")
         }
-        return try parseJSON(GatewayByteBufferBytes(body), what: "JSON body")
+        return try parseJSON(ProtobufBytes(body), what: "JSON body")
     }
 
     private func parseJSON(_ bytes: some SwiftProtobufContiguousBytes, what: String) throws(GRPCStatus) -> Request {

@@ -1,4 +1,5 @@
 import Loop
+import LoopGRPCProtobuf
 import LoopGRPC
 import SwiftProtobuf
 
@@ -47,7 +48,7 @@ public struct GatewayResponseMapping<Response: SwiftProtobuf.Message>: Sendable 
 
     /// The response's JSON body.
     public func json(_ response: Response) throws(GRPCStatus) -> ByteBuffer {
-        guard fieldKey != nil else { return try encode(response, as: GatewayByteBufferBytes.self).buffer }
+        guard fieldKey != nil else { return try encode(response, as: ProtobufBytes.self).buffer }
         let value = try fieldValue(response)
         var buffer = ByteBuffer(capacity: value.count)
         buffer.writeBytes(value)
