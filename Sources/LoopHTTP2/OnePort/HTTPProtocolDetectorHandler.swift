@@ -21,7 +21,7 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
     private let tls: TLSContext?
     private let allowsCleartext: Bool
     private var buffered = ByteBuffer(capacity: 0)
-    private var timer: Scheduled<Void>?
+    private var timer: ScheduledCallback?
     private var decided = false
     /// The TLS handshake's outcome, for the handlers installed after it.
     private var tlsEvent: TLSEvent?
@@ -59,12 +59,12 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
 
     private func startTimer(_ context: ChannelHandlerContext) {
         guard timer == nil, !decided else { return }
-        let bound = LoopBound(context, eventLoop: context.eventLoop)
         // On a TLS port the client's first bytes are its handshake's: the handshake's limit too.
         let limit = tls.map { min(options.detectionTimeout, $0.configuration.handshakeTimeout) } ?? options.detectionTimeout
-        timer = context.eventLoop.scheduleTask(in: limit) { [logger = http2.logger] in
+        // A loop callback, not a scheduled task: no promise per connection (cancelled when decided).
+        timer = context.eventLoop.scheduleCallback(in: limit) { [logger = http2.logger] in
             logger.debug("connection closed: no protocol could be told within \(limit)")
-            bound.value.close(promise: nil)
+            context.close(promise: nil)
         }
     }
 
@@ -75,16 +75,17 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
         case .needMoreBytes:
             return
         case .http2 where allowsCleartext:
-            install([http2], context)
+            install(http2, named: "http2", context)
         case .http1 where allowsCleartext:
             http2.servesHTTP1 = true
-            install([HTTP1BridgeHandler(options: options, scheme: scheme), http2], context)
+            install(HTTP1BridgeHandler(options: options, scheme: scheme), named: "http1-bridge", then: http2, named: "http2", context)
         case .http1, .http2:
             refuse("cleartext HTTP arrived on a TLS port", context)
         case .tls:
             guard let tls else { return refuse("a TLS ClientHello arrived on a port without TLS", context) }
             do {
-                install([try TLSHandler(context: tls), HTTPProtocolDetectorHandler(decrypted: http2, options: options)], context)
+                install(try TLSHandler(context: tls), named: "tls", then: HTTPProtocolDetectorHandler(decrypted: http2, options: options),
+                        named: "tls-detector", context)
             } catch {
                 refuse("the TLS handler could not be made: \(error)", context)
             }
@@ -101,10 +102,10 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
             if case .handshakeCompleted(let info) = event {
                 switch info.negotiatedProtocol {
                 case "h2":
-                    install([http2], context)
+                    install(http2, named: "http2", context)
                 case "http/1.1":
                     http2.servesHTTP1 = true
-                    install([HTTP1BridgeHandler(options: options, scheme: scheme), http2], context)
+                    install(HTTP1BridgeHandler(options: options, scheme: scheme), named: "http1-bridge", then: http2, named: "http2", context)
                 default:
                     break
                 }
@@ -118,19 +119,19 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    private func install(_ handlers: [any ChannelHandler], _ context: ChannelHandlerContext) {
+    /// Installs `first` (and `second` after it) in the detector's place.
+    private func install(_ first: any ChannelHandler, named firstName: String, then second: (any ChannelHandler)? = nil,
+                         named secondName: String = "", _ context: ChannelHandlerContext) {
         decided = true
         timer?.cancel()
         timer = nil
         do {
             // In order, each after the previous: the HTTP/2 handler writes its SETTINGS as it
-            // is added, and on HTTP/1.1 the bridge must already be there to take them.
-            var position = context
-            for handler in handlers {
-                // Each kind of handler is installed once per connection, so its type names it.
-                let name = "\(type(of: handler))"
-                try context.pipeline.addHandler(handler, name: name, position: .after(position))
-                position = try context.pipeline.context(name: name)
+            // is added, and on HTTP/1.1 the bridge must already be there to take them. Each kind
+            // is installed once per connection, so its fixed name will do.
+            try context.pipeline.addHandler(first, name: firstName, position: .after(context))
+            if let second {
+                try context.pipeline.addHandler(second, name: secondName, position: .after(context.pipeline.context(name: firstName)))
             }
         } catch {
             http2.logger.debug("connection closed: its handlers could not be added: \(error)")
