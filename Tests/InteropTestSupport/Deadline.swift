@@ -110,3 +110,12 @@ public func callContinuously(for duration: Duration, tasks: Int,
         return (total, all)
     }
 }
+
+/// Runs `body` on a new thread and returns its result: blocking socket calls of a test never
+/// run on the cooperative pool, where the servers' handlers and the tests' tasks run (two
+/// threads on this machine: one blocked read starves everything else).
+public func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

@@ -126,7 +126,7 @@ import Testing
         try await withDemo { port in
             let requests = (1...5).map { "GET /v1/greetings/p\($0) HTTP/1.1\r\nHost: demo\r\n\r\n" }.joined()
                 + "GET /healthz HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n"
-            let answer = try exchange(port, requests)
+            let answer = try await exchange(port, requests)
             #expect(answer.components(separatedBy: "HTTP/1.1 200 OK").count == 7, "\(answer)")
             // Each body after the one before it.
             var rest = answer[...]
@@ -227,19 +227,24 @@ import Testing
         try await withDemo { port in
             async let good = curl(["--http1.1", "-w", "%{http_code} "]
                                   + (1...50).flatMap { ["-o", "/dev/null", "http://127.0.0.1:\(port)/v1/greetings/good\($0)"] })
-            let smuggled = try exchange(port, "POST /v1/greetings HTTP/1.1\r\nHost: demo\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /v1/greetings/x HTTP/1.1\r\nHost: demo\r\n\r\n")
+            let smuggled = try await exchange(port, "POST /v1/greetings HTTP/1.1\r\nHost: demo\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /v1/greetings/x HTTP/1.1\r\nHost: demo\r\n\r\n")
             #expect(smuggled.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && smuggled.contains("connection: close"), "\(smuggled)")
             #expect(smuggled.components(separatedBy: "HTTP/1.1").count == 2, "nothing after the 400: \(smuggled)")
             for garbage in ["\u{00}\u{01}\u{02}junk", "\u{16}\u{03}\u{01}\u{00}\u{05}hello", "get / http/1.1\r\n\r\n"] {
-                #expect(try exchange(port, garbage).isEmpty, "closed without an answer: \(garbage.debugDescription)")
+                #expect(try await exchange(port, garbage).isEmpty, "closed without an answer: \(garbage.debugDescription)")
             }
             let served = try await good
             #expect(served.stdout == String(repeating: "200 ", count: 50), "\(served.stdout)\(served.stderr)")
         }
     }
 
-    /// Writes `text` on a new connection and reads until the server closes it (10 s at most).
-    private func exchange(_ port: Int, _ text: String) throws -> String {
+    /// Writes `text` on a new connection and reads until the server closes it (10 s at most),
+    /// on a thread of its own.
+    private func exchange(_ port: Int, _ text: String) async throws -> String {
+        try await onThread { try Self.blockingExchange(port, text) }
+    }
+
+    private static func blockingExchange(_ port: Int, _ text: String) throws -> String {
         let fd = connectRawTCP(port, receiveTimeout: 10)
         guard fd >= 0 else { throw InteropError("cannot connect to 127.0.0.1:\(port)") }
         defer { close(fd) }

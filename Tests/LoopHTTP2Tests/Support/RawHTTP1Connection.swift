@@ -7,12 +7,6 @@ import InteropTestSupport
 // one ends. Blocking socket calls run on a thread of their own (never on the cooperative
 // pool, where the server's handlers and the test's tasks run), each under a deadline.
 
-/// Runs `body` on a new thread and returns its result.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
 
 /// One HTTP/1.1 response as it came off the wire.
 struct RawHTTP1Response: Sendable, CustomStringConvertible {
