@@ -122,6 +122,10 @@ public struct HTTP1ResponseParser: Sendable {
         case .untilClose:
             state = .closed
             return .end(trailers: HTTP1Fields())
+        case .body(remaining: 0):
+            // The end of a complete response not taken yet: give it; call again for EOF.
+            var nothing = ByteBuffer()
+            return try next(&nothing)
         case .head(let scan) where scan.position == 0:
             if methods.isEmpty {
                 state = .closed

@@ -187,6 +187,13 @@ import Testing
         _ = try parser.next(&input)
         #expect(parser.isIdle)
         #expect(try parser.finish() == nil)
+        // EOF right after a head whose end was not taken yet: the end, then nothing.
+        var late = HTTP1ResponseParser()
+        late.expectResponse(to: "GET")
+        var bodiless = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        _ = try late.next(&bodiless)
+        #expect(try late.finish() == .end(trailers: HTTP1Fields()))
+        #expect(try late.finish() == nil)
     }
 
     // MARK: Refused: framing
