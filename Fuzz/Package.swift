@@ -47,6 +47,11 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "LoopHTTP1", package: "Loop")],
             swiftSettings: fuzzerSettings
         ),
+        .executableTarget(
+            name: "HTTP1ResponseParserFuzzer",
+            dependencies: ["FuzzSupport", .product(name: "LoopHTTP1", package: "Loop")],
+            swiftSettings: fuzzerSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,7 @@
 # Fuzz/Regressions/<target>/ (inputs of fixed crashes) instead: seconds, no fuzzing.
 #
 # Environment: SWIFT, FUZZ_SECONDS (default 300 per target), FUZZ_MAX_LEN (default 4096 bytes
-# per input), FUZZ_TARGETS (default all five), FUZZ_WORK (default .build-fuzz).
+# per input), FUZZ_TARGETS (default all six), FUZZ_WORK (default .build-fuzz).
 # Run by `make fuzz` and `make fuzz-regress`; docs/testing.md has the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ repo="$(pwd)"
 SWIFT="${SWIFT:-swift}"
 seconds="${FUZZ_SECONDS:-300}"
 max_len="${FUZZ_MAX_LEN:-4096}"
-targets="${FUZZ_TARGETS:-FrameDecoderFuzzer HPACKDecoderFuzzer ConnectionFuzzer GRPCDeframerFuzzer HTTP1ParserFuzzer}"
+targets="${FUZZ_TARGETS:-FrameDecoderFuzzer HPACKDecoderFuzzer ConnectionFuzzer GRPCDeframerFuzzer HTTP1ParserFuzzer HTTP1ResponseParserFuzzer}"
 work="${FUZZ_WORK:-$repo/.build-fuzz}"
 mode="fuzz"
 if [[ "${1:-}" == "--regress" ]]; then

@@ -1,20 +1,5 @@
 import Loop
 
-/// A response's status and header fields.
-///
-/// ```swift
-/// let head = HTTP1ResponseHead(status: 200, fields: HTTP1Fields([("content-type", "text/plain")]))
-/// ```
-public struct HTTP1ResponseHead: Sendable, Equatable {
-    public var status: Int
-    public var fields: HTTP1Fields
-
-    public init(status: Int, fields: HTTP1Fields = HTTP1Fields()) {
-        self.status = status
-        self.fields = fields
-    }
-}
-
 /// Writes HTTP/1.1 responses (RFC 9112), I/O-free: bytes out for a head, body pieces and the
 /// end. The framing follows from what is known when the head is written: a known length is
 /// sent as Content-Length; otherwise an HTTP/1.1 client gets a chunked body (with trailers
