@@ -141,8 +141,17 @@ import Testing
         var client = GRPCChannelConfiguration()
         client.onStateChange = { state in if state == .ready { readies.withLock { $0 += 1 } } }
         let (calls, failures) = try await withEchoServer(configuration: server, channelConfiguration: client) { channel, _ in
-            try await withDeadline(30, "two seconds of calls across connection ages") {
-                try await Self.callContinuously(channel, for: .seconds(2), tasks: 4)
+            try await withDeadline(30, "calls across connection ages") {
+                // Two seconds of calls, then more (up to 20 s) until the server saw three
+                // connections: a loaded machine can stretch the first ones.
+                var (calls, failures) = try await Self.callContinuously(channel, for: .seconds(2), tasks: 4)
+                let until = ContinuousClock.now + .seconds(20)
+                while ports.count < 3, ContinuousClock.now < until {
+                    let (more, moreFailures) = try await Self.callContinuously(channel, for: .milliseconds(500), tasks: 4)
+                    calls += more
+                    failures += moreFailures
+                }
+                return (calls, failures)
             }
         }
         #expect(failures.isEmpty, "\(failures.count) of \(calls) calls failed, first: \(failures.first ?? "")")

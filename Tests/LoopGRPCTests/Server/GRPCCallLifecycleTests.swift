@@ -170,7 +170,8 @@ import InteropTestSupport
         #expect(channel.connectivityState == .transientFailure)
 
         let server = try await GRPCServer.bind(host: "127.0.0.1", port: port, group: group, services: [EchoService()])
-        let deadline = ContinuousClock.now + .seconds(5)
+        // An upper bound only (the backoff is 200 ms at most); a loaded machine took over 5 s once.
+        let deadline = ContinuousClock.now + .seconds(20)
         while channel.connectivityState != .ready && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(channel.connectivityState == .ready)
         var options = GRPCCallOptions()
