@@ -179,8 +179,16 @@ import Testing
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
             let request = Array("GET /v1/greetings/x/stream?count=20000 HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
             _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            try await Task.sleep(for: .seconds(1))
-            let stalledAt = progress.sent.load(ordering: .relaxed)
+            // Wait until the handler stops (its sends wait): the count holds still for 500 ms
+            // (a loaded machine takes longer to fill the queues; 15 s at most).
+            var stalledAt = progress.sent.load(ordering: .relaxed)
+            let until = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < until {
+                try await Task.sleep(for: .milliseconds(500))
+                let now = progress.sent.load(ordering: .relaxed)
+                if now == stalledAt, now > 0 { break }
+                stalledAt = now
+            }
             try await Task.sleep(for: .milliseconds(500))
             #expect(progress.sent.load(ordering: .relaxed) == stalledAt, "the handler kept sending to a client that does not read")
             #expect(stalledAt < 8_000, "\(stalledAt) messages (~\(stalledAt) KiB) went out before the handler waited")
