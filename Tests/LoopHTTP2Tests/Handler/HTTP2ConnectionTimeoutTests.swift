@@ -99,46 +99,69 @@ import Testing
     }
 
     @Test func aSlowButMovingDownloadIsNotAStall() async throws {
-        // The client opens 3,400 bytes of window every 100 ms: 100,000 bytes take about three
-        // seconds, three times the stall limit, and the response completes.
-        let group = EventLoopGroup(numberOfThreads: 1)
-        // The stall limit is 1 s, ten times the client's interval (room for a loaded machine).
-        let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, group: group,
-                                                configuration: Self.configuration(writeStall: .seconds(1))) { _, response in
+        // The client opens 2,500 bytes of window every 100 ms: 100,000 bytes take about four
+        // seconds, twice the stall limit, and the response completes. The stall limit is 2 s,
+        // twenty times the client's interval, and the client runs on a thread of its own,
+        // driven by its loop's timers (not the test's task, which a loaded machine's
+        // cooperative pool can hold back for a second), so only output that truly stops counts.
+        let serverGroup = EventLoopGroup(numberOfThreads: 1)
+        let clientGroup = EventLoopGroup(numberOfThreads: 1)
+        let server = try await HTTP2Server.bind(host: "127.0.0.1", port: 0, group: serverGroup,
+                                                configuration: Self.configuration(writeStall: .seconds(2))) { _, response in
             var bytes = ByteBuffer()
             bytes.writeRepeatingByte(0x61, count: 100_000)
             try await response.respond(HTTP2ResponseHead(status: 200), body: bytes)
         }
-        let closed = group.next().makePromise(of: ByteBuffer.self)
+        let closed = clientGroup.next().makePromise(of: ByteBuffer.self)
         let recorder = HTTP2HandshakeTimeoutTests.Recorder(closed: closed)
-        let client = try await ClientBootstrap(group: group)
+        let client = try await ClientBootstrap(group: clientGroup)
             .channelInitializer { try $0.pipeline.addHandler(recorder) }
             .connect(host: "127.0.0.1", port: server.localAddress!.port).get()
         let request = headersFrame(streamID: 1, block: encodeBlock(requestHead()), endStream: true)
         try await client.writeAndFlush(joined([prefaceBytes(), settingsFrame([HTTP2Setting(HTTP2Setting.initialWindowSize, 0)]),
                                                settingsAckFrame(), request])).get()
-        for _ in 0..<30 {
-            try await Task.sleep(for: .milliseconds(100))
-            try await client.writeAndFlush(joined([windowUpdateFrame(streamID: 1, increment: 3_400), windowUpdateFrame(streamID: 0, increment: 3_400)])).get()
-        }
-        try await Task.sleep(for: .milliseconds(100))
-        let received = try await client.eventLoop.submit { recorder.received }.get()
-        var decoder = HTTP2FrameDecoder(role: .client)
-        decoder.append(received)
+        let updatesSent = client.eventLoop.makePromise(of: Void.self)
+        try await client.eventLoop.submit {
+            Self.openWindow(client, times: 40, every: .milliseconds(100), bytes: 2_500, then: updatesSent)
+        }.get()
+        try await withDeadline(30, "the client's window updates") { try await updatesSent.futureResult.get() }
+        // The last 2,500 bytes may still be on their way.
         var bodyBytes = 0
         var ended = false
         var goAway: HTTP2ErrorCode?
-        while let frame = try decoder.nextFrame() {
-            if case .data(let data, let endStream, _) = frame.payload, frame.streamID == 1 {
-                bodyBytes += data.readableBytes
-                ended = ended || endStream
+        for _ in 0..<50 where !ended {
+            let received = try await client.eventLoop.submit { recorder.received }.get()
+            var decoder = HTTP2FrameDecoder(role: .client)
+            decoder.append(received)
+            (bodyBytes, ended, goAway) = (0, false, nil)
+            while let frame = try decoder.nextFrame() {
+                if case .data(let data, let endStream, _) = frame.payload, frame.streamID == 1 {
+                    bodyBytes += data.readableBytes
+                    ended = ended || endStream
+                }
+                if case .goAway(_, let code, _) = frame.payload { goAway = code }
             }
-            if case .goAway(_, let code, _) = frame.payload { goAway = code }
+            if !ended { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(bodyBytes == 100_000 && ended)
         #expect(goAway == nil)
         try await client.close().get()
         try await server.close()
-        try await group.shutdownGracefully()
+        try await serverGroup.shutdownGracefully()
+        try await clientGroup.shutdownGracefully()
+    }
+
+    /// Writes WINDOW_UPDATEs of `bytes` for stream 1 and the connection `times` times, one
+    /// every `interval`, from the channel's loop; completes `done` after the last. Call on the loop.
+    private static func openWindow(_ channel: Channel, times: Int, every interval: Duration, bytes: UInt32,
+                                   then done: EventLoopPromise<Void>) {
+        guard times > 0 else { return done.succeed(()) }
+        channel.eventLoop.scheduleCallback(in: interval) {
+            channel.writeAndFlush(joined([windowUpdateFrame(streamID: 1, increment: bytes), windowUpdateFrame(streamID: 0, increment: bytes)]))
+                .whenComplete { result in
+                    if case .failure(let error) = result { return done.fail(error) }
+                    openWindow(channel, times: times - 1, every: interval, bytes: bytes, then: done)
+                }
+        }
     }
 }
