@@ -35,6 +35,11 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
             call.endRequest()
             return
         }
+        if let http, !Self.mayBeGRPC(headers, preflights: cors != nil) {
+            // Plainly not gRPC (no gRPC content type, not a preflight): the HTTP handler's, at
+            // once (no validation, no rejection text made and thrown away).
+            return http.streamHeaders(stream, headers, endStream: endStream)
+        }
         let head: GRPCRequestHead
         do {
             head = try GRPCRequestHead(validating: headers, acceptedEncodings: configuration.acceptedEncodings,
@@ -84,6 +89,17 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
         call.method = handler
         call.interceptors = configuration.interceptors
         call.task = Task(executorPreference: loop) { await call.run() }
+    }
+
+    /// Whether a request could be a gRPC or gRPC-Web call (its content type starts with
+    /// `application/grpc`) or, with gRPC-Web served, a CORS preflight (OPTIONS). One pass over
+    /// the fields, by bytes.
+    static func mayBeGRPC(_ headers: [HPACKHeader], preflights: Bool) -> Bool {
+        for header in headers {
+            if header.name == "content-type" { return header.value.utf8.starts(with: "application/grpc".utf8) }
+            if preflights, header.name == ":method", header.value == "OPTIONS" { return true }
+        }
+        return false
     }
 
     /// Answers a CORS preflight for gRPC-Web (OPTIONS with Origin and

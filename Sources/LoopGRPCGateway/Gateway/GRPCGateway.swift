@@ -54,10 +54,16 @@ public struct GRPCGateway: Sendable {
     }
 
     /// Serves `request` if a route's path matches it (true), else leaves it alone (false).
+    ///
+    /// With the in-process backend, a call that outlives its deadline cancels the task serving
+    /// the request (it is answered 504 all the same): call this from a task that has nothing
+    /// left to do once the request is answered, as the handler's tasks are.
     public func serve(_ request: HTTP2ServerRequest, _ response: HTTP2ServerResponse) async throws -> Bool {
         let target = request.head.path
-        let path = target.prefix { $0 != "?" }
-        let query = path.endIndex < target.endIndex ? target[target.index(after: path.endIndex)...] : nil
+        // Split at the first "?" by bytes (a Character walk costs a grapheme check per character).
+        let question = target.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let path = target[..<(question ?? target.endIndex)]
+        let query = question.map { target[target.utf8.index(after: $0)...] }
         let route: GatewayRoute
         let captures: GatewayPathCaptures
         switch routes.match(method: GatewayHTTPMethod(request.head.method), path: path) {

@@ -30,8 +30,9 @@ public struct GatewayCallOptions: Sendable {
     public init() {}
 
     var local: GRPCLocalCallOptions {
+        // The request's task only answers the call: the deadline may cancel it (no task per call).
         GRPCLocalCallOptions(metadata: metadata, deadline: deadline, userAgent: userAgent, tls: tls,
-                             remoteAddress: remoteAddress, localAddress: localAddress)
+                             remoteAddress: remoteAddress, localAddress: localAddress, deadlineCancelsCallingTask: true)
     }
 
     var remote: GRPCCallOptions {

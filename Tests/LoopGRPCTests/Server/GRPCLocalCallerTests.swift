@@ -93,6 +93,41 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(25))
     }
 
+    /// On an event loop, the deadline cancels a task made for the call, never the caller's own
+    /// task — unless the caller asks for it (`deadlineCancelsCallingTask`, the gateway's
+    /// request tasks): then the call runs in the caller's task and that task is cancelled.
+    @Test(arguments: [false, true]) func onALoopTheDeadlineCancelsTheCallersTaskOnlyWhenAsked(_ cancelsCaller: Bool) async throws {
+        let caller = GRPCLocalCaller(router: router())
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let started = ContinuousClock.now
+        let outcome = await Task(executorPreference: loop) { () -> (GRPCStatus.Code?, Bool) in
+            var options = GRPCLocalCallOptions(deadline: .now + .milliseconds(200))
+            options.deadlineCancelsCallingTask = cancelsCaller
+            do {
+                _ = try await caller.unary("/t.T/Slow", ByteBuffer(), options: options, as: ByteBuffer.self)
+                return (nil, Task.isCancelled)
+            } catch let status as GRPCStatus {
+                return (status.code, Task.isCancelled)
+            } catch {
+                return (nil, Task.isCancelled)
+            }
+        }.value
+        #expect(outcome.0 == .deadlineExceeded)
+        #expect(outcome.1 == cancelsCaller)
+        #expect(ContinuousClock.now - started < .seconds(25))
+        // A call that ends in time leaves the caller's task alone either way.
+        let inTime = await Task(executorPreference: loop) { () -> (String?, Bool) in
+            var options = GRPCLocalCallOptions(deadline: .now + .seconds(30))
+            options.deadlineCancelsCallingTask = cancelsCaller
+            let reply = try? await caller.unary("/t.T/Echo", ByteBuffer(string: "ok"), options: options, as: ByteBuffer.self)
+            return (reply.map { String(decoding: $0.message.readableBytesView, as: UTF8.self) }, Task.isCancelled)
+        }.value
+        #expect(inTime.0 == "ok")
+        #expect(inTime.1 == false)
+        try await group.shutdownGracefully()
+    }
+
     @Test func aServerStreamingCallHandsOverEachMessageInOrder() async throws {
         let caller = GRPCLocalCaller(router: router())
         let received = Seen()
