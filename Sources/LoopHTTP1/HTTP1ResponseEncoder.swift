@@ -48,8 +48,8 @@ public struct HTTP1ResponseEncoder: Sendable {
         if (100..<200).contains(status) || status == 204 || status == 304 { isBodiless = true }
         var keepAlive = keepAlive
         out.writeString(version == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
-        out.writeString(String(status))
-        out.writeString(" ")
+        Self.writeDecimal(status, into: &out)
+        out.writeInteger(UInt8(ascii: " "))
         out.writeString(Self.reasonPhrase(status))
         out.writeString("\r\n")
         for field in head.fields {
@@ -60,7 +60,9 @@ public struct HTTP1ResponseEncoder: Sendable {
         }
         if let contentLength {
             if !(status == 204 || (100..<200).contains(status)) {
-                out.writeString("content-length: \(contentLength)\r\n")
+                out.writeString("content-length: ")
+                Self.writeDecimal(contentLength, into: &out)
+                out.writeString("\r\n")
             }
             framing = isBodiless ? .none : .length(remaining: contentLength)
         } else if isBodiless {
@@ -79,6 +81,25 @@ public struct HTTP1ResponseEncoder: Sendable {
         }
         out.writeString("\r\n")
         return keepAlive
+    }
+
+    /// Writes `value` in decimal digits (no String made on the way for the usual, non-negative ones).
+    static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
+        guard value >= 0 else {
+            out.writeString(String(value))
+            return
+        }
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        _ = out.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { buffer in
+            var remaining = value
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
+            return digits
+        }
     }
 
     /// Writes a piece of the body (nothing for a bodiless response).

@@ -79,21 +79,22 @@ final class HTTP2WriterStorage: @unchecked Sendable {
         }
     }
 
-    /// Ends the stream: trailers if given, else an empty DATA with END_STREAM. Sends the
-    /// head first (`defaultHead`) if none was sent.
-    func finish(trailers: [HPACKHeader]?, defaultHead: [HPACKHeader]?) async throws {
+    /// Ends the stream: trailers if given, else an empty DATA with END_STREAM. Sends a head
+    /// of `defaultStatus` first if none was sent.
+    func finish(trailers: [HPACKHeader]?, defaultStatus: Int?) async throws {
         // On the loop already (handlers run there): no hop, nothing allocated.
-        if loop.inEventLoop { return try finishOnLoop(trailers: trailers, defaultHead: defaultHead) }
+        if loop.inEventLoop { return try finishOnLoop(trailers: trailers, defaultStatus: defaultStatus) }
         try await onLoopThrowing(loop) { [self] in
-            try finishOnLoop(trailers: trailers, defaultHead: defaultHead)
+            try finishOnLoop(trailers: trailers, defaultStatus: defaultStatus)
         }
     }
 
-    func finishOnLoop(trailers: [HPACKHeader]?, defaultHead: [HPACKHeader]?) throws {
+    func finishOnLoop(trailers: [HPACKHeader]?, defaultStatus: Int?) throws {
         guard !finished else { return }
         try checkOpen()
         if !headSent {
-            guard let defaultHead else { throw HTTP2WriterError.headNotSent }
+            // Made only when needed: most handlers sent their head already.
+            guard let defaultHead = defaultStatus.map({ HTTP2ResponseHead(status: $0).headerList }) else { throw HTTP2WriterError.headNotSent }
             headSent = true
             finished = true
             if let trailers, !trailers.isEmpty {

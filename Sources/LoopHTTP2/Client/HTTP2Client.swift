@@ -260,6 +260,6 @@ public struct HTTP2RequestBodyWriter: Sendable {
 
     /// Ends the body, with trailers if given (called for you when the writing closure returns).
     public func finish(trailers: [HPACKHeader] = []) async throws {
-        try await storage.finish(trailers: trailers, defaultHead: nil)
+        try await storage.finish(trailers: trailers, defaultStatus: nil)
     }
 }

@@ -38,6 +38,27 @@ extension HTTP2Connection {
         scheduleWrites()
     }
 
+    /// Processes a frame that arrives decoded rather than as bytes: the HTTP/1.1 bridge's
+    /// requests, made in this process (no HPACK or framing round trip). It meets every rule a
+    /// frame read from the socket meets, the header list's size limit included (RFC 9113
+    /// §6.5.2: each field's octets plus 32).
+    mutating func receive(decoded frame: HTTP2Frame, now: UInt64 = 0) {
+        guard state != .closed else { return }
+        self.now = now
+        keepalive.received(now: now)
+        var frame = frame
+        if case .headers(let headers, let endStream) = frame.payload,
+           headers.reduce(0, { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }) > decoder.hpack.maximumHeaderListSize {
+            frame.payload = .oversizedHeaders(endStream: endStream)
+        }
+        do {
+            try handle(frame)
+        } catch {
+            if let streamID = error.streamID { decoderStreamError(streamID, error) } else { fail(error) }
+        }
+        scheduleWrites()
+    }
+
     /// A stream error found by the frame decoder (a PRIORITY of the wrong size, a
     /// WINDOW_UPDATE of 0 on a stream): the frame is consumed, that stream is reset and the
     /// connection goes on (RFC 9113 §5.4.2). RST_STREAM may not be sent on an idle stream

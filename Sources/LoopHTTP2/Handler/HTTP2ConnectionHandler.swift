@@ -154,6 +154,14 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         processEvents()
     }
 
+    /// A frame the HTTP/1.1 bridge in front of this handler made (a request's HEADERS),
+    /// handed over decoded: read as if it came in a read batch from the socket.
+    func channelRead(decoded frame: HTTP2Frame) {
+        inReadBatch = true
+        connection.receive(decoded: frame, now: HTTP2ConnectionHandler.clock.nanoseconds())
+        processEvents()
+    }
+
     public func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
         if observer.metrics != nil, !connection.counters.isEmpty { observer.report(&connection.counters) }

@@ -37,7 +37,7 @@ struct HTTP1Bridge {
     }
 
     /// The request being answered.
-    private struct Exchange {
+    struct Exchange {
         let streamID: UInt32
         let method: String
         let version: HTTP1Version
@@ -53,7 +53,7 @@ struct HTTP1Bridge {
         var received = 0
     }
 
-    private enum Response {
+    enum Response {
         case awaitingHead
         case sending(HTTP1ResponseEncoder, keepAlive: Bool)
         case done(keepAlive: Bool)
@@ -62,31 +62,68 @@ struct HTTP1Bridge {
     let options: HTTP1Options
     /// `http` or `https`, for `:scheme`.
     let scheme: String
-    private(set) var phase = Phase.awaitingFirstRequest
-    private var parser: HTTP1RequestParser
-    private var input = ByteBuffer()
-    private var exchange: Exchange?
-    private var nextStreamID: UInt32 = 1
+    var phase = Phase.awaitingFirstRequest
+    var parser: HTTP1RequestParser
+    var input = ByteBuffer()
+    var exchange: Exchange?
+    var nextStreamID: UInt32 = 1
     /// The HTTP/2 side sent GOAWAY: no new request starts.
-    private var goingAway = false
-    private var peerClosedInput = false
+    var goingAway = false
+    var peerClosedInput = false
     /// The HTTP/2 side's output, read as its client reads it.
-    private var decoder = HTTP2FrameDecoder(role: .client, maxHeaderListSize: 1 << 20)
+    var decoder = HTTP2FrameDecoder(role: .client, maxHeaderListSize: 1 << 20)
     /// No Huffman coding: the HTTP/2 side, in this process, decodes it at once.
-    private var encoder = HTTP2FrameEncoder(hpack: HPACKEncoder(huffman: .never))
+    var encoder = HTTP2FrameEncoder(hpack: HPACKEncoder(huffman: .never))
     /// The HTTP/2 side's first output (its SETTINGS), kept until the first request decides:
     /// after an h2c upgrade it is the first thing the client must get.
-    private var heldServerBytes = ByteBuffer()
-    private var settingsToAcknowledge = 0
+    var heldServerBytes = ByteBuffer()
+    var settingsToAcknowledge = 0
     // Request bodies towards the HTTP/2 side follow its windows.
-    private var serverInitialWindow = 65_535
-    private var connectionSendWindow = 65_535
-    private var serverMaxFrameSize = 16_384
+    var serverInitialWindow = 65_535
+    var connectionSendWindow = 65_535
+    var serverMaxFrameSize = 16_384
     /// Response DATA bytes since we last gave the connection credit back.
-    private var connectionReceived = 0
+    var connectionReceived = 0
 
-    /// Bytes for the HTTP/2 connection, as if read from the socket.
+    /// Bytes for the HTTP/2 connection, as if read from the socket (the preface, SETTINGS,
+    /// body DATA). They follow the inputs queued in ``takeHTTP2Input()``.
     var toHTTP2 = ByteBuffer()
+    /// What the HTTP/2 side is to read, in order: bytes, and request HEADERS handed over
+    /// decoded (made here and read there in one process: no HPACK or framing round trip).
+    enum HTTP2Input {
+        case bytes(ByteBuffer)
+        case frame(HTTP2Frame)
+    }
+    var http2Inputs: [HTTP2Input] = []
+    /// Something waits for the HTTP/2 side.
+    var hasHTTP2Input: Bool { !http2Inputs.isEmpty || toHTTP2.readableBytes > 0 }
+
+    /// Everything for the HTTP/2 side, in order (then empty).
+    mutating func takeHTTP2Input() -> [HTTP2Input] {
+        var inputs = http2Inputs
+        http2Inputs = []
+        if toHTTP2.readableBytes > 0 {
+            inputs.append(.bytes(toHTTP2))
+            toHTTP2 = ByteBuffer(capacity: 0)
+        }
+        return inputs
+    }
+
+    /// Hand request HEADERS over decoded (the adapter holds the HTTP/2 handler itself), or
+    /// encode them into ``toHTTP2`` like every other frame.
+    var handsOverDecodedHeaders = false
+
+    /// Request HEADERS (or trailers) for the HTTP/2 side, after the bytes queued before them.
+    mutating func sendHeaders(streamID: UInt32, _ headers: [HPACKHeader], endStream: Bool) {
+        guard handsOverDecodedHeaders else {
+            return encoder.writeHeaders(streamID: streamID, headers: headers, endStream: endStream, into: &toHTTP2)
+        }
+        if toHTTP2.readableBytes > 0 {
+            http2Inputs.append(.bytes(toHTTP2))
+            toHTTP2 = ByteBuffer(capacity: 0)
+        }
+        http2Inputs.append(.frame(HTTP2Frame(streamID: streamID, payload: .headers(headers, endStream: endStream))))
+    }
     /// Bytes for the socket.
     var toSocket = ByteBuffer()
     /// The connection must close once ``toSocket`` is written (an error answered, `Connection:
@@ -94,7 +131,7 @@ struct HTTP1Bridge {
     private(set) var closeRequested = false
     /// The HTTP/2 side should now hear that the peer closed its input (``takeInputClosed()``).
     private(set) var inputClosedForHTTP2 = false
-    private var inputClosedDelivered = false
+    var inputClosedDelivered = false
 
     /// True once: when the HTTP/2 side is to hear that the peer closed its input.
     mutating func takeInputClosed() -> Bool {
@@ -216,7 +253,7 @@ struct HTTP1Bridge {
         }
     }
 
-    private mutating func parseNext() -> HTTP1RequestPart? {
+    mutating func parseNext() -> HTTP1RequestPart? {
         do {
             return try parser.next(&input)
         } catch {
@@ -225,7 +262,7 @@ struct HTTP1Bridge {
         }
     }
 
-    private mutating func startExchange(_ head: HTTP1RequestHead) {
+    mutating func startExchange(_ head: HTTP1RequestHead) {
         if case .awaitingFirstRequest = phase {
             if options.allowsH2CUpgrade, let settings = H2CUpgrade.settingsPayload(of: head) {
                 return upgrade(head, settings: settings)
@@ -247,8 +284,7 @@ struct HTTP1Bridge {
             // HTTP/2 side reads bodies as they come, so it may come at once.
             HTTP1ResponseEncoder.writeContinue(into: &toSocket)
         }
-        encoder.writeHeaders(streamID: id, headers: HTTP1HeaderMapping.requestHeaders(head, scheme: scheme), endStream: !hasBody,
-                             into: &toHTTP2)
+        sendHeaders(streamID: id, HTTP1HeaderMapping.requestHeaders(head, scheme: scheme), endStream: !hasBody)
         var started = Exchange(streamID: id, method: head.method, version: head.version, keepAlive: head.keepAlive,
                                streamWindow: serverInitialWindow)
         if !hasBody {
@@ -259,7 +295,7 @@ struct HTTP1Bridge {
         exchange = started
     }
 
-    private mutating func beginTranslating() {
+    mutating func beginTranslating() {
         phase = .translating
         heldServerBytes = ByteBuffer(capacity: 0)
         toHTTP2.writeBytes(http2ClientPreface)
@@ -270,7 +306,7 @@ struct HTTP1Bridge {
     }
 
     /// Body bytes within the windows (false: none fit, wait for WINDOW_UPDATE).
-    private mutating func forward(_ pending: ByteBuffer, _ current: inout Exchange) -> Bool {
+    mutating func forward(_ pending: ByteBuffer, _ current: inout Exchange) -> Bool {
         let room = min(current.streamWindow, connectionSendWindow, serverMaxFrameSize)
         guard room > 0 else { return false }
         var pending = pending
@@ -283,7 +319,7 @@ struct HTTP1Bridge {
         return true
     }
 
-    private mutating func endRequest(_ trailers: HTTP1Fields) {
+    mutating func endRequest(_ trailers: HTTP1Fields) {
         guard var current = exchange else { return }
         current.requestEnded = true
         if !current.discardingBody {
@@ -291,7 +327,7 @@ struct HTTP1Bridge {
             if fields.isEmpty {
                 HTTP2FrameEncoder.writeData(streamID: current.streamID, payload: ByteBuffer(capacity: 0), endStream: true, into: &toHTTP2)
             } else {
-                encoder.writeHeaders(streamID: current.streamID, headers: fields, endStream: true, into: &toHTTP2)
+                sendHeaders(streamID: current.streamID, fields, endStream: true)
             }
         }
         exchange = current
@@ -299,7 +335,7 @@ struct HTTP1Bridge {
     }
 
     /// After the response or the request ended: the exchange is over when both are.
-    private mutating func exchangeProgressed() {
+    mutating func exchangeProgressed() {
         guard var current = exchange, case .done(let keepAlive) = current.response else { return }
         guard current.requestEnded else {
             guard !current.discardingBody else { return }
@@ -317,7 +353,7 @@ struct HTTP1Bridge {
 
     /// Answers a request we cannot pass on (its status and reason) and closes: after a framing
     /// error the next request's start is unknown (RFC 9112 §11.2, request smuggling).
-    private mutating func answerError(_ error: HTTP1ParseError) {
+    mutating func answerError(_ error: HTTP1ParseError) {
         if let current = exchange {
             if case .awaitingHead = current.response {} else {
                 // A response is under way: nothing else can be said on this connection.
@@ -341,7 +377,7 @@ struct HTTP1Bridge {
         encoder.writeEnd(into: &out)
     }
 
-    private mutating func requestClose() {
+    mutating func requestClose() {
         closeRequested = true
         exchange?.pendingBody = nil
         input = ByteBuffer(capacity: 0)
@@ -357,7 +393,7 @@ struct HTTP1Bridge {
 
     // MARK: The h2c upgrade
 
-    private mutating func upgrade(_ head: HTTP1RequestHead, settings: ByteBuffer) {
+    mutating func upgrade(_ head: HTTP1RequestHead, settings: ByteBuffer) {
         _ = parseNext()   // the body-less request's `.end`
         toSocket.writeString(H2CUpgrade.switchingProtocols)
         // The server's SETTINGS are the first HTTP/2 frame the client gets (RFC 9113 §3.4).
@@ -383,7 +419,7 @@ struct HTTP1Bridge {
         if peerClosedInput { inputClosedForHTTP2 = true }
     }
 
-    private mutating func receiveUpgraded(_ bytes: ByteBuffer, _ passthrough: inout H2CPassthrough) {
+    mutating func receiveUpgraded(_ bytes: ByteBuffer, _ passthrough: inout H2CPassthrough) {
         var bytes = bytes
         if !passthrough.inbound(&bytes) {
             phase = .closed
@@ -392,207 +428,5 @@ struct HTTP1Bridge {
         }
         phase = .upgraded(passthrough)
         if bytes.readableBytes > 0 { toHTTP2.writeImmutableBuffer(bytes) }
-    }
-
-    // MARK: From the HTTP/2 side
-
-    /// Bytes the HTTP/2 connection wrote. Returns true when the bridge can now move on (a
-    /// window opened, an exchange finished): call ``advance()`` then, outside the write.
-    mutating func outbound(_ bytes: ByteBuffer) -> Bool {
-        switch phase {
-        case .closed:
-            return false
-        case .upgraded(var passthrough):
-            passthrough.outbound(bytes, into: &toSocket)
-            phase = .upgraded(passthrough)
-            return false
-        case .awaitingFirstRequest:
-            heldServerBytes.writeImmutableBuffer(bytes)
-        case .translating:
-            break
-        }
-        decoder.append(bytes)
-        var progressed = false
-        do {
-            while let frame = try decoder.nextFrame() {
-                if handle(frame) { progressed = true }
-            }
-        } catch {
-            // Only our own HTTP/2 side writes here; it does not send what it cannot read.
-            answerError(HTTP1ParseError(status: 500, "the server's HTTP/2 output could not be read: \(error)"))
-        }
-        return progressed
-    }
-
-    private mutating func handle(_ frame: HTTP2Frame) -> Bool {
-        switch frame.payload {
-        case .settings(let parameters):
-            for parameter in parameters {
-                switch parameter.identifier {
-                case HTTP2Setting.initialWindowSize:
-                    let delta = Int(parameter.value) - serverInitialWindow
-                    serverInitialWindow = Int(parameter.value)
-                    exchange?.streamWindow += delta
-                case HTTP2Setting.maxFrameSize:
-                    serverMaxFrameSize = Int(parameter.value)
-                default:
-                    break
-                }
-            }
-            if case .translating = phase {
-                HTTP2FrameEncoder.writeSettingsAck(into: &toHTTP2)
-            } else {
-                settingsToAcknowledge += 1
-            }
-            return true
-        case .ping(let opaque, let ack):
-            if !ack, case .translating = phase { HTTP2FrameEncoder.writePing(opaque, ack: true, into: &toHTTP2) }
-            return !ack
-        case .goAway(let lastStreamID, let code, _):
-            goingAway = true
-            if let current = exchange, current.streamID > lastStreamID {
-                // Never processed (RFC 9113 §6.8): the client may retry it elsewhere.
-                exchange = nil
-                answerError(HTTP1ParseError(status: 503, "the server is shutting down; retry the request"))
-            } else if exchange == nil, code == .settingsTimeout, isReceivingHead {
-                // The HTTP/2 side's handshake timeout (which also bounds the first request's
-                // head) ended the connection before the request-head timeout did: the same 408.
-                answerError(HTTP1ParseError(status: 408, "the request head did not arrive in time"))
-            } else if exchange == nil {
-                requestClose()
-            }
-            return true
-        case .windowUpdate(let increment):
-            if frame.streamID == 0 {
-                connectionSendWindow += Int(increment)
-            } else if exchange?.streamID == frame.streamID {
-                exchange?.streamWindow += Int(increment)
-            }
-            return true
-        case .headers(let headers, let endStream):
-            guard exchange?.streamID == frame.streamID else { return false }
-            responseHeaders(headers, endStream: endStream)
-            return exchange == nil || closeRequested
-        case .data(let payload, let endStream, let length):
-            guard exchange?.streamID == frame.streamID else { return false }
-            credit(length)
-            responseData(payload, endStream: endStream)
-            return exchange == nil || closeRequested
-        case .rstStream(let code):
-            guard let current = exchange, current.streamID == frame.streamID else { return false }
-            responseReset(code, current)
-            return true
-        default:
-            return false
-        }
-    }
-
-    /// Gives the HTTP/2 side back the credit its response DATA used (our windows start at
-    /// 2^31-1, so this is rare).
-    private mutating func credit(_ length: Int) {
-        connectionReceived += length
-        if connectionReceived >= 1 << 30 {
-            HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: UInt32(connectionReceived), into: &toHTTP2)
-            connectionReceived = 0
-        }
-        guard var current = exchange else { return }
-        current.received += length
-        if current.received >= 1 << 30 {
-            HTTP2FrameEncoder.writeWindowUpdate(streamID: current.streamID, increment: UInt32(current.received), into: &toHTTP2)
-            current.received = 0
-        }
-        exchange = current
-    }
-
-    private mutating func responseHeaders(_ headers: [HPACKHeader], endStream: Bool) {
-        guard var current = exchange else { return }
-        switch current.response {
-        case .awaitingHead:
-            guard let (head, declaredLength) = HTTP1HeaderMapping.responseHead(headers), head.status != 101 else {
-                return answerError(HTTP1ParseError(status: 500, "the handler's response has no valid status"))
-            }
-            if (100..<200).contains(head.status) {
-                // Interim responses (103 Early Hints, say) for HTTP/1.1 clients; a second 100 is not sent.
-                guard current.version == .http1_1, head.status != 100 else { return }
-                var interim = HTTP1ResponseEncoder(version: .http1_1, requestMethod: current.method)
-                interim.writeHead(head, contentLength: nil, keepAlive: true, into: &toSocket)
-                return
-            }
-            var responseEncoder = HTTP1ResponseEncoder(version: current.version, requestMethod: current.method)
-            let length: Int?
-            if endStream {
-                // No body follows. HEAD and 304 may still tell the length of the representation.
-                length = current.method == "HEAD" || head.status == 304 ? (declaredLength ?? 0) : 0
-            } else {
-                length = declaredLength
-            }
-            let keepAlive = current.keepAlive && !goingAway && !peerClosedInput
-            let stays = responseEncoder.writeHead(head, contentLength: length, keepAlive: keepAlive, into: &toSocket)
-            current.response = .sending(responseEncoder, keepAlive: stays)
-            exchange = current
-            if endStream { finishResponse(trailers: HTTP1Fields()) }
-        case .sending:
-            finishResponse(trailers: HTTP1HeaderMapping.responseTrailers(headers))
-        case .done:
-            break
-        }
-    }
-
-    private mutating func responseData(_ payload: ByteBuffer, endStream: Bool) {
-        guard var current = exchange, case .sending(var responseEncoder, let keepAlive) = current.response else { return }
-        var payload = payload
-        var overflow = false
-        if case .length(let remaining) = responseEncoder.framing, payload.readableBytes > remaining {
-            // More than the handler's own content-length: the extra bytes cannot be framed.
-            payload = payload.getSlice(at: payload.readerIndex, length: remaining)!
-            overflow = true
-        }
-        responseEncoder.writeBody(payload, into: &toSocket)
-        current.response = .sending(responseEncoder, keepAlive: keepAlive && !overflow)
-        exchange = current
-        if overflow {
-            HTTP2FrameEncoder.writeRSTStream(streamID: current.streamID, code: .cancel, into: &toHTTP2)
-            return requestClose()
-        }
-        if endStream { finishResponse(trailers: HTTP1Fields()) }
-    }
-
-    private mutating func finishResponse(trailers: HTTP1Fields) {
-        guard var current = exchange, case .sending(var responseEncoder, var keepAlive) = current.response else { return }
-        switch responseEncoder.framing {
-        case .length(let remaining) where remaining > 0:
-            // Shorter than its content-length: the client can only tell from the close.
-            keepAlive = false
-        case .untilClose:
-            keepAlive = false
-        default:
-            break
-        }
-        responseEncoder.writeEnd(trailers: trailers, into: &toSocket)
-        current.response = .done(keepAlive: keepAlive)
-        exchange = current
-        exchangeProgressed()
-    }
-
-    private mutating func responseReset(_ code: HTTP2ErrorCode, _ current: Exchange) {
-        switch current.response {
-        case .done:
-            // The stream-end rule's reset after a complete response: nothing is lost.
-            return
-        case .sending:
-            // A response cut off: closing is the only way to tell an HTTP/1.1 client.
-            exchange = nil
-            requestClose()
-        case .awaitingHead:
-            exchange = nil
-            let status: Int
-            switch code {
-            case .refusedStream: status = 503
-            case .protocolError: status = 400
-            default: status = 500
-            }
-            Self.writeErrorResponse(status: status, reason: "the request was reset (\(code))", into: &toSocket)
-            requestClose()
-        }
     }
 }

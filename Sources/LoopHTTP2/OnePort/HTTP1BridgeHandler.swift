@@ -20,8 +20,14 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
     private var headTimer: Scheduled<Void>?
     private var lingerTimer: Scheduled<Void>?
 
-    init(options: HTTP1Options, scheme: String) {
+    /// The connection's handler, next in the pipeline: request HEADERS go to it decoded. Nil:
+    /// everything goes down the pipeline as bytes.
+    private let http2: HTTP2ConnectionHandler?
+
+    init(options: HTTP1Options, scheme: String, http2: HTTP2ConnectionHandler? = nil) {
         bridge = HTTP1Bridge(options: options, scheme: scheme)
+        bridge.handsOverDecodedHeaders = http2 != nil
+        self.http2 = http2
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -78,7 +84,7 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
         } else {
             promise?.succeed(())
         }
-        if bridge.toHTTP2.readableBytes > 0 || bridge.closeRequested { scheduleAdvance(context) }
+        if bridge.hasHTTP2Input || bridge.closeRequested { scheduleAdvance(context) }
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -113,10 +119,13 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
         if bridge.toSocket.readableBytes > 0 {
             context.writeAndFlush(takeSocketBytes(), promise: nil)
         }
-        if bridge.toHTTP2.readableBytes > 0 {
-            let bytes = bridge.toHTTP2
-            bridge.toHTTP2 = ByteBuffer(capacity: 0)
-            context.fireChannelRead(bytes)
+        if bridge.hasHTTP2Input {
+            for input in bridge.takeHTTP2Input() {
+                switch input {
+                case .bytes(let bytes): context.fireChannelRead(bytes)
+                case .frame(let frame): http2?.channelRead(decoded: frame)
+                }
+            }
             if readComplete { context.fireChannelReadComplete() }
             // The HTTP/2 handler may have answered at once.
             if bridge.toSocket.readableBytes > 0 { context.writeAndFlush(takeSocketBytes(), promise: nil) }

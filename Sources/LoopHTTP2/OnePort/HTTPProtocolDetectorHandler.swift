@@ -78,7 +78,7 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
             install(http2, named: "http2", context)
         case .http1 where allowsCleartext:
             http2.servesHTTP1 = true
-            install(HTTP1BridgeHandler(options: options, scheme: scheme), named: "http1-bridge", then: http2, named: "http2", context)
+            install(HTTP1BridgeHandler(options: options, scheme: scheme, http2: http2), named: "http1-bridge", then: http2, named: "http2", context)
         case .http1, .http2:
             refuse("cleartext HTTP arrived on a TLS port", context)
         case .tls:
@@ -105,7 +105,7 @@ final class HTTPProtocolDetectorHandler: ChannelInboundHandler {
                     install(http2, named: "http2", context)
                 case "http/1.1":
                     http2.servesHTTP1 = true
-                    install(HTTP1BridgeHandler(options: options, scheme: scheme), named: "http1-bridge", then: http2, named: "http2", context)
+                    install(HTTP1BridgeHandler(options: options, scheme: scheme, http2: http2), named: "http1-bridge", then: http2, named: "http2", context)
                 default:
                     break
                 }

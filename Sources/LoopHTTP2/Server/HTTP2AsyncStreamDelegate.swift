@@ -55,12 +55,12 @@ public final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         let task = Task(executorPreference: loop) {
             do {
                 try await handler(request, response)
-                try await writer.finish(trailers: nil, defaultHead: HTTP2ResponseHead(status: 200).headerList)
+                try await writer.finish(trailers: nil, defaultStatus: 200)
             } catch {
                 await onLoop(loop) {
                     guard !writer.finished else { return }
                     if !writer.headSent {
-                        try? writer.finishOnLoop(trailers: nil, defaultHead: HTTP2ResponseHead(status: 500).headerList)
+                        try? writer.finishOnLoop(trailers: nil, defaultStatus: 500)
                         writer.stream.connection.observer.handlerFailed(error, request.head, answer: .status(500))
                     } else {
                         writer.stream.reset(.internalError)

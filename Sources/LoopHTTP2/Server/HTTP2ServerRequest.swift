@@ -45,7 +45,7 @@ public struct HTTP2ServerResponse: Sendable {
 
     /// Ends the response, with trailers if given. Without a head sent, sends 200 first.
     public func finish(trailers: [HPACKHeader] = []) async throws {
-        try await storage.finish(trailers: trailers, defaultHead: HTTP2ResponseHead(status: 200).headerList)
+        try await storage.finish(trailers: trailers, defaultStatus: 200)
     }
 
     /// Sends a whole response at once (one hop to the connection's loop: head and body leave

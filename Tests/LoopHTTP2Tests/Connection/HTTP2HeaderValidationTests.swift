@@ -258,6 +258,27 @@ import Loop
         #expect(server.connection.state == .active)
     }
 
+    /// The HTTP/1.1 bridge hands request HEADERS over decoded (`receive(decoded:)`): the list's
+    /// size is checked as the HPACK decoder checks an encoded one (each field's octets + 32),
+    /// and the rest of the rules apply alike.
+    @Test func rfc9113Section6_5_2ADecodedHeaderListIsHeldToTheSameLimitAndRules() {
+        var server = PeerHarness.server { $0.maxHeaderListSize = 1000 }
+        server.handshake()
+        let big = requestHead(extra: [("x-a", String(repeating: "a", count: 400)), ("x-b", String(repeating: "b", count: 400)),
+                                      ("x-c", String(repeating: "c", count: 400))])
+        server.connection.receive(decoded: HTTP2Frame(streamID: 1, payload: .headers(big, endStream: true)))
+        #expect(server.sent() == [.headers(1, [":status: 431"], endStream: true)])
+        #expect(server.events() == [.headerListTooLarge(1)])
+        let malformed = requestHead(extra: [("connection", "keep-alive")])
+        server.connection.receive(decoded: HTTP2Frame(streamID: 3, payload: .headers(malformed, endStream: true)))
+        #expect(server.sent() == [.rst(3, .protocolError)])
+        #expect(server.events() == [.streamError(3, .protocolError)])
+        let fine = requestHead(path: "/ok", extra: [("x-a", String(repeating: "a", count: 400))])
+        server.connection.receive(decoded: HTTP2Frame(streamID: 5, payload: .headers(fine, endStream: true)))
+        #expect(server.events() == [.headers(5, fields(fine), endStream: true)])
+        #expect(server.connection.state == .active)
+    }
+
     @Test func rfc9113Section6_5_2OversizedRequestWithABodyComingIsRefusedAndReset() {
         var server = PeerHarness.server { $0.maxHeaderListSize = 1000 }
         server.handshake()

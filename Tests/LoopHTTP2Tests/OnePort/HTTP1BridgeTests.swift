@@ -331,6 +331,44 @@ import Testing
         #expect(!channel.isActive)
     }
 
+    /// With the HTTP/2 handler at hand, request HEADERS and trailers go over decoded (no HPACK
+    /// round trip) and everything else as bytes, in the order the HTTP/2 side must read them:
+    /// preface and SETTINGS, HEADERS, the body's DATA, the trailers.
+    @Test func headersGoOverDecodedInOrderWithTheBytesAroundThem() {
+        var bridge = HTTP1Bridge(options: HTTP1Options(), scheme: "http")
+        bridge.handsOverDecodedHeaders = true
+        var settings = ByteBuffer()
+        HTTP2FrameEncoder.writeSettings([], into: &settings)
+        _ = bridge.outbound(settings)
+        bridge.receive(ByteBuffer(string: "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n"))
+        var decoder = HTTP2FrameDecoder(role: .server)
+        var seen: [String] = []
+        for input in bridge.takeHTTP2Input() {
+            switch input {
+            case .bytes(let bytes):
+                decoder.append(bytes)
+                while let frame = try? decoder.nextFrame() {
+                    switch frame.payload {
+                    case .settings: seen.append("SETTINGS")
+                    case .settingsAck: seen.append("SETTINGS ACK")
+                    case .windowUpdate: seen.append("WINDOW_UPDATE")
+                    case .data(let data, let end, _): seen.append("DATA \(frame.streamID) \(String(decoding: data.readableBytesView, as: UTF8.self)) \(end)")
+                    case .headers: seen.append("encoded HEADERS")
+                    default: seen.append("\(frame)")
+                    }
+                }
+            case .frame(let frame):
+                guard case .headers(let list, let end) = frame.payload else { seen.append("\(frame)"); continue }
+                seen.append("HEADERS \(frame.streamID) \(list.map { "\($0.name)=\($0.value)" }.joined(separator: " ")) \(end)")
+            }
+        }
+        #expect(seen == ["SETTINGS", "WINDOW_UPDATE", "SETTINGS ACK",
+                         "HEADERS 1 :method=POST :scheme=http :path=/up :authority=a false",
+                         "DATA 1 hello false",
+                         "HEADERS 1 x-sum=1 true"], "\(seen)")
+        #expect(!bridge.hasHTTP2Input)
+    }
+
     @Test func aHalfClosedClientGetsEveryResponseThenTheConnectionCloses() {
         var harness = Harness()
         _ = harness.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
