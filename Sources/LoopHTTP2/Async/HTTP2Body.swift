@@ -87,6 +87,10 @@ final class HTTP2BodyStorage: @unchecked Sendable {
         }
     }
 
+    /// Whether the body can still end otherwise than it did (not ended, not failed): checked
+    /// before making an error that `fail` would drop (an error is an allocation).
+    var isOpen: Bool { !ended && failure == nil }
+
     /// Ends the body with an error unless it already ended (the stream-end rule (docs/architecture.md): a
     /// complete body stays complete whatever reset follows).
     func fail(_ error: any Error) {

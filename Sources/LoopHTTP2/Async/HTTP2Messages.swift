@@ -73,7 +73,12 @@ public struct HTTP2ResponseHead: Sendable, Equatable {
     }
 
     var headerList: [HPACKHeader] {
-        [HPACKHeader(":status", String(status))] + headers
+        // One allocation: `[status] + headers` makes a one-element array, then grows it.
+        var list: [HPACKHeader] = []
+        list.reserveCapacity(headers.count + 1)
+        list.append(HPACKHeader(":status", String(status)))
+        list.append(contentsOf: headers)
+        return list
     }
 
     /// The first value of the header `name` (lower-case).

@@ -90,7 +90,7 @@ public final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
 
     public func streamClosed(_ stream: HTTP2StreamHandle) {
         guard let record = streams.removeValue(forKey: stream.id) else { return }
-        record.body.fail(HTTP2StreamResetError(code: .cancel))
+        if record.body.isOpen { record.body.fail(HTTP2StreamResetError(code: .cancel)) }
         record.writer.closed()
     }
 
