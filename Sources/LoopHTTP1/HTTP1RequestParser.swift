@@ -37,13 +37,8 @@ public struct HTTP1RequestParser: Sendable {
     private enum State: Sendable {
         /// Waiting for a complete head; `scan` remembers how far it looked.
         case head(HeadScan)
-        /// Content-Length bytes still to come.
-        case body(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        /// The CRLF that ends a chunk's data.
-        case chunkDataEnd
-        case trailers(HeadScan)
+        /// The current request's body (or its end, when it has none).
+        case body(HTTP1BodyDecoder)
         /// A part was refused: nothing more is parsed.
         case failed(HTTP1ParseError)
     }
@@ -52,8 +47,6 @@ public struct HTTP1RequestParser: Sendable {
 
     public let limits: HTTP1Limits
     private var state = State.head(HeadScan())
-    /// Body bytes of the current request so far (for chunked bodies' limit).
-    private var bodyBytes = 0
 
     public init(limits: HTTP1Limits = HTTP1Limits()) {
         self.limits = limits
@@ -88,56 +81,27 @@ public struct HTTP1RequestParser: Sendable {
             }
             let head = try parseHead(buffer, end: end)
             buffer.moveReaderIndex(forwardBy: end)
-            bodyBytes = 0
+            let body: HTTP1BodyDecoder.State
             switch head.framing {
-            case .none: state = .body(remaining: 0)
-            case .length(let length): state = .body(remaining: length)
-            case .chunked: state = .chunkSize
+            case .none: body = .length(remaining: 0)
+            case .length(let length): body = .length(remaining: length)
+            case .chunked: body = .chunkSize
             }
+            state = .body(HTTP1BodyDecoder(body, kind: .request, limits: limits))
             return .head(head)
-        case .body(let remaining):
-            if remaining == 0 {
+        case .body(var decoder):
+            let part = try decoder.next(&buffer)
+            switch part {
+            case .body(let bytes):
+                state = .body(decoder)
+                return .body(bytes)
+            case .end(let trailers):
                 state = .head(HeadScan())
-                return .end(trailers: HTTP1Fields())
-            }
-            guard buffer.readableBytes > 0 else { return nil }
-            let take = min(remaining, buffer.readableBytes)
-            state = .body(remaining: remaining - take)
-            return .body(buffer.readSlice(length: take)!)
-        case .chunkSize:
-            guard let size = try HTTP1Scanner.parseChunkSize(&buffer, limit: limits.maxChunkLineLength, kind: .request) else { return nil }
-            if size == 0 {
-                state = .trailers(HeadScan())
-                return try step(&buffer)
-            }
-            bodyBytes += size
-            guard bodyBytes <= limits.maxBodySize else {
-                throw HTTP1ParseError(status: 413, "chunked body larger than \(limits.maxBodySize) bytes")
-            }
-            state = .chunkData(remaining: size)
-            return try step(&buffer)
-        case .chunkData(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let take = min(remaining, buffer.readableBytes)
-            state = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
-            return .body(buffer.readSlice(length: take)!)
-        case .chunkDataEnd:
-            guard try HTTP1Scanner.consumeChunkDataEnd(&buffer, kind: .request) else { return nil }
-            state = .chunkSize
-            return try step(&buffer)
-        case .trailers(var scan):
-            guard let end = try HTTP1Scanner.findHeadEnd(buffer, &scan, kind: .request, trailers: true, limits: limits) else {
-                state = .trailers(scan)
+                return .end(trailers: trailers)
+            case nil:
+                state = .body(decoder)
                 return nil
             }
-            let trailers = try buffer.withParsedBytes { raw throws(HTTP1ParseError) in
-                var fields = HTTP1Fields()
-                try HTTP1Scanner.parseFields(raw, from: 0, end: end, into: &fields, kind: .request)
-                return fields
-            }
-            buffer.moveReaderIndex(forwardBy: end)
-            state = .head(HeadScan())
-            return .end(trailers: trailers)
         }
     }
 

@@ -45,15 +45,8 @@ public struct HTTP1ResponseParser: Sendable {
     private enum State: Sendable {
         /// Waiting for a complete head.
         case head(HeadScan)
-        /// Content-Length bytes still to come (0: the end is due).
-        case body(remaining: Int)
-        /// A body delimited by the connection's close.
-        case untilClose
-        case chunkSize
-        case chunkData(remaining: Int)
-        /// The CRLF that ends a chunk's data.
-        case chunkDataEnd
-        case trailers(HeadScan)
+        /// The current response's body (or its end, when it has none).
+        case body(HTTP1BodyDecoder)
         /// After 101 or a 2xx to CONNECT: the bytes left belong to another protocol.
         case switched
         /// `finish()` was called.
@@ -66,8 +59,6 @@ public struct HTTP1ResponseParser: Sendable {
     private var state = State.head(HeadScan())
     /// The methods of the requests whose (final) responses are still to come, oldest first.
     private var methods: [String] = []
-    /// Body bytes of the current response so far (for chunked and close-delimited bodies).
-    private var bodyBytes = 0
     /// The current response ends HTTP/1.1 on the connection (101, 2xx to CONNECT).
     private var switchesProtocols = false
 
@@ -119,10 +110,10 @@ public struct HTTP1ResponseParser: Sendable {
             throw failure
         case .closed, .switched:
             return nil
-        case .untilClose:
+        case .body(let decoder) where decoder.isUntilClose:
             state = .closed
             return .end(trailers: HTTP1Fields())
-        case .body(remaining: 0):
+        case .body(let decoder) where decoder.isAtEnd:
             // The end of a complete response not taken yet: give it; call again for EOF.
             var nothing = ByteBuffer()
             return try next(&nothing)
@@ -155,7 +146,6 @@ public struct HTTP1ResponseParser: Sendable {
             }
             var head = try parseHead(buffer, end: end)
             buffer.moveReaderIndex(forwardBy: end)
-            bodyBytes = 0
             if head.isInformational && head.status != 101 {
                 // Interim (RFC 9110 §15.2): the final response to the same request follows.
                 state = .head(HeadScan())
@@ -164,63 +154,28 @@ public struct HTTP1ResponseParser: Sendable {
             methods.removeFirst()
             head.framing = try framing(of: head, method: method)
             switchesProtocols = head.status == 101 || (method == "CONNECT" && (200..<300).contains(head.status))
+            let body: HTTP1BodyDecoder.State
             switch head.framing {
-            case .none: state = .body(remaining: 0)
-            case .length(let length): state = .body(remaining: length)
-            case .chunked: state = .chunkSize
-            case .untilClose: state = .untilClose
+            case .none: body = .length(remaining: 0)
+            case .length(let length): body = .length(remaining: length)
+            case .chunked: body = .chunkSize
+            case .untilClose: body = .untilClose
             }
+            state = .body(HTTP1BodyDecoder(body, kind: .response, limits: limits))
             return .head(head)
-        case .body(let remaining):
-            if remaining == 0 {
+        case .body(var decoder):
+            let part = try decoder.next(&buffer)
+            switch part {
+            case .body(let bytes):
+                state = .body(decoder)
+                return .body(bytes)
+            case .end(let trailers):
                 state = switchesProtocols ? .switched : .head(HeadScan())
-                return .end(trailers: HTTP1Fields())
-            }
-            guard buffer.readableBytes > 0 else { return nil }
-            let take = min(remaining, buffer.readableBytes)
-            state = .body(remaining: remaining - take)
-            return .body(buffer.readSlice(length: take)!)
-        case .untilClose:
-            guard buffer.readableBytes > 0 else { return nil }
-            bodyBytes += buffer.readableBytes
-            guard bodyBytes <= limits.maxBodySize else {
-                throw HTTP1ParseError(status: 502, "body larger than \(limits.maxBodySize) bytes")
-            }
-            return .body(buffer.readSlice(length: buffer.readableBytes)!)
-        case .chunkSize:
-            guard let size = try HTTP1Scanner.parseChunkSize(&buffer, limit: limits.maxChunkLineLength, kind: .response) else { return nil }
-            if size == 0 {
-                state = .trailers(HeadScan())
-                return try step(&buffer)
-            }
-            bodyBytes += size
-            guard bodyBytes <= limits.maxBodySize else {
-                throw HTTP1ParseError(status: 502, "chunked body larger than \(limits.maxBodySize) bytes")
-            }
-            state = .chunkData(remaining: size)
-            return try step(&buffer)
-        case .chunkData(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let take = min(remaining, buffer.readableBytes)
-            state = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
-            return .body(buffer.readSlice(length: take)!)
-        case .chunkDataEnd:
-            guard try HTTP1Scanner.consumeChunkDataEnd(&buffer, kind: .response) else { return nil }
-            state = .chunkSize
-            return try step(&buffer)
-        case .trailers(var scan):
-            guard let end = try HTTP1Scanner.findHeadEnd(buffer, &scan, kind: .response, trailers: true, limits: limits) else {
-                state = .trailers(scan)
+                return .end(trailers: trailers)
+            case nil:
+                state = .body(decoder)
                 return nil
             }
-            let trailers = try buffer.withParsedBytes { raw throws(HTTP1ParseError) in
-                var fields = HTTP1Fields()
-                try HTTP1Scanner.parseFields(raw, from: 0, end: end, into: &fields, kind: .response)
-                return fields
-            }
-            buffer.moveReaderIndex(forwardBy: end)
-            state = .head(HeadScan())
-            return .end(trailers: trailers)
         }
     }
 
