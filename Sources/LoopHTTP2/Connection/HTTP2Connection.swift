@@ -134,7 +134,9 @@ public struct HTTP2Connection: Sendable {
     public var openStreamCount: Int { streams.count }
 
     /// True while the peer has started a header block and not finished it.
-    public var isInHeaderBlock: Bool { decoder.isInHeaderBlock }
+    // Inlined: called through the handler's stored connection, an out-of-line getter made
+    // the optimizer copy the whole connection (twice per request in the timeout check).
+    @inline(__always) public var isInHeaderBlock: Bool { decoder.isInHeaderBlock }
 
     /// Events since the last call, oldest first.
     public mutating func takeEvents() -> [HTTP2ConnectionEvent] {

@@ -62,7 +62,7 @@ public struct HTTP2FrameDecoder: Sendable {
 
     /// True while a header block is unfinished: HEADERS arrived without END_HEADERS, or a
     /// HEADERS or CONTINUATION frame has arrived only in part (for the header-block timeout).
-    public var isInHeaderBlock: Bool {
+    @inline(__always) public var isInHeaderBlock: Bool {
         if pendingBlock != nil { return true }
         guard let buffer, let type = buffer.getInteger(at: buffer.readerIndex + 3, as: UInt8.self) else { return false }
         return !expectingPreface && (type == HTTP2FrameType.headers || type == HTTP2FrameType.continuation)
