@@ -86,6 +86,54 @@ def build_swift(loop_product: str, package_products: list[str], skip: bool) -> d
     return binaries
 
 
+def build_loop(product: str, skip: bool) -> Path:
+    """A release build of one of Loop's products in .build-bench (unless `skip`); its binary."""
+    args = ["swift", "build", "-c", "release", "--product", product, "--scratch-path", str(LOOP_SCRATCH)]
+    if not skip:
+        swift_build(args, ROOT, f"building Loop's {product}")
+    path = swift_bin_path(args, ROOT, "Loop's build") / product
+    if not path.exists():
+        raise BenchError(f"{product} binary missing: {path}")
+    return path
+
+
+WEB_PEERS = (("h2o", "h2o", ["--version"], r"h2o version (\S+)"), ("nginx", "nginx", ["-v"], r"nginx/(\S+)"))
+
+
+def gather_binaries(part: str, skip: bool, loop_products: tuple[tuple[str, str], ...], go: tuple[str, Path, str],
+                    install_hint: str) -> tuple[dict[str, Path], dict[str, str], dict[str, str]]:
+    """(binaries, peer versions, errors) for a part run against h2o, nginx and a Go peer: Loop's
+    `loop_products` ((key, product) pairs) built, h2o and nginx found with their versions, the Go
+    peer `go` = (key, binary, what to run when it is missing). A missing one is an error under
+    its key (its rows are left out), logged for `part`."""
+    binaries: dict[str, Path] = {}
+    errors: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    for key, product in loop_products:
+        try:
+            binaries[key] = build_loop(product, skip)
+        except BenchError as error:
+            errors[key] = str(error)
+            log(f"ERROR ({part}): {error}")
+    for name, exe, argv, pattern in WEB_PEERS:
+        path = tool(exe)
+        if path is None:
+            errors[name] = f"{exe} is not installed (apt-get install {exe}; {install_hint} installs it)"
+            log(f"ERROR ({part}): {errors[name]}")
+            continue
+        binaries[name] = path
+        found = version([str(path)] + argv, pattern)
+        if found:
+            versions[name] = found
+    key, binary, hint = go
+    if binary.exists():
+        binaries[key] = binary
+    else:
+        errors[key] = f"{binary.name} missing: {binary} ({hint})"
+        log(f"ERROR ({part}): {errors[key]}")
+    return binaries, versions, errors
+
+
 def loop_commit() -> str:
     """The last commit that touched Loop's sources, marked when Sources/ has uncommitted changes."""
     commit = subprocess.run(["git", "log", "-1", "--format=%h %s", "--", "Sources", "Package.swift"], cwd=ROOT,

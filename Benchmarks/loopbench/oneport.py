@@ -48,8 +48,8 @@ from pathlib import Path
 
 from . import callgrind, charts
 from .callgrind import CALL_TARGETS
-from .common import BENCH_DIR, LOADGEN_DIR, LOOP_SCRATCH, RESULTS, ROOT, BenchError, load_average, log, loop_commit, \
-    run, swift_bin_path, swift_build, tool, version
+from .common import BENCH_DIR, LOADGEN_DIR, RESULTS, BenchError, gather_binaries, load_average, log, loop_commit, \
+    run, tool
 from .goals import Goal, markdown
 from .grpc import aggregate_runs, paired, peers_dir
 from .h2load import h2load_tail, run_h2load
@@ -112,16 +112,6 @@ def label(workload: str, name: str) -> str:
 # Builds
 
 
-def build_loop(product: str, skip: bool) -> Path:
-    args = ["swift", "build", "-c", "release", "--product", product, "--scratch-path", str(LOOP_SCRATCH)]
-    if not skip:
-        swift_build(args, ROOT, f"building Loop's {product}")
-    path = swift_bin_path(args, ROOT, "Loop's build") / product
-    if not path.exists():
-        raise BenchError(f"{product} binary missing: {path}")
-    return path
-
-
 def build_connect_load() -> Path:
     CONNECT_BIN.parent.mkdir(parents=True, exist_ok=True)
     if not CONNECT_BIN.exists() or CONNECT_BIN.stat().st_mtime < CONNECT_SRC.stat().st_mtime:
@@ -133,36 +123,13 @@ def build_connect_load() -> Path:
 def build(skip: bool) -> tuple[dict[str, Path], dict[str, str], dict[str, str]]:
     """(binaries, peer versions, errors): an error keyed "Loop gateway" (GatewayDemo), "Loop http"
     (HTTP2Server), or a peer's name leaves its rows out."""
-    binaries: dict[str, Path] = {}
-    errors: dict[str, str] = {}
-    versions: dict[str, str] = {}
     if tool("h2load") is None:
         raise BenchError("h2load is not installed (apt-get install nghttp2-client)")
+    binaries, versions, errors = gather_binaries(
+        "one port", skip, (("Loop gateway", "GatewayDemo"), ("Loop http", "HTTP2Server")),
+        ("Go", peers_dir() / "bin" / "cmux_server", "run `make peers`, i.e. scripts/install-grpc-peers.sh"), "`make bench`")
     binaries["connect_load"] = build_connect_load()
     callgrind.build_shim()
-    for key, product in (("Loop gateway", "GatewayDemo"), ("Loop http", "HTTP2Server")):
-        try:
-            binaries[key] = build_loop(product, skip)
-        except BenchError as error:
-            errors[key] = str(error)
-            log(f"ERROR (one port): {error}")
-    for name, exe, argv, pattern in (("h2o", "h2o", ["--version"], r"h2o version (\S+)"),
-                                     ("nginx", "nginx", ["-v"], r"nginx/(\S+)")):
-        path = tool(exe)
-        if path is None:
-            errors[name] = f"{exe} is not installed (apt-get install {exe}; `make bench` installs it)"
-            log(f"ERROR (one port): {errors[name]}")
-            continue
-        binaries[name] = path
-        v = version([str(path)] + argv, pattern)
-        if v:
-            versions[name] = v
-    go = peers_dir() / "bin" / "cmux_server"
-    if go.exists():
-        binaries["Go"] = go
-    else:
-        errors["Go"] = f"cmux_server missing: {go} (run `make peers`, i.e. scripts/install-grpc-peers.sh)"
-        log(f"ERROR (one port): {errors['Go']}")
     return binaries, versions, errors
 
 

@@ -45,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import BenchError, LOOP_SCRATCH, ROOT, load_average, log, loop_commit, swift_bin_path, swift_build, tool, version
+from .common import BenchError, gather_binaries, load_average, log, loop_commit, tool
 from .goals import Goal, markdown
 from .grpc import Bodies, aggregate_runs, expected_data_bytes, paired, peers_dir, verify
 from .grpc_messages import WORKLOADS as GRPC_WORKLOADS
@@ -125,49 +125,13 @@ class Certificate:
 # Builds
 
 
-def build_loop(product: str, skip: bool) -> Path:
-    args = ["swift", "build", "-c", "release", "--product", product, "--scratch-path", str(LOOP_SCRATCH)]
-    if not skip:
-        swift_build(args, ROOT, f"building Loop's {product}")
-    path = swift_bin_path(args, ROOT, "Loop's build") / product
-    if not path.exists():
-        raise BenchError(f"{product} binary missing: {path}")
-    return path
-
-
 def build(skip: bool) -> tuple[dict[str, Path], dict[str, str], dict[str, str]]:
     """(binaries, peer versions, errors): an error keyed "Loop http" (HTTP2Server), "Loop grpc"
     (InteropServer) or a peer's name leaves its rows out."""
-    binaries: dict[str, Path] = {}
-    errors: dict[str, str] = {}
-    versions: dict[str, str] = {}
-    h2load_path = tool("h2load")
-    if h2load_path is None:
+    if tool("h2load") is None:
         raise BenchError("h2load is not installed (apt-get install nghttp2-client)")
-    for key, product in (("Loop http", "HTTP2Server"), ("Loop grpc", "InteropServer")):
-        try:
-            binaries[key] = build_loop(product, skip)
-        except BenchError as error:
-            errors[key] = str(error)
-            log(f"ERROR (TLS): {error}")
-    for name, exe, argv, pattern in (("h2o", "h2o", ["--version"], r"h2o version (\S+)"),
-                                     ("nginx", "nginx", ["-v"], r"nginx/(\S+)")):
-        path = tool(exe)
-        if path is None:
-            errors[name] = f"{exe} is not installed (apt-get install {exe}; `make test-deps` installs it)"
-            log(f"ERROR (TLS): {errors[name]}")
-            continue
-        binaries[name] = path
-        v = version([str(path)] + argv, pattern)
-        if v:
-            versions[name] = v
-    go = peers_dir() / "bin" / "interop_server"
-    if go.exists():
-        binaries["grpc-go"] = go
-    else:
-        errors["grpc-go"] = f"grpc-go interop_server missing: {go} (run `make peers`)"
-        log(f"ERROR (TLS): {errors['grpc-go']}")
-    return binaries, versions, errors
+    return gather_binaries("TLS", skip, (("Loop http", "HTTP2Server"), ("Loop grpc", "InteropServer")),
+                           ("grpc-go", peers_dir() / "bin" / "interop_server", "run `make peers`"), "`make test-deps`")
 
 
 def row_error(errors: dict[str, str], workload: str, name: str) -> str | None:
