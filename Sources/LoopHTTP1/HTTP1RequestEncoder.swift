@@ -43,12 +43,14 @@ public struct HTTP1RequestEncoder: Sendable {
         out.writeString(" ")
         out.writeString(head.target)
         out.writeString(head.version == .http1_1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")
-        Self.write(head.fields, into: &out)
+        out.writeFieldLines(head.fields)
         switch head.framing {
         case .none:
             framing = .none
         case .length(let length):
-            out.writeString("content-length: \(length)\r\n")
+            out.writeString("content-length: ")
+            out.writeDecimal(length)
+            out.writeString("\r\n")
             framing = .length(remaining: length)
         case .chunked:
             out.writeString("transfer-encoding: chunked\r\n")
@@ -72,10 +74,7 @@ public struct HTTP1RequestEncoder: Sendable {
             framing = .length(remaining: remaining - bytes.readableBytes)
             out.writeImmutableBuffer(bytes)
         case .chunked:
-            out.writeString(String(bytes.readableBytes, radix: 16))
-            out.writeString("\r\n")
-            out.writeImmutableBuffer(bytes)
-            out.writeString("\r\n")
+            out.writeChunk(bytes)
         }
     }
 
@@ -93,9 +92,7 @@ public struct HTTP1RequestEncoder: Sendable {
             }
         case .chunked:
             try Self.check(trailers)
-            out.writeString("0\r\n")
-            Self.write(trailers, into: &out)
-            out.writeString("\r\n")
+            out.writeLastChunk(trailers: trailers)
         }
         framing = .none
     }
@@ -131,15 +128,6 @@ public struct HTTP1RequestEncoder: Sendable {
             guard field.value.utf8.allSatisfy(HTTP1Scanner.isFieldValueByte) else {
                 throw HTTP1EncodeError("control character in the value of \(field.name) (RFC 9110 §5.5)")
             }
-        }
-    }
-
-    static func write(_ fields: HTTP1Fields, into out: inout ByteBuffer) {
-        for field in fields {
-            out.writeString(field.name)
-            out.writeString(": ")
-            out.writeString(field.value)
-            out.writeString("\r\n")
         }
     }
 }

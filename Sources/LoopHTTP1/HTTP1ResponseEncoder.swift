@@ -48,20 +48,15 @@ public struct HTTP1ResponseEncoder: Sendable {
         if (100..<200).contains(status) || status == 204 || status == 304 { isBodiless = true }
         var keepAlive = keepAlive
         out.writeString(version == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
-        Self.writeDecimal(status, into: &out)
+        out.writeDecimal(status)
         out.writeInteger(UInt8(ascii: " "))
         out.writeString(Self.reasonPhrase(status))
         out.writeString("\r\n")
-        for field in head.fields {
-            out.writeString(field.name)
-            out.writeString(": ")
-            out.writeString(field.value)
-            out.writeString("\r\n")
-        }
+        out.writeFieldLines(head.fields)
         if let contentLength {
             if !(status == 204 || (100..<200).contains(status)) {
                 out.writeString("content-length: ")
-                Self.writeDecimal(contentLength, into: &out)
+                out.writeDecimal(contentLength)
                 out.writeString("\r\n")
             }
             framing = isBodiless ? .none : .length(remaining: contentLength)
@@ -83,25 +78,6 @@ public struct HTTP1ResponseEncoder: Sendable {
         return keepAlive
     }
 
-    /// Writes `value` in decimal digits (no String made on the way for the usual, non-negative ones).
-    static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
-        guard value >= 0 else {
-            out.writeString(String(value))
-            return
-        }
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 { digits += 1; rest /= 10 }
-        _ = out.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { buffer in
-            var remaining = value
-            for index in stride(from: digits - 1, through: 0, by: -1) {
-                buffer[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            }
-            return digits
-        }
-    }
-
     /// Writes a piece of the body (nothing for a bodiless response).
     /// - Precondition: a Content-Length body gets no more than its length.
     public mutating func writeBody(_ bytes: ByteBuffer, into out: inout ByteBuffer) {
@@ -114,10 +90,7 @@ public struct HTTP1ResponseEncoder: Sendable {
             framing = .length(remaining: remaining - bytes.readableBytes)
             out.writeImmutableBuffer(bytes)
         case .chunked:
-            out.writeString(String(bytes.readableBytes, radix: 16))
-            out.writeString("\r\n")
-            out.writeImmutableBuffer(bytes)
-            out.writeString("\r\n")
+            out.writeChunk(bytes)
         case .untilClose:
             out.writeImmutableBuffer(bytes)
         }
@@ -126,16 +99,7 @@ public struct HTTP1ResponseEncoder: Sendable {
     /// Ends the body: the last chunk and `trailers` for a chunked body (trailers are dropped
     /// otherwise: HTTP/1.1 has nowhere else to put them).
     public mutating func writeEnd(trailers: HTTP1Fields = HTTP1Fields(), into out: inout ByteBuffer) {
-        if case .chunked = framing {
-            out.writeString("0\r\n")
-            for field in trailers {
-                out.writeString(field.name)
-                out.writeString(": ")
-                out.writeString(field.value)
-                out.writeString("\r\n")
-            }
-            out.writeString("\r\n")
-        }
+        if case .chunked = framing { out.writeLastChunk(trailers: trailers) }
         framing = .none
     }
 
