@@ -56,6 +56,10 @@ public final class GRPCChannel: Sendable {
         var entries: [Entry] = []
         var connecting: EventLoopPromise<Void>?
         var failedAttempts = 0
+        /// Connections in a row the server ended right after its handshake (at most
+        /// ``Pool/closedBeforeUseLimit`` are retried at once, then it counts as a failure).
+        var closedBeforeUse = 0
+        static let closedBeforeUseLimit = 3
         var retryAt: ContinuousClock.Instant?
         var lastError = ""
         var retryScheduled = false
@@ -244,8 +248,23 @@ public final class GRPCChannel: Sendable {
                 self?.retire(connection, closed: true)
             }
             var changed: GRPCConnectivityState?
+            let closedAlready = !connected.channel.isActive
+            let retryAtOnce = pool.withLock { pool -> Bool in
+                guard closedAlready, pool.state != .shutdown, pool.closedBeforeUse < Pool.closedBeforeUseLimit else { return false }
+                // The server answered the handshake and ended the connection before any call
+                // could use it (its maximum age, say): not a failed attempt, so no backoff and no
+                // TRANSIENT_FAILURE; waiting calls connect again at once (a few times in a row).
+                pool.connecting = nil
+                pool.closedBeforeUse += 1
+                return true
+            }
+            if retryAtOnce { return }
+            if closedAlready {
+                throw GRPCStatus(.unavailable, "the server ended \(Pool.closedBeforeUseLimit + 1) connections in a row right after their handshake")
+            }
             pool.withLock { pool in
                 pool.connecting = nil
+                pool.closedBeforeUse = 0
                 pool.failedAttempts = 0
                 pool.retryAt = nil
                 if pool.state == .shutdown {
@@ -261,6 +280,7 @@ public final class GRPCChannel: Sendable {
             var retryDelay: Duration?
             pool.withLock { pool in
                 pool.connecting = nil
+                pool.closedBeforeUse = 0
                 let delay = configuration.backoff.delay(attempt: pool.failedAttempts, random: Double.random(in: 0..<1))
                 pool.failedAttempts += 1
                 pool.retryAt = ContinuousClock.now + delay

@@ -123,12 +123,16 @@ public final class HTTP2Client: Sendable {
                 let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel))
                 created.handler = handler
                 try channel.pipeline.addHandler(handler, name: "http2")
+                // Asked for before any byte is read: the handshake counts as done once the
+                // peer's SETTINGS arrived, even if the connection ends before this task gets
+                // back to the loop (a server's maximum age closing an idle connection at once).
+                created.ready = handler.whenReady()
             }
             .connect(to: endpoint)
             .get()
         let loop = channel.eventLoop
         guard let handler = await onLoop(loop, { created.handler }) else { throw HTTP2ConnectionError.closedBeforeReady }
-        let ready = await onLoop(loop) { UncheckedTransfer(handler.whenReady()) }.value
+        let ready = await onLoop(loop) { UncheckedTransfer(created.ready ?? handler.whenReady()) }.value
         let timedOut = Atomic<Bool>(false)
         let timeout = loop.scheduleTask(in: fixed.handshakeTimeout) {
             timedOut.store(true, ordering: .relaxed)
@@ -231,6 +235,8 @@ public final class HTTP2Client: Sendable {
 // connect future completed, which orders the two.
 private final class HandlerSlot: @unchecked Sendable {
     var handler: HTTP2ConnectionHandler?
+    /// Completes when the peer's SETTINGS arrived (asked for in the initializer, on the loop).
+    var ready: EventLoopFuture<Void>?
 }
 
 /// A connected, ready HTTP/2 connection: its channel and its handler (use the handler on

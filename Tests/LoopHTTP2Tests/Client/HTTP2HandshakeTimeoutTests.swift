@@ -41,6 +41,36 @@ import Loop
         try await group.shutdownGracefully()
     }
 
+    /// Answers each connection with an empty SETTINGS frame, then closes it (a server whose
+    /// maximum age ends an idle connection at once).
+    final class SettingsThenClose: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        func channelActive(context: ChannelHandlerContext) {
+            var settings = ByteBuffer()
+            HTTP2FrameEncoder.writeSettings([], into: &settings)
+            context.writeAndFlush(settings, promise: nil)
+            context.close(promise: nil)
+        }
+        func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {}
+    }
+
+    /// The handshake is done once the server's SETTINGS arrived, even when the connection ends
+    /// right after and before the connecting task is back on the loop: the client then has a
+    /// closed connection, not "closed before the peer's SETTINGS arrived" (which it was not).
+    @Test func rfc9113Section3_4SettingsThenACloseIsAHandshakeThatCompleted() async throws {
+        let group = EventLoopGroup(numberOfThreads: 1)
+        let server = try await ServerBootstrap(group: group)
+            .childChannelInitializer { try $0.pipeline.addHandler(SettingsThenClose()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        for _ in 0..<20 {
+            let connected = try await HTTP2Client.connectHandler(to: .hostAndPort(host: "127.0.0.1", port: server.localAddress!.port),
+                                                                 group: group) { _ in HTTP2AsyncStreamDelegate(loop: group.next()) { _, _ in } }
+            try await connected.channel.closeFuture.get()
+        }
+        try await server.close().get()
+        try await group.shutdownGracefully()
+    }
+
     @Test func serverClosesAClientThatNeverCompletesTheHandshake() async throws {
         let group = EventLoopGroup(numberOfThreads: 1)
         var configuration = HTTP2Configuration(role: .server)
