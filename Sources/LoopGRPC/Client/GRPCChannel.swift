@@ -237,23 +237,28 @@ public final class GRPCChannel: Sendable {
             }
             let connection = connected.handler.delegate as! GRPCClientConnection
             let handler = UncheckedTransfer(connected.handler)
-            let maxStreams = await onLoop(connection.loop) { () -> Int in
+            // What happened between the handshake and this hop (a busy machine can make it
+            // long) is read here: a GOAWAY already received (too_many_pings among them) would
+            // never reach the callbacks set now.
+            let (maxStreams, toldTooManyPings, wentAway) = await onLoop(connection.loop) { () -> (Int, Bool, Bool) in
                 connection.attach(handler.value)
                 connection.onGoingAway = { [weak self] in self?.retire(connection, closed: false) }
                 connection.onTooManyPings = { [weak self] in self?.slowDownKeepalive() }
-                return connection.maxConcurrentStreams
+                return (connection.maxConcurrentStreams, connection.toldTooManyPings, connection.goingAway)
             }
+            if toldTooManyPings { slowDownKeepalive() }
             connected.channel.closeFuture.whenComplete { [weak self] _ in
                 connection.detach()  // Breaks the cycles through the connection (runs on the loop).
                 self?.retire(connection, closed: true)
             }
             var changed: GRPCConnectivityState?
-            let closedAlready = !connected.channel.isActive
+            let closedAlready = wentAway || !connected.channel.isActive
             let retryAtOnce = pool.withLock { pool -> Bool in
                 guard closedAlready, pool.state != .shutdown, pool.closedBeforeUse < Pool.closedBeforeUseLimit else { return false }
-                // The server answered the handshake and ended the connection before any call
-                // could use it (its maximum age, say): not a failed attempt, so no backoff and no
-                // TRANSIENT_FAILURE; waiting calls connect again at once (a few times in a row).
+                // The server answered the handshake and ended the connection (or sent GOAWAY)
+                // before any call could use it (its maximum age, too_many_pings): not a failed
+                // attempt, so no backoff and no TRANSIENT_FAILURE; waiting calls connect again at
+                // once (a few times in a row).
                 pool.connecting = nil
                 pool.closedBeforeUse += 1
                 return true

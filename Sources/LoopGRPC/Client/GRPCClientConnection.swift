@@ -15,6 +15,9 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
     /// Called (on the loop) when the server answered our keepalive PINGs with
     /// GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
     var onTooManyPings: (() -> Void)?
+    /// The server said "too_many_pings" (kept for a channel that sets `onTooManyPings` only
+    /// after that GOAWAY already arrived).
+    private(set) var toldTooManyPings = false
     /// The connection's limit on unfinished response messages, shared by its calls.
     let partialMessages: GRPCPartialMessageBudget
 
@@ -102,6 +105,7 @@ final class GRPCClientConnection: HTTP2StreamDelegate, @unchecked Sendable {
 
     func connectionGoingAway(_ connection: HTTP2ConnectionHandler, lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: String) {
         if code == .enhanceYourCalm && debugData == "too_many_pings" {
+            toldTooManyPings = true
             let callback = onTooManyPings
             onTooManyPings = nil
             callback?()
