@@ -16,7 +16,7 @@ import SwiftProtobuf
 /// // ... call route.method with `request`, get `reply` (protobuf bytes) ...
 /// let json = try route.responseJSON(reply)
 /// ```
-public struct GatewayRoute: Sendable {
+public final class GatewayRoute: Sendable {
     public let httpMethod: GatewayHTTPMethod
     public let template: GatewayPathTemplate
     /// The gRPC method's path, `/loop.demo.v1.Greetings/SayHello`.

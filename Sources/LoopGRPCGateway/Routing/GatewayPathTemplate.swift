@@ -127,43 +127,56 @@ public struct GatewayPathTemplate: Sendable, CustomStringConvertible {
     /// Walks the path's segments against the template's, once. `recording` (when not nil)
     /// receives each variable's raw text in order.
     private func walk(_ path: Substring, recording captures: inout [Substring]?) -> Bool {
-        let utf8 = path.utf8
-        guard let first = utf8.first, first == UInt8(ascii: "/") else { return false }
-        var end = utf8.endIndex
+        // Over the path's contiguous UTF-8 by offset: String.Index arithmetic per byte costs
+        // several times the comparison itself, and this runs for every route tried.
+        if let matched = path.utf8.withContiguousStorageIfAvailable({ bytes in walk(bytes, path, recording: &captures) }) {
+            return matched
+        }
+        return Array(path.utf8).withUnsafeBufferPointer { walk($0, path, recording: &captures) }
+    }
+
+    private func walk(_ bytes: UnsafeBufferPointer<UInt8>, _ path: Substring, recording captures: inout [Substring]?) -> Bool {
+        guard let first = bytes.first, first == UInt8(ascii: "/") else { return false }
+        var end = bytes.count
         if let verbBytes {
             // The verb ends the last segment: ":verb" with no "/" after the colon.
-            guard utf8.count > verbBytes.count + 1 else { return false }
-            let colon = utf8.index(end, offsetBy: -(verbBytes.count + 1))
-            guard utf8[colon] == UInt8(ascii: ":"), utf8[utf8.index(after: colon)..<end].elementsEqual(verbBytes) else {
+            guard end > verbBytes.count + 1 else { return false }
+            let colon = end - verbBytes.count - 1
+            guard bytes[colon] == UInt8(ascii: ":"), UnsafeBufferPointer(rebasing: bytes[(colon + 1)..<end]).elementsEqual(verbBytes) else {
                 return false
             }
             end = colon
         }
-        var cursor = utf8.index(after: utf8.startIndex)
+        var cursor = 1
         var hasSegment = true
         var variableStart = cursor
         for index in segments.indices {
             if variableStartingAt[index] != nil { variableStart = cursor }
-            let segmentEnd: String.Index
+            let segmentEnd: Int
             if case .deepWildcard = segments[index] {
                 segmentEnd = end
                 cursor = end
                 hasSegment = false
             } else {
                 guard hasSegment else { return false }
-                segmentEnd = utf8[cursor..<end].firstIndex(of: UInt8(ascii: "/")) ?? end
-                if let literal = literalBytes[index], !Self.segment(utf8[cursor..<segmentEnd], equals: literal) {
+                var slash = cursor
+                while slash < end, bytes[slash] != UInt8(ascii: "/") { slash += 1 }
+                segmentEnd = slash
+                if let literal = literalBytes[index], !Self.segment(UnsafeBufferPointer(rebasing: bytes[cursor..<segmentEnd]), equals: literal) {
                     return false
                 }
                 if segmentEnd < end {
-                    cursor = utf8.index(after: segmentEnd)
+                    cursor = segmentEnd + 1
                 } else {
                     cursor = end
                     hasSegment = false
                 }
             }
             if variableEndingAt[index] != nil, captures != nil {
-                captures!.append(path[variableStart..<segmentEnd])
+                let utf8 = path.utf8
+                let lower = utf8.index(utf8.startIndex, offsetBy: variableStart)
+                let upper = utf8.index(lower, offsetBy: segmentEnd - variableStart)
+                captures!.append(path[lower..<upper])
             }
         }
         return !hasSegment
@@ -171,7 +184,7 @@ public struct GatewayPathTemplate: Sendable, CustomStringConvertible {
 
     /// A raw path segment against a literal: byte for byte, or after percent-decoding when the
     /// segment has escapes (`gr%65etings` is `greetings`).
-    private static func segment(_ raw: Substring.UTF8View, equals literal: [UInt8]) -> Bool {
+    private static func segment(_ raw: UnsafeBufferPointer<UInt8>, equals literal: [UInt8]) -> Bool {
         if raw.elementsEqual(literal) { return true }
         guard raw.contains(UInt8(ascii: "%")), let decoded = GatewayPercentDecoding.decode(raw, keepEncodedSlash: false) else {
             return false
