@@ -37,6 +37,23 @@ public struct HTTP1Fields: Sendable, Equatable, Sequence {
         fields.first { Self.equalIgnoringCase($0.name, name) }?.value
     }
 
+    /// Whether a field `name` is present, ignoring case.
+    public func contains(_ name: String) -> Bool {
+        fields.contains { Self.equalIgnoringCase($0.name, name) }
+    }
+
+    /// How many fields are named `name`, ignoring case.
+    public func count(_ name: String) -> Int {
+        var count = 0
+        for field in fields where Self.equalIgnoringCase(field.name, name) { count += 1 }
+        return count
+    }
+
+    /// Room for `capacity` fields without growing (a parser reserves a typical head's).
+    public mutating func reserveCapacity(_ capacity: Int) {
+        fields.reserveCapacity(capacity)
+    }
+
     /// Every value of `name`, ignoring case, in order.
     public func values(_ name: String) -> [String] {
         fields.filter { Self.equalIgnoringCase($0.name, name) }.map(\.value)
@@ -45,7 +62,8 @@ public struct HTTP1Fields: Sendable, Equatable, Sequence {
     /// Whether a comma-separated field `name` lists `token` (ignoring case), as Connection
     /// and Transfer-Encoding do (RFC 9110 §5.6.1).
     public func contains(_ name: String, token: String) -> Bool {
-        values(name).contains { value in
+        guard contains(name) else { return false }
+        return values(name).contains { value in
             value.split(separator: ",").contains { Self.equalIgnoringCase(String($0.trimmingSpaces), token) }
         }
     }

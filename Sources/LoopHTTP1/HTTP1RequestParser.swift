@@ -137,15 +137,27 @@ public struct HTTP1RequestParser: Sendable {
         }
         let target = HTTP1Scanner.string(raw, targetStart, index)
         let version: HTTP1Version
-        switch HTTP1Scanner.string(raw, index + 1, end) {
-        case "HTTP/1.1": version = .http1_1
-        case "HTTP/1.0": version = .http1_0
+        // The two versions served, compared as bytes (no String for the common case).
+        let versionBytes = UnsafeRawBufferPointer(rebasing: raw[(index + 1)..<end])
+        if versionBytes.elementsEqual("HTTP/1.1".utf8) {
+            version = .http1_1
+        } else if versionBytes.elementsEqual("HTTP/1.0".utf8) {
+            version = .http1_0
+        } else {
+            version = try Self.unsupportedVersion(HTTP1Scanner.string(raw, index + 1, end))
+        }
+        var head = HTTP1RequestHead(method: method, target: target, version: version)
+        head.fields.reserveCapacity(8)
+        return head
+    }
+
+    private static func unsupportedVersion(_ text: String) throws(HTTP1ParseError) -> HTTP1Version {
+        switch text {
         case let other where other.count == 8 && other.hasPrefix("HTTP/") && other.dropFirst(5).first?.isNumber == true:
             throw HTTP1ParseError(status: 505, "HTTP version \(other) is not supported (RFC 9112 §2.3)")
         default:
             throw .badRequest("malformed request line: no HTTP version (RFC 9112 §3)")
         }
-        return HTTP1RequestHead(method: method, target: target, version: version)
     }
 
     /// The body's framing (RFC 9112 §6.1, §6.3), refusing what request smuggling uses.
@@ -160,8 +172,8 @@ public struct HTTP1RequestParser: Sendable {
 
     /// An HTTP/1.1 request has exactly one Host field (RFC 9112 §3.2).
     private func checkHost(_ head: HTTP1RequestHead) throws(HTTP1ParseError) {
-        let hosts = head.fields.values("host")
-        if hosts.count > 1 { throw .badRequest("more than one Host field (RFC 9112 §3.2)") }
-        if hosts.isEmpty && head.version == .http1_1 { throw .badRequest("an HTTP/1.1 request without Host (RFC 9112 §3.2)") }
+        let hosts = head.fields.count("host")
+        if hosts > 1 { throw .badRequest("more than one Host field (RFC 9112 §3.2)") }
+        if hosts == 0 && head.version == .http1_1 { throw .badRequest("an HTTP/1.1 request without Host (RFC 9112 §3.2)") }
     }
 }

@@ -47,11 +47,16 @@ public struct HTTP1ResponseEncoder: Sendable {
         let status = head.status
         if (100..<200).contains(status) || status == 204 || status == 304 { isBodiless = true }
         var keepAlive = keepAlive
-        out.writeString(version == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
-        out.writeDecimal(status)
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(Self.reasonPhrase(status))
-        out.writeString("\r\n")
+        if status == 200 {
+            // The common status line in one write.
+            out.writeString(version == .http1_1 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.0 200 OK\r\n")
+        } else {
+            out.writeString(version == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
+            out.writeDecimal(status)
+            out.writeInteger(UInt8(ascii: " "))
+            out.writeString(Self.reasonPhrase(status))
+            out.writeString("\r\n")
+        }
         out.writeFieldLines(head.fields)
         if let contentLength {
             if !(status == 204 || (100..<200).contains(status)) {

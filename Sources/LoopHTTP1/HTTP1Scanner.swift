@@ -45,6 +45,17 @@ enum HTTP1Scanner {
         return try buffer.withParsedBytes { raw throws(HTTP1ParseError) -> Int? in
             var position = scan.position
             while position < raw.count {
+                // Ordinary bytes (anything but LF, CR and NUL) need no decision: skip them in a
+                // tight loop, no further than where the limit on the unfinished part would trip
+                // (the byte there goes the long way, which throws).
+                let limitEnd = scan.lines == 0 && !trailers ? scan.lineStart + startLineLimit + 2 : scan.fieldsStart + limits.maxFieldBytes + 2
+                let stop = min(raw.count, max(position, limitEnd))
+                while position < stop {
+                    let byte = raw[position]
+                    if byte <= 0x0D && (byte == 0x0A || byte == 0x0D || byte == 0) { break }
+                    position += 1
+                }
+                guard position < raw.count else { break }
                 let byte = raw[position]
                 if byte == 0x0A {   // LF
                     guard position > scan.lineStart, raw[position - 1] == 0x0D else {
@@ -151,9 +162,9 @@ enum HTTP1Scanner {
     /// request smuggling (and response splitting) uses: Transfer-Encoding with
     /// Content-Length, in HTTP/1.0, or with a coding other than a single chunked.
     static func isChunked(_ fields: HTTP1Fields, version: HTTP1Version, kind: HTTP1MessageKind) throws(HTTP1ParseError) -> Bool {
+        guard fields.contains("transfer-encoding") else { return false }
         let encodings = fields.values("transfer-encoding")
-        guard !encodings.isEmpty else { return false }
-        guard fields.values("content-length").isEmpty else {
+        guard !fields.contains("content-length") else {
             throw kind.malformed("Transfer-Encoding with Content-Length (RFC 9112 §6.3)")
         }
         guard version == .http1_1 else {
@@ -172,12 +183,10 @@ enum HTTP1Scanner {
     /// The Content-Length (RFC 9112 §6.3), nil without one; a list, a sign, a second field
     /// or more than 18 digits is refused.
     static func contentLength(_ fields: HTTP1Fields, kind: HTTP1MessageKind) throws(HTTP1ParseError) -> Int? {
-        let lengths = fields.values("content-length")
-        guard !lengths.isEmpty else { return nil }
-        guard lengths.count == 1 else {
+        guard let text = fields["content-length"] else { return nil }
+        guard fields.count("content-length") == 1 else {
             throw kind.malformed("more than one Content-Length field (RFC 9112 §6.3)")
         }
-        let text = lengths[0]
         guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text) else {
             throw kind.malformed("invalid Content-Length \"\(text)\" (RFC 9112 §6.3)")
         }

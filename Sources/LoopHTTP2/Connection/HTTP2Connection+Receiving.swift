@@ -41,9 +41,16 @@ extension HTTP2Connection {
     /// Processes a frame that arrives decoded rather than as bytes: the HTTP/1.1 bridge's
     /// requests, made in this process (no HPACK or framing round trip). It meets every rule a
     /// frame read from the socket meets, the header list's size limit included (RFC 9113
-    /// §6.5.2: each field's octets plus 32).
-    mutating func receive(decoded frame: HTTP2Frame, now: UInt64 = 0) {
+    /// §6.5.2: each field's octets plus 32) — but one: each field's characters (§8.2.1) and
+    /// the connection-specific fields (§8.2.2) are not checked again when `fieldsChecked`
+    /// says the maker of the list already did (the bridge's HTTP/1.1 parser is stricter:
+    /// tokens for names, which the mapping lower-cases, no control characters in values,
+    /// surrounding whitespace trimmed, connection fields and `te` other than "trailers"
+    /// dropped). The pseudo-header rules (§8.3) are checked all the same.
+    mutating func receive(decoded frame: HTTP2Frame, fieldsChecked: Bool = false, now: UInt64 = 0) {
         guard state != .closed else { return }
+        decodedFieldsChecked = fieldsChecked
+        defer { decodedFieldsChecked = false }
         self.now = now
         keepalive.received(now: now)
         var frame = frame
@@ -218,7 +225,7 @@ extension HTTP2Connection {
         if let limit = configuration.maxConcurrentStreams, peerStreamCount >= Int(limit) {
             throw .stream(streamID, .refusedStream, "more than \(limit) concurrent streams (RFC 9113 §5.1.2)")
         }
-        if let problem = HTTP2HeaderValidation.requestProblem(headers) {
+        if let problem = HTTP2HeaderValidation.requestProblem(headers, checkingFields: !decodedFieldsChecked) {
             throw .stream(streamID, .protocolError, problem)
         }
         let expectedLength = try HTTP2HeaderValidation.contentLength(headers, streamID: streamID)

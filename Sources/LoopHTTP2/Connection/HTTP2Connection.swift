@@ -69,6 +69,8 @@ public struct HTTP2Connection: Sendable {
     /// Server streams waiting for the client's end before their reset (the stream-end rule).
     var resetGrace: HTTP2ResetGrace
     var now: UInt64 = 0
+    /// While a decoded frame whose fields its maker checked is handled (`receive(decoded:fieldsChecked:)`).
+    var decodedFieldsChecked = false
     /// The peer shut down its side of the socket (TCP half-close): no frame will arrive.
     var peerInputClosed = false
     /// Streams whose sender waits for the connection's queued DATA to fall back under half

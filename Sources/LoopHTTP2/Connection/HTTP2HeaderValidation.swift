@@ -5,13 +5,15 @@ enum HTTP2HeaderValidation {
     // costs more than comparing the few short names by value.
 
     /// Checks a request head; returns why it is malformed, or nil.
-    static func requestProblem(_ headers: [HPACKHeader]) -> String? {
+    /// `checkingFields` false skips the per-field rules (§8.2) for a list whose maker checked
+    /// them; the pseudo-header rules (§8.3) always apply.
+    static func requestProblem(_ headers: [HPACKHeader], checkingFields: Bool = true) -> String? {
         var seen: UInt8 = 0  // one bit per pseudo-header
         var regularSeen = false
         var isConnect = false
         var pathIsEmpty = true
         for header in headers {
-            if let problem = fieldProblem(header) { return problem }
+            if checkingFields, let problem = fieldProblem(header) { return problem }
             guard header.name.utf8.first == UInt8(ascii: ":") else {
                 regularSeen = true
                 continue

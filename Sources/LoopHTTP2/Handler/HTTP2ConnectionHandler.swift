@@ -155,10 +155,12 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     /// A frame the HTTP/1.1 bridge in front of this handler made (a request's HEADERS),
-    /// handed over decoded: read as if it came in a read batch from the socket.
+    /// handed over decoded: read as if it came in a read batch from the socket. Its fields
+    /// come from the bridge's HTTP/1.1 parser and mapping, which checked them
+    /// (`HTTP2Connection.receive(decoded:fieldsChecked:)`).
     func channelRead(decoded frame: HTTP2Frame) {
         inReadBatch = true
-        connection.receive(decoded: frame, now: HTTP2ConnectionHandler.clock.nanoseconds())
+        connection.receive(decoded: frame, fieldsChecked: true, now: HTTP2ConnectionHandler.clock.nanoseconds())
         processEvents()
     }
 

@@ -5,9 +5,25 @@ import LoopHTTP1
 enum HTTP1HeaderMapping {
     /// Fields that describe one HTTP/1.1 connection and never travel in HTTP/2 (RFC 9113
     /// §8.2.2), plus Host (it becomes `:authority`) and the h2c upgrade's own fields.
-    private static let connectionSpecific: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings", "expect",
-    ]
+    /// `name` is lower-case. By length, then by comparison: no hashing per field.
+    static func isConnectionSpecific(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: return name == "host"
+        case 6: return name == "expect"
+        case 7: return name == "upgrade"
+        case 10: return name == "connection" || name == "keep-alive"
+        case 14: return name == "http2-settings"
+        case 16: return name == "proxy-connection"
+        case 17: return name == "transfer-encoding"
+        default: return false
+        }
+    }
+
+    /// `name` with ASCII letters in lower case; the same string (no copy) when it has none in
+    /// upper case, as HTTP/2 names and most clients' already are.
+    static func lowercasedName(_ name: String) -> String {
+        name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? name.lowercased() : name
+    }
 
     /// The HTTP/2 header list of a request: pseudo-headers first, then the fields with
     /// lower-case names, without connection-specific ones (and those the Connection field
@@ -16,7 +32,7 @@ enum HTTP1HeaderMapping {
         var authority = head.host ?? ""
         var path = head.target
         // Absolute-form (RFC 9112 §3.2.2): the target's authority wins over Host.
-        if path.first != "/", let schemeEnd = Self.authorityStart(path) {
+        if path.utf8.first != UInt8(ascii: "/"), let schemeEnd = Self.authorityStart(path) {
             let rest = path[schemeEnd...]
             let slash = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
             authority = String(rest[..<slash])
@@ -29,10 +45,11 @@ enum HTTP1HeaderMapping {
         list.append(HPACKHeader(":scheme", scheme))
         list.append(HPACKHeader(":path", path))
         if !authority.isEmpty { list.append(HPACKHeader(":authority", authority)) }
-        let named = head.fields.values("connection").flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces.lowercased() }
+        let named = head.fields.contains("connection")
+            ? head.fields.values("connection").flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces.lowercased() } : []
         for field in head.fields {
-            let name = field.name.lowercased()
-            if connectionSpecific.contains(name) || named.contains(name) { continue }
+            let name = lowercasedName(field.name)
+            if isConnectionSpecific(name) || (!named.isEmpty && named.contains(name)) { continue }
             if name == "te" {
                 if HTTP1Fields.equalIgnoringCase(String(field.value.trimmingSpaces), "trailers") { list.append(HPACKHeader("te", "trailers")) }
                 continue
@@ -60,8 +77,8 @@ enum HTTP1HeaderMapping {
     /// A request's trailer fields for HTTP/2: lower-case, no pseudo or connection-specific ones.
     static func trailers(_ fields: HTTP1Fields) -> [HPACKHeader] {
         fields.compactMap { field in
-            let name = field.name.lowercased()
-            return connectionSpecific.contains(name) || name == "te" || name == "content-length" ? nil : HPACKHeader(name, field.value)
+            let name = lowercasedName(field.name)
+            return isConnectionSpecific(name) || name == "te" || name == "content-length" ? nil : HPACKHeader(name, field.value)
         }
     }
 
@@ -70,13 +87,14 @@ enum HTTP1HeaderMapping {
     static func responseHead(_ list: [HPACKHeader]) -> (head: HTTP1ResponseHead, contentLength: Int?)? {
         var status: Int?
         var fields = HTTP1Fields()
+        fields.reserveCapacity(list.count)
         var contentLength: Int?
         for header in list {
             if header.name == ":status" {
                 status = Int(header.value)
             } else if header.name == "content-length" {
                 contentLength = Int(header.value)
-            } else if !header.name.hasPrefix(":") {
+            } else if header.name.utf8.first != UInt8(ascii: ":") {
                 fields.add(header.name, header.value)
             }
         }
@@ -87,7 +105,7 @@ enum HTTP1HeaderMapping {
     /// Trailers for a chunked HTTP/1.1 body.
     static func responseTrailers(_ list: [HPACKHeader]) -> HTTP1Fields {
         var fields = HTTP1Fields()
-        for header in list where !header.name.hasPrefix(":") { fields.add(header.name, header.value) }
+        for header in list where header.name.utf8.first != UInt8(ascii: ":") { fields.add(header.name, header.value) }
         return fields
     }
 }
