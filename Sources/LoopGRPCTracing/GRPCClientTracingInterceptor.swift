@@ -48,7 +48,7 @@ public struct GRPCClientTracingInterceptor: GRPCClientInterceptor {
     }
 
     public func intercept<Result: Sendable>(
-        path: String, options: GRPCCallOptions, next: @Sendable (GRPCCallOptions) async throws -> Result
+        path: String, options: GRPCCallOptions, next: @concurrent @Sendable (GRPCCallOptions) async throws -> Result
     ) async throws -> Result {
         let tracer = self.tracer ?? InstrumentationSystem.tracer
         let name = GRPCMethodName(path: path)

@@ -43,7 +43,7 @@ public struct GRPCServerTracingInterceptor: GRPCServerInterceptor {
     }
 
     public func intercept<Result: Sendable>(
-        context: GRPCServerContext, next: @Sendable () async throws -> Result
+        context: GRPCServerContext, next: @concurrent @Sendable () async throws -> Result
     ) async throws -> Result {
         let tracer = self.tracer ?? InstrumentationSystem.tracer
         var parent = ServiceContext.topLevel

@@ -46,7 +46,7 @@ public final class EventLoop: @unchecked Sendable {
     var embeddedTimers: [EmbeddedTimer] = []
     var embeddedTimerSequence = 0
     /// Armed timers, kept alive here until they fire or are cancelled. Loop-thread only.
-    var activeTimers: [ObjectIdentifier: LoopTimer] = [:]
+    var armedTimers: LoopTimer?
     private var shutdownPromises: [EventLoopPromise<Void>] = []
     /// The loop's face as a serial executor (see `LoopSerialExecutor`); set once in `init`.
     private(set) var serialExecutor: LoopSerialExecutor!

@@ -100,8 +100,10 @@ public struct GRPCChannelConfiguration: Sendable {
 /// }
 /// ```
 public protocol GRPCClientInterceptor: Sendable {
+    // `@concurrent`: the closure's type stays what conforming types declare in modules built
+    // without NonisolatedNonsendingByDefault (this package enables it; see Package.swift).
     func intercept<Result: Sendable>(
-        path: String, options: GRPCCallOptions, next: @Sendable (GRPCCallOptions) async throws -> Result
+        path: String, options: GRPCCallOptions, next: @concurrent @Sendable (GRPCCallOptions) async throws -> Result
     ) async throws -> Result
 }
 

@@ -13,10 +13,15 @@ enum GRPCLocalMethod: Sendable {
     static func cast<T>(_ value: any Sendable, to type: T.Type, path: String) throws(GRPCStatus) -> T {
         // The types match in every call but a misuse: comparing metatypes and reinterpreting
         // the opened value skips the runtime's general dynamic cast (about 1,000 instructions).
-        func exactly<V>(_ opened: V) -> T? {
-            V.self == T.self ? unsafeBitCast(opened, to: T.self) : nil
-        }
-        if let typed = exactly(value) { return typed }
+        // (No `T?` on this path: instantiating Optional<T>'s metadata per call costs as much.)
+        func reinterpret<V>(_ opened: V) -> T { unsafeBitCast(opened, to: T.self) }
+        if ObjectIdentifier(Swift.type(of: value)) == ObjectIdentifier(T.self) { return reinterpret(value) }
+        return try castSlowly(value, to: type, path: path)
+    }
+
+    /// A subclass or an existential target, or the misuse: the runtime's cast decides.
+    @inline(never)
+    private static func castSlowly<T>(_ value: any Sendable, to type: T.Type, path: String) throws(GRPCStatus) -> T {
         guard let typed = value as? T else {
             throw GRPCStatus(.internal, "in-process call to \(path) with a \(Swift.type(of: value)) request; the method takes \(T.self)")
         }

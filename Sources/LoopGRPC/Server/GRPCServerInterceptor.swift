@@ -15,8 +15,10 @@
 /// }
 /// ```
 public protocol GRPCServerInterceptor: Sendable {
+    // `@concurrent`: the closure's type stays what conforming types declare in modules built
+    // without NonisolatedNonsendingByDefault (this package enables it; see Package.swift).
     func intercept<Result: Sendable>(
-        context: GRPCServerContext, next: @Sendable () async throws -> Result
+        context: GRPCServerContext, next: @concurrent @Sendable () async throws -> Result
     ) async throws -> Result
 }
 

@@ -23,7 +23,7 @@
 /// let captures = template.match("/v1/shelves/7/books/a%20b:publish")
 /// // captures?.values == [("name", "shelves/7"), ("book", "a b")]
 /// ```
-public struct GatewayPathTemplate: Sendable, CustomStringConvertible {
+public final class GatewayPathTemplate: Sendable, CustomStringConvertible {
     /// One segment of the template, variables' segments included.
     public enum Segment: Sendable, Equatable {
         /// Matches exactly this text (stored percent-decoded).

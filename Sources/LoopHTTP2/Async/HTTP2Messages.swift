@@ -19,13 +19,20 @@ public struct HTTP2RequestHead: Sendable, Equatable {
 
     init(decoding list: [HPACKHeader]) {
         var head = HTTP2RequestHead(method: "", path: "")
+        head.headers.reserveCapacity(list.count)
         for header in list {
+            // Regular headers (most of the list) by their first byte; only pseudo-headers
+            // are compared by name.
+            guard header.name.utf8.first == UInt8(ascii: ":") else {
+                head.headers.append(header)
+                continue
+            }
             switch header.name {
             case ":method": head.method = header.value
             case ":path": head.path = header.value
             case ":scheme": head.scheme = header.value
             case ":authority": head.authority = header.value
-            default: if !header.name.hasPrefix(":") { head.headers.append(header) }
+            default: break
             }
         }
         self = head
@@ -65,7 +72,7 @@ public struct HTTP2ResponseHead: Sendable, Equatable {
         for header in list {
             if header.name == ":status" {
                 head.status = Int(header.value) ?? 0
-            } else if !header.name.hasPrefix(":") {
+            } else if header.name.utf8.first != UInt8(ascii: ":") {
                 head.headers.append(header)
             }
         }

@@ -1,8 +1,9 @@
 import Loop
 import LoopTLS
 
-/// An incoming request: its head and its body.
-public struct HTTP2ServerRequest: Sendable {
+/// An incoming request: its head and its body. A class: the request is handed from the
+/// connection to its task and on through a handler's calls, shared rather than copied.
+public final class HTTP2ServerRequest: Sendable {
     /// Method, path, authority and headers.
     public let head: HTTP2RequestHead
     /// The body; empty when the request ended with its headers.
@@ -20,6 +21,16 @@ public struct HTTP2ServerRequest: Sendable {
     public let remoteAddress: SocketAddress?
     /// The address the request arrived on.
     public let localAddress: SocketAddress?
+
+    init(head: HTTP2RequestHead, body: HTTP2Body, streamID: UInt32, tls: TLSConnectionInfo?, remoteAddress: SocketAddress?,
+         localAddress: SocketAddress?) {
+        self.head = head
+        self.body = body
+        self.streamID = streamID
+        self.tls = tls
+        self.remoteAddress = remoteAddress
+        self.localAddress = localAddress
+    }
 }
 
 /// The response to one request, for async handlers. Writes wait while the stream has more

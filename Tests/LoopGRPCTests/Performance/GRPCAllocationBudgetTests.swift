@@ -14,9 +14,9 @@ extension Peer {
 @Suite(.serialized) struct GRPCAllocationBudgetTests {
     /// Allocating calls per unary call on the server (malloc, calloc, realloc and the aligned
     /// ones, counted by Tests/InteropTestSupport/MallocCounter/malloc_counter.c). Measured
-    /// 11.200 (all of them malloc); the benchmarks' callgrind figure (malloc calls,
-    /// Benchmarks/grpc_bench.py) is 11.2 too.
-    static let budget = 11.2
+    /// 10.200 (all of them malloc) since the package runs nonisolated async functions on their
+    /// caller's executor (NonisolatedNonsendingByDefault, Package.swift; 11.200 before).
+    static let budget = 10.2
     /// Allowed drift either way, inclusive (one more allocation per request still passes, two
     /// fail): past it the test fails, also when allocations went away (then lower the budget).
     static let tolerance = 1.0
