@@ -49,7 +49,7 @@ extension HTTP2ConnectionHandler {
         timeoutTimerDeadline = deadline
         let bound = LoopBound(self, eventLoop: context.eventLoop)
         let delay = deadline > now ? deadline - now : 0
-        timeoutTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) {
+        timeoutTimer = context.eventLoop.scheduleCallback(in: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) {
             let handler = bound.value
             handler.timeoutTimer = nil
             handler.timeoutTimerDeadline = .max
@@ -63,7 +63,7 @@ extension HTTP2ConnectionHandler {
         guard case .resetAfterGracePeriod(let period) = connection.configuration.unfinishedRequestPolicy,
               connection.state != .closed else { return }
         let bound = LoopBound(self, eventLoop: loop)
-        graceTimer = loop.scheduleTask(in: period) {
+        graceTimer = loop.scheduleCallback(in: period) {
             let handler = bound.value
             handler.graceTimer = nil
             handler.connection.resetGracePeriodElapsed()

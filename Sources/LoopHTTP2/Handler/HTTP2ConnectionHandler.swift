@@ -36,11 +36,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked) var context: ChannelHandlerContext?
     @exclusivity(unchecked) private var inReadBatch = false
     @exclusivity(unchecked) private var flushScheduled = false
-    private var handshakeTimer: Scheduled<Void>?
+    private var handshakeTimer: ScheduledCallback?
     /// Runs once per grace period while streams wait for the client's end (the stream-end rule).
-    var graceTimer: Scheduled<Void>?
+    var graceTimer: ScheduledCallback?
     /// Closes the socket if the peer does not close its side after we ended the connection.
-    private var lingerTimer: Scheduled<Void>?
+    private var lingerTimer: ScheduledCallback?
     /// channelInactive arrived: the socket is closed.
     @exclusivity(unchecked) private var inactive = false
     @exclusivity(unchecked) var closing = false
@@ -56,7 +56,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     /// Past this many, reading stops until the channel is writable again.
     static let maxBytesQueuedWhileUnwritable = 64 * 1024
     @exclusivity(unchecked) var timeouts: HTTP2Timeouts
-    var timeoutTimer: Scheduled<Void>?
+    var timeoutTimer: ScheduledCallback?
     /// When `timeoutTimer` fires (monotonic nanoseconds; .max: no timer).
     @exclusivity(unchecked) var timeoutTimerDeadline = UInt64.max
     /// Queued DATA at the last observation: less now means output moved.
@@ -139,7 +139,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         flushNow()
         let limit = connection.configuration.handshakeTimeout
         let bound = LoopBound(self, eventLoop: context.eventLoop)
-        handshakeTimer = context.eventLoop.scheduleTask(in: limit) {
+        handshakeTimer = context.eventLoop.scheduleCallback(in: limit) {
             let handler = bound.value
             guard !handler.connection.isReady, handler.connection.state != .closed else { return }
             handler.connection.close(code: .settingsTimeout, reason: "no SETTINGS from the peer within \(limit)")
@@ -350,7 +350,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             return
         }
         let bound = LoopBound(self, eventLoop: context.eventLoop)
-        lingerTimer = context.eventLoop.scheduleTask(in: HTTP2ConnectionHandler.lingerTimeout) {
+        lingerTimer = context.eventLoop.scheduleCallback(in: HTTP2ConnectionHandler.lingerTimeout) {
             let handler = bound.value
             handler.lingerTimer = nil
             handler.context?.close(promise: nil)
