@@ -79,7 +79,7 @@ public final class TLSHandler: ChannelDuplexHandler {
     @exclusivity(unchecked) private var readingPaused = false
     /// Chunks of this flush were written to the socket and wait for its flush.
     @exclusivity(unchecked) private var chunksWritten = false
-    @exclusivity(unchecked) private var handshakeTimer: Scheduled<Void>?
+    @exclusivity(unchecked) private var handshakeTimer: ScheduledCallback?
     @exclusivity(unchecked) private var inputClosedSent = false
     private var handshakePromises: [EventLoopPromise<TLSConnectionInfo>] = []
     private var handshakeFailure: TLSError?
@@ -143,7 +143,7 @@ public final class TLSHandler: ChannelDuplexHandler {
         let limit = engine.context.configuration.handshakeTimeout
         let bound = LoopBound(self, eventLoop: context.eventLoop)
         let boundContext = LoopBound(context, eventLoop: context.eventLoop)
-        handshakeTimer = context.eventLoop.scheduleTask(in: limit) {
+        handshakeTimer = context.eventLoop.scheduleCallback(in: limit) {
             let handler = bound.value
             guard case .handshaking = handler.state else { return }
             handler.fail(TLSError(.handshakeTimeout, "TLS handshake not finished within \(limit)"), context: boundContext.value)

@@ -290,7 +290,9 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func finishShutdownIfIdle() {
-        guard stateLock.withLock({ $0 == .closing }), registeredChannels.isEmpty else { return }
+        // The loop-thread check first: while channels are registered (always, when serving)
+        // no lock is taken after every batch of jobs.
+        guard registeredChannels.isEmpty, stateLock.withLock({ $0 == .closing }) else { return }
         let queueEmpty = incoming.withLock { $0.jobs.isEmpty }
         guard queueEmpty else {
             if case .libev(let evLoop) = driver { ev_async_send(evLoop, asyncWatcher) }

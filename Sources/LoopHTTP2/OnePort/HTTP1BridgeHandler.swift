@@ -12,13 +12,17 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var bridge: HTTP1Bridge
-    private var context: ChannelHandlerContext?
-    private var deliveryScheduled = false
-    private var pausedReading = false
-    private var closing = false
-    private var headTimer: Scheduled<Void>?
-    private var lingerTimer: Scheduled<Void>?
+    // Loop-confined state, never accessed re-entrantly while mutated: no dynamic exclusivity
+    // check per access (the bridge is touched several times per request).
+    @exclusivity(unchecked) private var bridge: HTTP1Bridge
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var deliveryScheduled = false
+    @exclusivity(unchecked) private var pausedReading = false
+    @exclusivity(unchecked) private var closing = false
+    // Loop callbacks, not promise-backed tasks: cancelling one (the head timer, once per
+    // connection at least) fails no promise.
+    private var headTimer: ScheduledCallback?
+    private var lingerTimer: ScheduledCallback?
 
     /// The connection's handler, next in the pipeline: request HEADERS go to it decoded. Nil:
     /// everything goes down the pipeline as bytes.
@@ -146,7 +150,7 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
         if bridge.isReceivingHead {
             guard headTimer == nil else { return }
             let bound = LoopBound(self, eventLoop: context.eventLoop)
-            headTimer = context.eventLoop.scheduleTask(in: bridge.options.requestHeadTimeout) {
+            headTimer = context.eventLoop.scheduleCallback(in: bridge.options.requestHeadTimeout) {
                 let handler = bound.value
                 handler.headTimer = nil
                 guard let context = handler.context else { return }
@@ -187,7 +191,7 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
             _ = context.channel.setOption(.autoRead(false))
         }
         let bound = LoopBound(self, eventLoop: context.eventLoop)
-        lingerTimer = context.eventLoop.scheduleTask(in: .seconds(1)) {
+        lingerTimer = context.eventLoop.scheduleCallback(in: .seconds(1)) {
             bound.value.context?.close(promise: nil)
         }
         context.close(mode: .output).whenFailure { _ in

@@ -22,7 +22,9 @@ public final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
 
     private let handler: Handler
     private let loop: EventLoop
-    private var streams: [UInt32: StreamRecord] = [:]
+    // Loop-confined (every delegate call comes from the connection's loop), never accessed
+    // re-entrantly while mutated: no dynamic exclusivity check per access.
+    @exclusivity(unchecked) private var streams: [UInt32: StreamRecord] = [:]
 
     private struct StreamRecord {
         let body: HTTP2BodyStorage
@@ -51,7 +53,8 @@ public final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
         let response = HTTP2ServerResponse(storage: writer)
         let handler = self.handler
         let loop = self.loop
-        streams[stream.id] = StreamRecord(body: body, writer: writer, task: nil)
+        // The task runs once this call has returned to the loop: its record (with the task, for
+        // a reset to cancel) is in place before, in one insertion.
         let task = Task(executorPreference: loop) {
             do {
                 try await handler(request, response)
@@ -69,7 +72,7 @@ public final class HTTP2AsyncStreamDelegate: HTTP2StreamDelegate {
                 }
             }
         }
-        if streams[stream.id] != nil { streams[stream.id]!.task = task }
+        streams[stream.id] = StreamRecord(body: body, writer: writer, task: task)
     }
 
     public func streamData(_ stream: HTTP2StreamHandle, _ data: ByteBuffer, endStream: Bool) {
