@@ -52,13 +52,14 @@ run: build
 
 # Builds and runs every test (unit, sockets, interop with real peers, the README's own-service
 # package built with the code-generation plugin, and the allocation
-# budgets, which count mallocs per request in the release HTTP2Server, InteropServer and GRPCProxy:
-# built here, one product per `swift build`).
+# budgets, which count mallocs per request in the release HTTP2Server, InteropServer, GRPCProxy
+# and GatewayDemo: built here, one product per `swift build`).
 test: test-deps peers
 	$(SWIFT) build --build-tests
 	$(SWIFT) build -c release --product HTTP2Server
 	$(SWIFT) build -c release --product InteropServer
 	$(SWIFT) build -c release --product GRPCProxy
+	$(SWIFT) build -c release --product GatewayDemo
 	$(SWIFT) test
 	SWIFT=$(SWIFT) scripts/test-user-package.sh
 
