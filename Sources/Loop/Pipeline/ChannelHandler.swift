@@ -5,11 +5,28 @@ public protocol ChannelHandler: AnyObject {
     func handlerAdded(context: ChannelHandlerContext)
     /// Called once the handler has left the pipeline (removed, or the channel closed).
     func handlerRemoved(context: ChannelHandlerContext)
+
+    /// The handler as an inbound or outbound one, or nil: chosen when the type conforms (the
+    /// defaults below), so adding a handler to a pipeline needs no dynamic cast when it says
+    /// yes (each cast asked the runtime's conformance tables, several hundred instructions per
+    /// new connection and handler). Not for implementing.
+    var _inboundEvents: (any _ChannelInboundEvents)? { get }
+    var _outboundEvents: (any _ChannelOutboundEvents)? { get }
 }
 
 extension ChannelHandler {
     @inlinable public func handlerAdded(context: ChannelHandlerContext) {}
     @inlinable public func handlerRemoved(context: ChannelHandlerContext) {}
+    @inlinable public var _inboundEvents: (any _ChannelInboundEvents)? { nil }
+    @inlinable public var _outboundEvents: (any _ChannelOutboundEvents)? { nil }
+}
+
+extension _ChannelInboundEvents {
+    @inlinable public var _inboundEvents: (any _ChannelInboundEvents)? { self }
+}
+
+extension _ChannelOutboundEvents {
+    @inlinable public var _outboundEvents: (any _ChannelOutboundEvents)? { self }
 }
 
 /// Inbound events without their typed message; implement ``ChannelInboundHandler`` instead.

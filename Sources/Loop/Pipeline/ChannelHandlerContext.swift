@@ -41,8 +41,10 @@ public final class ChannelHandlerContext {
     init(name: String, handler: any ChannelHandler, eventLoop: EventLoop) {
         self.name = name
         self.handler = handler
-        self.inbound = handler as? any _ChannelInboundEvents
-        self.outbound = handler as? any _ChannelOutboundEvents
+        // The conformance's own answer first (no dynamic cast); the cast still decides when it
+        // says nil, for a subclass that added a conformance its superclass lacked.
+        self.inbound = handler._inboundEvents ?? (handler as? any _ChannelInboundEvents)
+        self.outbound = handler._outboundEvents ?? (handler as? any _ChannelOutboundEvents)
         self.eventLoop = eventLoop
     }
 

@@ -272,20 +272,29 @@ public final class ChannelPipeline: @unchecked Sendable {
     }
 
     /// Recomputes each context's nearest inbound successor and outbound predecessor.
+    /// Walks unretained: the pipeline's `next`/`prev` links own every context for the walk's
+    /// length, and a strong cursor cost a retain and a release per context per pass (adding
+    /// or removing a handler relinks; a one-port connection does it three times).
     private func relink() {
-        var lastOutbound: ChannelHandlerContext = head
-        var current = head.next
-        while let context = current {
-            context.prevOutbound = lastOutbound
-            if context.outbound != nil && context !== tail { lastOutbound = context }
-            current = context.next
+        let tail = Unmanaged.passUnretained(self.tail)
+        let head = Unmanaged.passUnretained(self.head)
+        var lastOutbound = head
+        var cursor = head._withUnsafeGuaranteedRef { $0.next.map(Unmanaged.passUnretained) }
+        while let current = cursor {
+            cursor = current._withUnsafeGuaranteedRef { context in
+                context._prevOutbound = lastOutbound
+                if context.outbound != nil && current.toOpaque() != tail.toOpaque() { lastOutbound = current }
+                return context.next.map(Unmanaged.passUnretained)
+            }
         }
-        var nextInbound: ChannelHandlerContext = tail
-        current = tail.prev
-        while let context = current {
-            context.nextInbound = nextInbound
-            if context.inbound != nil && context !== head { nextInbound = context }
-            current = context.prev
+        var nextInbound = tail
+        cursor = tail._withUnsafeGuaranteedRef { $0.prev.map(Unmanaged.passUnretained) }
+        while let current = cursor {
+            cursor = current._withUnsafeGuaranteedRef { context in
+                context._nextInbound = nextInbound
+                if context.inbound != nil && current.toOpaque() != head.toOpaque() { nextInbound = current }
+                return context.prev.map(Unmanaged.passUnretained)
+            }
         }
     }
 

@@ -117,15 +117,26 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         didSet { if servesHTTP1 { connection.encoder.hpack.huffman = .never } }
     }
 
+    /// On a one-port server the handler waits behind the protocol detector from the start and
+    /// begins (its SETTINGS, its handshake timer) only when the detector finds HTTP/2 or puts
+    /// the HTTP/1.1 bridge in front of it: ``startNow()``. Set before it is added.
+    var startsWhenTold = false
+
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.loop = context.eventLoop
-        if context.channel.isActive { start(context: context) }
+        if !startsWhenTold, context.channel.isActive { start(context: context) }
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        start(context: context)
+        if !startsWhenTold { start(context: context) }
         context.fireChannelActive()
+    }
+
+    /// Begins a handler that ``startsWhenTold``: on its loop, once in the pipeline.
+    func startNow() {
+        startsWhenTold = false
+        if let context, context.channel.isActive { start(context: context) }
     }
 
     private func start(context: ChannelHandlerContext) {

@@ -165,6 +165,12 @@ public final class HTTP2Server: Sendable {
         let http1 = configuration.http1
         let tlsContext = try tls.map { try TLSContext($0.defaultingApplicationProtocols(to: http1 == nil ? ["h2"] : ["h2", "http/1.1"])) }
         let connections = HTTP2ServerConnections()
+        // One port: the detectors' deadlines, one list per loop (OnePort/DetectionDeadlines.swift).
+        // (An array searched by identity: a group has a loop or a few, and hashing cost more.)
+        let deadlines: [DetectionDeadlines] = http1.map { options in
+            let limit = HTTPProtocolDetectorHandler.detectionLimit(options, tls: tlsContext)
+            return group.loops.map { DetectionDeadlines(loop: $0, timeout: limit) }
+        } ?? []
         let listener = try await ServerBootstrap(group: group)
             .serverOption(.backlog(1024))
             // A client that sends its requests and shuts down its writing side still gets its
@@ -176,12 +182,19 @@ public final class HTTP2Server: Sendable {
                 if let http1 {
                     // One port: the first bytes decide between TLS, HTTP/2 and HTTP/1.1
                     // (OnePort/); a TLSHandler, if any, goes in behind the decision.
+                    // The HTTP/2 handler waits behind the detector, which starts it (or puts the
+                    // bridge or TLS in front of it first).
                     try pipelineSetup?(channel)
-                    try channel.pipeline.addHandler(HTTPProtocolDetectorHandler(http2: handler, options: http1, tls: tlsContext))
+                    handler.startsWhenTold = true
+                    try channel.pipeline.addHandler(HTTPProtocolDetectorHandler(http2: handler, options: http1, tls: tlsContext,
+                                                                                deadlines: deadlines.first { $0.loop === channel.eventLoop }),
+                                                    name: "one-port-detector")
+                    try channel.pipeline.addHandler(handler, name: "http2")
                 } else {
                     if let tlsContext { try channel.pipeline.addHandler(TLSHandler(context: tlsContext), name: "tls") }
                     try pipelineSetup?(channel)
-                    try channel.pipeline.addHandler(handler)
+                    // Named: a generated name ("<type>-<n>") costs more than the rest of the add.
+                    try channel.pipeline.addHandler(handler, name: "http2")
                 }
             }
             .bind(to: endpoint)

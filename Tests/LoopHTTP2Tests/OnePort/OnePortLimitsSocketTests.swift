@@ -110,6 +110,36 @@ import Testing
         try await server.stop()
     }
 
+    /// The detectors' deadlines are one list per loop (DetectionDeadlines) with one timer for
+    /// its head: connections that started at different times each get their own full wait,
+    /// and one that decided in between (an HTTP/1.1 request, served) leaves the list without
+    /// disturbing the others.
+    @Test func staggeredSilentConnectionsEachWaitTheirOwnDetectionTimeout() async throws {
+        let server = try await OnePortSocketTests.start { _, http1 in http1.detectionTimeout = .milliseconds(400) }
+        try await OnePortSocketTests.withGoodClient(server) {
+            var silent: [(connection: RawHTTP1Connection, connected: ContinuousClock.Instant)] = []
+            for index in 0..<3 {
+                if index > 0 { try await Task.sleep(for: .milliseconds(150)) }
+                let beforeConnect = ContinuousClock.now
+                silent.append((try RawHTTP1Connection(port: server.port), beforeConnect))
+                if index == 1 {
+                    // Decides at once: out of the list, answered, and the others still wait.
+                    let speaker = try RawHTTP1Connection(port: server.port)
+                    try await speaker.send("GET /n/hi HTTP/1.1\r\nHost: a\r\n\r\n")
+                    let response = try await speaker.readResponse()
+                    #expect(response.status == 200, "\(response)")
+                }
+            }
+            for (index, entry) in silent.enumerated() {
+                #expect(try await entry.connection.readUntilClosed().isEmpty)
+                let waited = ContinuousClock.now - entry.connected
+                #expect(waited >= .milliseconds(400), "silent connection \(index) closed after \(waited)")
+                #expect(waited < .seconds(5), "silent connection \(index) closed after \(waited)")
+            }
+        }
+        try await server.stop()
+    }
+
     @Test func rfc9110Section15_5_9ATrickledHeadGets408AfterTheRequestHeadTimeout() async throws {
         let server = try await OnePortSocketTests.start { _, http1 in http1.requestHeadTimeout = .milliseconds(500) }
         try await OnePortSocketTests.withGoodClient(server) {
