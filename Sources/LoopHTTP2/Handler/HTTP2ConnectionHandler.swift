@@ -117,25 +117,26 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         didSet { if servesHTTP1 { connection.encoder.hpack.huffman = .never } }
     }
 
-    /// On a one-port server the handler waits behind the protocol detector from the start and
-    /// begins (its SETTINGS, its handshake timer) only when the detector finds HTTP/2 or puts
-    /// the HTTP/1.1 bridge in front of it: ``startNow()``. Set before it is added.
-    var startsWhenTold = false
+    /// On a one-port server: the protocol detection in front of this connection
+    /// (OnePort/OnePortFront.swift) until it knows the protocol; the handler begins (its
+    /// SETTINGS, its handshake timer) only then, through ``startNow()``. Set before the
+    /// handler is added.
+    @exclusivity(unchecked) var front: OnePortFront?
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.loop = context.eventLoop
-        if !startsWhenTold, context.channel.isActive { start(context: context) }
+        guard context.channel.isActive else { return }
+        if let front { front.activate(context) } else { start(context: context) }
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        if !startsWhenTold { start(context: context) }
+        if let front { front.activate(context) } else { start(context: context) }
         context.fireChannelActive()
     }
 
-    /// Begins a handler that ``startsWhenTold``: on its loop, once in the pipeline.
+    /// Begins a handler whose ``front`` decided: on its loop, once in the pipeline.
     func startNow() {
-        startsWhenTold = false
         if let context, context.channel.isActive { start(context: context) }
     }
 
@@ -160,6 +161,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
+        if let front { return front.read(data, context) }
         inReadBatch = true
         connection.receive(data, now: HTTP2ConnectionHandler.clock.nanoseconds())
         processEvents()
@@ -176,6 +178,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
+        // Not started yet (the one-port front still reads): nothing to flush or time.
+        if front != nil { return context.fireChannelReadComplete() }
         inReadBatch = false
         if observer.metrics != nil, !connection.counters.isEmpty { observer.report(&connection.counters) }
         flushNow()
@@ -200,6 +204,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        front?.stop()
         inactive = true
         handshakeTimer?.cancel()
         graceTimer?.cancel()
@@ -226,6 +231,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let front, front.event(event, context) { return }
         if let event = event as? TLSEvent, case .handshakeCompleted(let info) = event {
             tls = info
             // ALPN chose another protocol than ours: this connection cannot speak HTTP/2. (No
@@ -267,6 +273,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        front?.stop()
         self.context = nil
     }
 

@@ -1,28 +1,28 @@
 import Loop
 
-/// The one-port detectors' deadlines on one loop. Every detector of a server waits the same
+/// The one-port fronts' deadlines on one loop. Every front of a server waits the same
 /// time (`HTTP1Options.detectionTimeout`, or the TLS handshake's limit if shorter), so they
-/// expire in the order they started: one first-in-first-out list through the detectors
+/// expire in the order they started: one first-in-first-out list through the fronts
 /// themselves and one loop timer for the list's head, re-armed only when it fires — instead
 /// of a timer armed and cancelled for every connection (which cost about a third of the
-/// detector's price per connection). Adding and removing a detector is a few pointer writes.
+/// front's price per connection). Adding and removing a front is a few pointer writes.
 ///
 /// Loop-confined: made per loop by ``HTTP2Server``, used only from that loop's channels.
 ///
 /// ```
-/// accept → add(detector)   (deadline = now + timeout, appended)
-/// decided / closed → remove(detector)
-/// timer → every detector whose deadline passed is removed and told (`deadlinePassed()`);
+/// accept → add(front)   (deadline = now + timeout, appended)
+/// decided / closed → remove(front)
+/// timer → every front whose deadline passed is removed and told (`deadlinePassed()`);
 ///         the timer is armed again for the new head, if any
 /// ```
 final class DetectionDeadlines: @unchecked Sendable {
     let loop: EventLoop
     let timeout: Duration
     private let timeoutNanoseconds: UInt64
-    /// The list holds its detectors (so none dangles); each is removed when it decides, when
+    /// The list holds its fronts (so none dangles); each is removed when it decides, when
     /// its handler is removed, or when its deadline passes.
-    @exclusivity(unchecked) private var first: HTTPProtocolDetectorHandler?
-    @exclusivity(unchecked) private unowned(unsafe) var last: HTTPProtocolDetectorHandler?
+    @exclusivity(unchecked) private var first: OnePortFront?
+    @exclusivity(unchecked) private unowned(unsafe) var last: OnePortFront?
     @exclusivity(unchecked) private var timer: ScheduledCallback?
 
     init(loop: EventLoop, timeout: Duration) {
@@ -32,29 +32,29 @@ final class DetectionDeadlines: @unchecked Sendable {
         timeoutNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds / 1_000_000_000))
     }
 
-    /// Starts `detector`'s wait. On the loop.
-    func add(_ detector: HTTPProtocolDetectorHandler) {
-        guard !detector.isWaiting else { return }
-        detector.isWaiting = true
-        detector.deadline = HTTP2ConnectionHandler.clock.nanoseconds() + timeoutNanoseconds
-        detector.nextWaiting = nil
-        detector.previousWaiting = last
-        if let last { last.nextWaiting = detector } else { first = detector }
-        last = detector
+    /// Starts `front`'s wait. On the loop.
+    func add(_ front: OnePortFront) {
+        guard !front.isWaiting else { return }
+        front.isWaiting = true
+        front.deadline = HTTP2ConnectionHandler.clock.nanoseconds() + timeoutNanoseconds
+        front.nextWaiting = nil
+        front.previousWaiting = last
+        if let last { last.nextWaiting = front } else { first = front }
+        last = front
         if timer == nil { arm(in: timeout) }
     }
 
-    /// Ends `detector`'s wait (it decided, or went away). On the loop.
-    func remove(_ detector: HTTPProtocolDetectorHandler) {
-        guard detector.isWaiting else { return }
-        detector.isWaiting = false
-        withExtendedLifetime(detector) {
-            let next = detector.nextWaiting
-            let previous = detector.previousWaiting
+    /// Ends `front`'s wait (it decided, or went away). On the loop.
+    func remove(_ front: OnePortFront) {
+        guard front.isWaiting else { return }
+        front.isWaiting = false
+        withExtendedLifetime(front) {
+            let next = front.nextWaiting
+            let previous = front.previousWaiting
             if let previous { previous.nextWaiting = next } else { first = next }
             if let next { next.previousWaiting = previous } else { last = previous }
-            detector.nextWaiting = nil
-            detector.previousWaiting = nil
+            front.nextWaiting = nil
+            front.previousWaiting = nil
         }
         // The timer stays: when it fires for a head that left, it re-arms for the new one.
     }

@@ -168,7 +168,7 @@ public final class HTTP2Server: Sendable {
         // One port: the detectors' deadlines, one list per loop (OnePort/DetectionDeadlines.swift).
         // (An array searched by identity: a group has a loop or a few, and hashing cost more.)
         let deadlines: [DetectionDeadlines] = http1.map { options in
-            let limit = HTTPProtocolDetectorHandler.detectionLimit(options, tls: tlsContext)
+            let limit = OnePortFront.detectionLimit(options, tls: tlsContext)
             return group.loops.map { DetectionDeadlines(loop: $0, timeout: limit) }
         } ?? []
         let listener = try await ServerBootstrap(group: group)
@@ -180,15 +180,12 @@ public final class HTTP2Server: Sendable {
                 let handler = HTTP2ConnectionHandler(configuration: fixed, delegate: makeDelegate(channel), metrics: metrics)
                 try connections.admit(channel, handler: handler)
                 if let http1 {
-                    // One port: the first bytes decide between TLS, HTTP/2 and HTTP/1.1
-                    // (OnePort/); a TLSHandler, if any, goes in behind the decision.
-                    // The HTTP/2 handler waits behind the detector, which starts it (or puts the
-                    // bridge or TLS in front of it first).
+                    // One port: the handler's front reads the first bytes and decides between
+                    // TLS, HTTP/2 and HTTP/1.1, putting a TLSHandler or the HTTP/1.1 bridge in
+                    // front of the handler if needed (OnePort/OnePortFront.swift).
                     try pipelineSetup?(channel)
-                    handler.startsWhenTold = true
-                    try channel.pipeline.addHandler(HTTPProtocolDetectorHandler(http2: handler, options: http1, tls: tlsContext,
-                                                                                deadlines: deadlines.first { $0.loop === channel.eventLoop }),
-                                                    name: "one-port-detector")
+                    handler.front = OnePortFront(http2: handler, options: http1, tls: tlsContext,
+                                                 deadlines: deadlines.first { $0.loop === channel.eventLoop })
                     try channel.pipeline.addHandler(handler, name: "http2")
                 } else {
                     if let tlsContext { try channel.pipeline.addHandler(TLSHandler(context: tlsContext), name: "tls") }
