@@ -141,12 +141,10 @@ public final class TLSHandler: ChannelDuplexHandler {
         guard case .idle = state else { return }
         state = .handshaking
         let limit = engine.context.configuration.handshakeTimeout
-        let bound = LoopBound(self, eventLoop: context.eventLoop)
-        let boundContext = LoopBound(context, eventLoop: context.eventLoop)
-        handshakeTimer = context.eventLoop.scheduleCallback(in: limit) {
-            let handler = bound.value
-            guard case .handshaking = handler.state else { return }
-            handler.fail(TLSError(.handshakeTimeout, "TLS handshake not finished within \(limit)"), context: boundContext.value)
+        // A loop callback: it may hold the handler and its context as they are.
+        handshakeTimer = context.eventLoop.scheduleCallback(in: limit) { [self] in
+            guard case .handshaking = state else { return }
+            fail(TLSError(.handshakeTimeout, "TLS handshake not finished within \(limit)"), context: context)
         }
         if engine.role == .client { advanceHandshake(context: context) }
     }

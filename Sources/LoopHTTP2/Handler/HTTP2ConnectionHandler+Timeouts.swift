@@ -47,14 +47,12 @@ extension HTTP2ConnectionHandler {
         guard let deadline = next, deadline < timeoutTimerDeadline else { return }
         timeoutTimer?.cancel()
         timeoutTimerDeadline = deadline
-        let bound = LoopBound(self, eventLoop: context.eventLoop)
         let delay = deadline > now ? deadline - now : 0
         timeoutTimer = context.eventLoop.scheduleCallback(in: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) {
-            let handler = bound.value
-            handler.timeoutTimer = nil
-            handler.timeoutTimerDeadline = .max
-            guard let context = handler.context else { return }
-            handler.watchTimeouts(context)
+            self.timeoutTimer = nil
+            self.timeoutTimerDeadline = .max
+            guard let context = self.context else { return }
+            self.watchTimeouts(context)
         }
     }
 
@@ -62,13 +60,11 @@ extension HTTP2ConnectionHandler {
     func startGraceTimer(_ loop: EventLoop) {
         guard case .resetAfterGracePeriod(let period) = connection.configuration.unfinishedRequestPolicy,
               connection.state != .closed else { return }
-        let bound = LoopBound(self, eventLoop: loop)
-        graceTimer = loop.scheduleCallback(in: period) {
-            let handler = bound.value
-            handler.graceTimer = nil
-            handler.connection.resetGracePeriodElapsed()
-            handler.processEvents()
-            handler.flushNow()   // starts the next tick while streams still wait
+        graceTimer = loop.scheduleCallback(in: period) { [self] in
+            self.graceTimer = nil
+            self.connection.resetGracePeriodElapsed()
+            self.processEvents()
+            self.flushNow()   // starts the next tick while streams still wait
         }
     }
 }

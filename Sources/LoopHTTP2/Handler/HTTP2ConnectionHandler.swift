@@ -150,13 +150,11 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         connection.start(now: HTTP2ConnectionHandler.clock.nanoseconds())
         flushNow()
         let limit = connection.configuration.handshakeTimeout
-        let bound = LoopBound(self, eventLoop: context.eventLoop)
-        handshakeTimer = context.eventLoop.scheduleCallback(in: limit) {
-            let handler = bound.value
-            guard !handler.connection.isReady, handler.connection.state != .closed else { return }
-            handler.connection.close(code: .settingsTimeout, reason: "no SETTINGS from the peer within \(limit)")
-            handler.processEvents()
-            handler.flushNow()
+        handshakeTimer = context.eventLoop.scheduleCallback(in: limit) { [self] in
+            guard !self.connection.isReady, self.connection.state != .closed else { return }
+            self.connection.close(code: .settingsTimeout, reason: "no SETTINGS from the peer within \(limit)")
+            self.processEvents()
+            self.flushNow()
         }
     }
 

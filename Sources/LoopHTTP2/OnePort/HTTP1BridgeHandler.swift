@@ -149,13 +149,11 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
     private func watchHead(_ context: ChannelHandlerContext) {
         if bridge.isReceivingHead {
             guard headTimer == nil else { return }
-            let bound = LoopBound(self, eventLoop: context.eventLoop)
-            headTimer = context.eventLoop.scheduleCallback(in: bridge.options.requestHeadTimeout) {
-                let handler = bound.value
-                handler.headTimer = nil
-                guard let context = handler.context else { return }
-                handler.bridge.headTimedOut()
-                handler.deliver(context, readComplete: true)
+            headTimer = context.eventLoop.scheduleCallback(in: bridge.options.requestHeadTimeout) { [self] in
+                self.headTimer = nil
+                guard let context = self.context else { return }
+                self.bridge.headTimedOut()
+                self.deliver(context, readComplete: true)
             }
         } else if let timer = headTimer {
             timer.cancel()
