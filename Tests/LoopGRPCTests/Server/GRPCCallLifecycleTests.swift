@@ -55,11 +55,16 @@ import InteropTestSupport
             let call = Task {
                 try await channel.unary(path: "/probe.P/Wait", request: ByteBuffer(), serializer: codec, deserializer: codec, options: GRPCCallOptions())
             }
-            let deadline = ContinuousClock.now + .seconds(5)
-            while !observed.state.withLock({ $0.started }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            // Each wait has its own limit, and the cancel waits for the handler to be running: a
+            // call cancelled before its handler started has no handler to reach (on a loaded
+            // machine the start alone once took longer than a shared 5 s limit).
+            let started = ContinuousClock.now + .seconds(10)
+            while !observed.state.withLock({ $0.started }) && ContinuousClock.now < started { try await Task.sleep(for: .milliseconds(10)) }
+            try #require(observed.state.withLock { $0.started }, "the handler did not start within 10 s")
             call.cancel()
             await #expect(throws: GRPCStatus.self) { _ = try await call.value }
-            while !observed.state.withLock({ $0.cancelled }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            let cancelled = ContinuousClock.now + .seconds(10)
+            while !observed.state.withLock({ $0.cancelled }) && ContinuousClock.now < cancelled { try await Task.sleep(for: .milliseconds(10)) }
             #expect(observed.state.withLock { $0.cancelled })
         }
     }
