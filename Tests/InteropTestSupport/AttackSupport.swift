@@ -135,7 +135,13 @@ public func expectAttackWithinBound(_ bound: AttackBound, python: String, pid: I
             tally.failures.append("\(error)")
         }
         try await Task.sleep(for: .milliseconds(5))
-    } while ContinuousClock.now - started < .seconds(bound.seconds) && tally.failures.count < 5
+        // The attack's window, and on until ten good requests were served (at most 10 s more):
+        // on a loaded machine the test's own task can be held back for seconds, and a window
+        // of two seconds then saw one request (served, not failed) where ten are asked for.
+        let elapsed = ContinuousClock.now - started
+        let goOn = (elapsed < .seconds(bound.seconds) || tally.succeeded < 10) && elapsed < .seconds(bound.seconds + 10)
+        if !goOn || tally.failures.count >= 5 { break }
+    } while true
     let report: AttackerReport
     do {
         report = try await attacking.value
