@@ -257,7 +257,7 @@ extension HTTP2Connection {
             try abuse.charge(.provokedReset, now: now)
             // Refuse the request with 431 (RFC 6585) and leave the connection alone.
             lastPeerStreamID = streamID
-            encoder.writeHeaders(streamID: streamID, headers: [HPACKHeader(":status", "431")], endStream: true, into: &output.control)
+            writeHeaders(streamID: streamID, [HPACKHeader(":status", "431")], endStream: true)
             if !endStream {
                 HTTP2FrameEncoder.writeRSTStream(streamID: streamID, code: .noError, into: &output.control)
                 counters.resetSent(.noError)

@@ -168,6 +168,26 @@ public struct HTTP2Connection: Sendable {
         output.moveAll(into: &list)
     }
 
+    /// Behind an HTTP/1.1 bridge: streams' HEADERS and DATA stay frames from now on (see
+    /// `HTTP2Output.handsOverFrames`).
+    mutating func handOverFrames() {
+        output.handsOverFrames = true
+    }
+
+    /// What is pending, in order, when frames are handed over (``handOverFrames()``).
+    mutating func moveOutput(into list: inout [HTTP2Output.HandedOver]) {
+        output.moveHandedOver(into: &list)
+    }
+
+    /// HEADERS (or trailers) for the peer: HPACK-encoded, or handed over as they are.
+    mutating func writeHeaders(streamID: UInt32, _ headers: [HPACKHeader], endStream: Bool) {
+        if output.handsOverFrames {
+            output.appendFrame(HTTP2Frame(streamID: streamID, payload: .headers(headers, endStream: endStream)))
+        } else {
+            encoder.writeHeaders(streamID: streamID, headers: headers, endStream: endStream, into: &output.control)
+        }
+    }
+
     /// Rewinds the frame buffer once everything in it was handed out.
     public mutating func reclaimOutput() {
         output.reclaim()
@@ -242,7 +262,7 @@ public struct HTTP2Connection: Sendable {
             streams[id] = stream
             counters.streamOpened()
         }
-        encoder.writeHeaders(streamID: id, headers: headers, endStream: endStream, into: &output.control)
+        writeHeaders(streamID: id, headers, endStream: endStream)
         keepalive.sentHeadersOrData()
         if endStream { localEnded(id) }
         return id
@@ -437,10 +457,14 @@ public struct HTTP2Connection: Sendable {
                 abuse.dataSent()
                 keepalive.sentHeadersOrData()
             case .trailers(let trailers):
-                encoder.writeHeaders(streamID: write.streamID, headers: trailers, endStream: true, into: &output.control)
+                writeHeaders(streamID: write.streamID, trailers, endStream: true)
                 keepalive.sentHeadersOrData()
             case .end:
-                HTTP2FrameEncoder.writeDataHeader(streamID: write.streamID, length: 0, endStream: true, into: &output.control)
+                if output.handsOverFrames {
+                    output.appendData(streamID: write.streamID, ByteBuffer(capacity: 0), endStream: true)
+                } else {
+                    HTTP2FrameEncoder.writeDataHeader(streamID: write.streamID, length: 0, endStream: true, into: &output.control)
+                }
                 keepalive.sentHeadersOrData()
             case nil:
                 break

@@ -388,6 +388,9 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         guard let context else { return }
         // Writing can re-enter (a writability change lets more DATA out): move the buffers
         // out of the connection first, and go round until nothing new appeared.
+        if connection.output.handsOverFrames, let bridge {
+            flushHandedOver(to: bridge, context)
+        }
         while !connection.output.isEmpty {
             connection.moveOutput(into: &outgoing)
             if !context.channel.isWritable { noteQueuedWhileUnwritable(outgoing, context) }
@@ -400,10 +403,42 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         if !timeouts.isEmpty || connection.hasKeepaliveDeadlines { watchTimeouts(context) }
     }
 
+    /// Behind the HTTP/1.1 bridge: the output goes to it directly, HEADERS and DATA as frames.
+    private func flushHandedOver(to bridge: HTTP1BridgeHandler, _ context: ChannelHandlerContext) {
+        while !connection.output.isEmpty {
+            connection.moveOutput(into: &handedOver)
+            if !context.channel.isWritable {
+                for item in handedOver { bytesQueuedWhileUnwritable += item.byteCount }
+                pauseReadingIfQueuedTooMuch(context)
+            }
+            bridge.written(handedOver)
+            handedOver.removeAll(keepingCapacity: true)
+            context.flush()
+            connection.reclaimOutput()
+        }
+    }
+
+    /// The bridge in front of this handler once it translates HTTP/1.1 (not after an h2c
+    /// upgrade, where the output goes to the client as it is): it reads this connection's
+    /// output in this process (`HTTP2Output.handsOverFrames`). Weak: the bridge holds this
+    /// handler.
+    weak var bridge: HTTP1BridgeHandler?
+    @exclusivity(unchecked) private var handedOver: [HTTP2Output.HandedOver] = []
+
+    /// Hands streams' HEADERS and DATA to `bridge` as frames from now on.
+    func handOverFrames(to bridge: HTTP1BridgeHandler) {
+        self.bridge = bridge
+        connection.handOverFrames()
+    }
+
     /// Backpressure from the write side to the read side: a peer that does not read gets
     /// nothing more read from it once what it provoked meanwhile passes the limit.
     private func noteQueuedWhileUnwritable(_ buffers: [ByteBuffer], _ context: ChannelHandlerContext) {
         for buffer in buffers { bytesQueuedWhileUnwritable += buffer.readableBytes }
+        pauseReadingIfQueuedTooMuch(context)
+    }
+
+    private func pauseReadingIfQueuedTooMuch(_ context: ChannelHandlerContext) {
         guard !readingPaused, bytesQueuedWhileUnwritable > HTTP2ConnectionHandler.maxBytesQueuedWhileUnwritable else { return }
         readingPaused = true
         _ = context.channel.setOption(.autoRead(false))

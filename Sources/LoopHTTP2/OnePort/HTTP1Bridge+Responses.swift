@@ -36,6 +36,13 @@ extension HTTP1Bridge {
         return progressed
     }
 
+    /// A frame the HTTP/2 side handed over in this process (a stream's HEADERS or DATA, see
+    /// `HTTP2Output.handsOverFrames`): read as ``outbound(_:)`` reads the same frame's bytes.
+    mutating func outbound(_ frame: HTTP2Frame) -> Bool {
+        guard case .translating = phase else { return false }
+        return handle(frame)
+    }
+
     mutating func handle(_ frame: HTTP2Frame) -> Bool {
         switch frame.payload {
         case .settings(let parameters):
@@ -107,17 +114,16 @@ extension HTTP1Bridge {
             HTTP2FrameEncoder.writeWindowUpdate(streamID: 0, increment: UInt32(connectionReceived), into: &toHTTP2)
             connectionReceived = 0
         }
-        guard var current = exchange else { return }
+        guard let current = exchange else { return }
         current.received += length
         if current.received >= 1 << 30 {
             HTTP2FrameEncoder.writeWindowUpdate(streamID: current.streamID, increment: UInt32(current.received), into: &toHTTP2)
             current.received = 0
         }
-        exchange = current
     }
 
     mutating func responseHeaders(_ headers: [HPACKHeader], endStream: Bool) {
-        guard var current = exchange else { return }
+        guard let current = exchange else { return }
         switch current.response {
         case .awaitingHead:
             guard let (head, declaredLength) = HTTP1HeaderMapping.responseHead(headers), head.status != 101 else {
@@ -141,7 +147,6 @@ extension HTTP1Bridge {
             let keepAlive = current.keepAlive && !goingAway && !peerClosedInput
             let stays = responseEncoder.writeHead(head, contentLength: length, keepAlive: keepAlive, into: &toSocket)
             current.response = .sending(responseEncoder, keepAlive: stays)
-            exchange = current
             if endStream { finishResponse(trailers: HTTP1Fields()) }
         case .sending:
             finishResponse(trailers: HTTP1HeaderMapping.responseTrailers(headers))
@@ -151,7 +156,7 @@ extension HTTP1Bridge {
     }
 
     mutating func responseData(_ payload: ByteBuffer, endStream: Bool) {
-        guard var current = exchange, case .sending(var responseEncoder, let keepAlive) = current.response else { return }
+        guard let current = exchange, case .sending(var responseEncoder, let keepAlive) = current.response else { return }
         var payload = payload
         var overflow = false
         if case .length(let remaining) = responseEncoder.framing, payload.readableBytes > remaining {
@@ -161,7 +166,6 @@ extension HTTP1Bridge {
         }
         responseEncoder.writeBody(payload, into: &toSocket)
         current.response = .sending(responseEncoder, keepAlive: keepAlive && !overflow)
-        exchange = current
         if overflow {
             HTTP2FrameEncoder.writeRSTStream(streamID: current.streamID, code: .cancel, into: &toHTTP2)
             return requestClose()
@@ -170,7 +174,7 @@ extension HTTP1Bridge {
     }
 
     mutating func finishResponse(trailers: HTTP1Fields) {
-        guard var current = exchange, case .sending(var responseEncoder, var keepAlive) = current.response else { return }
+        guard let current = exchange, case .sending(var responseEncoder, var keepAlive) = current.response else { return }
         switch responseEncoder.framing {
         case .length(let remaining) where remaining > 0:
             // Shorter than its content-length: the client can only tell from the close.
@@ -182,7 +186,6 @@ extension HTTP1Bridge {
         }
         responseEncoder.writeEnd(trailers: trailers, into: &toSocket)
         current.response = .done(keepAlive: keepAlive)
-        exchange = current
         exchangeProgressed()
     }
 

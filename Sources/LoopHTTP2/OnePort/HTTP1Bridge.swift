@@ -36,8 +36,9 @@ struct HTTP1Bridge {
         case closed
     }
 
-    /// The request being answered.
-    struct Exchange {
+    /// The request being answered. A class: the bridge updates it in place several times per
+    /// request, where a struct in an optional was copied out and back each time.
+    final class Exchange {
         let streamID: UInt32
         let method: String
         let version: HTTP1Version
@@ -51,6 +52,14 @@ struct HTTP1Bridge {
         var discardingBody = false
         /// Response DATA bytes since we last gave the stream credit back.
         var received = 0
+
+        init(streamID: UInt32, method: String, version: HTTP1Version, keepAlive: Bool, streamWindow: Int) {
+            self.streamID = streamID
+            self.method = method
+            self.version = version
+            self.keepAlive = keepAlive
+            self.streamWindow = streamWindow
+        }
     }
 
     enum Response {
@@ -158,6 +167,12 @@ struct HTTP1Bridge {
         decoder.maxFrameSize = 1 << 16
     }
 
+    /// Translating HTTP/1.1 requests (not waiting for the first, not upgraded to h2c).
+    var isTranslating: Bool {
+        if case .translating = phase { return true }
+        return false
+    }
+
     /// Bytes read ahead of the exchange: pipelined requests and body beyond the windows.
     var bufferedBytes: Int { input.readableBytes + (exchange?.pendingBody?.readableBytes ?? 0) }
 
@@ -215,7 +230,7 @@ struct HTTP1Bridge {
             case .awaitingFirstRequest, .translating: break
             case .upgraded, .closed: return
             }
-            guard var current = exchange else {
+            guard let current = exchange else {
                 guard !goingAway, socketWritable else { break }
                 guard let part = parseNext() else { break }
                 guard case .head(let head) = part else { break }
@@ -224,8 +239,7 @@ struct HTTP1Bridge {
             }
             if current.requestEnded { break }
             if let pending = current.pendingBody {
-                guard forward(pending, &current) else { exchange = current; break }
-                exchange = current
+                guard forward(pending, current) else { break }
                 continue
             }
             guard let part = parseNext() else {
@@ -239,9 +253,7 @@ struct HTTP1Bridge {
             switch part {
             case .body(let bytes):
                 if !current.discardingBody { current.pendingBody = bytes }
-                exchange = current
             case .end(let trailers):
-                exchange = current
                 endRequest(trailers)
             case .head:
                 break
@@ -285,7 +297,7 @@ struct HTTP1Bridge {
             HTTP1ResponseEncoder.writeContinue(into: &toSocket)
         }
         sendHeaders(streamID: id, HTTP1HeaderMapping.requestHeaders(head, scheme: scheme), endStream: !hasBody)
-        var started = Exchange(streamID: id, method: head.method, version: head.version, keepAlive: head.keepAlive,
+        let started = Exchange(streamID: id, method: head.method, version: head.version, keepAlive: head.keepAlive,
                                streamWindow: serverInitialWindow)
         if !hasBody {
             // The parser's `.end` for a body-less request needs no bytes.
@@ -306,7 +318,7 @@ struct HTTP1Bridge {
     }
 
     /// Body bytes within the windows (false: none fit, wait for WINDOW_UPDATE).
-    mutating func forward(_ pending: ByteBuffer, _ current: inout Exchange) -> Bool {
+    mutating func forward(_ pending: ByteBuffer, _ current: Exchange) -> Bool {
         let room = min(current.streamWindow, connectionSendWindow, serverMaxFrameSize)
         guard room > 0 else { return false }
         var pending = pending
@@ -320,7 +332,7 @@ struct HTTP1Bridge {
     }
 
     mutating func endRequest(_ trailers: HTTP1Fields) {
-        guard var current = exchange else { return }
+        guard let current = exchange else { return }
         current.requestEnded = true
         if !current.discardingBody {
             let fields = HTTP1HeaderMapping.trailers(trailers)
@@ -330,20 +342,18 @@ struct HTTP1Bridge {
                 sendHeaders(streamID: current.streamID, fields, endStream: true)
             }
         }
-        exchange = current
         exchangeProgressed()
     }
 
     /// After the response or the request ended: the exchange is over when both are.
     mutating func exchangeProgressed() {
-        guard var current = exchange, case .done(let keepAlive) = current.response else { return }
+        guard let current = exchange, case .done(let keepAlive) = current.response else { return }
         guard current.requestEnded else {
             guard !current.discardingBody else { return }
             // RFC 9113 §8.1: a client with the complete response ends its side of the stream.
             HTTP2FrameEncoder.writeRSTStream(streamID: current.streamID, code: .noError, into: &toHTTP2)
             current.discardingBody = true
             current.pendingBody = nil
-            exchange = current
             if !keepAlive { requestClose() }
             return
         }

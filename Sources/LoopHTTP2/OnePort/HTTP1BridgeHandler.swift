@@ -19,6 +19,7 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
     @exclusivity(unchecked) private var deliveryScheduled = false
     @exclusivity(unchecked) private var pausedReading = false
     @exclusivity(unchecked) private var closing = false
+    @exclusivity(unchecked) private var handsOverFrames = false
     // Loop callbacks, not promise-backed tasks: cancelling one (the head timer, once per
     // connection at least) fails no promise.
     private var headTimer: ScheduledCallback?
@@ -49,6 +50,11 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: ByteBuffer) {
         bridge.socketWritable = context.channel.isWritable
         bridge.receive(data)
+        if !handsOverFrames, let http2, bridge.isTranslating {
+            // From the first translated request on, the HTTP/2 side's streams answer in frames.
+            handsOverFrames = true
+            http2.handOverFrames(to: self)
+        }
         deliver(context, readComplete: false)
     }
 
@@ -88,6 +94,22 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
         } else {
             promise?.succeed(())
         }
+        if bridge.hasHTTP2Input || bridge.closeRequested { scheduleAdvance(context) }
+    }
+
+    /// The HTTP/2 handler's output handed over in this process (its streams' HEADERS and DATA
+    /// as frames, the rest as bytes), as ``write(context:data:promise:)`` takes its bytes.
+    func written(_ output: [HTTP2Output.HandedOver]) {
+        guard let context else { return }
+        var progressed = false
+        for item in output {
+            switch item {
+            case .bytes(let bytes): if bridge.outbound(bytes) { progressed = true }
+            case .frame(let frame): if bridge.outbound(frame) { progressed = true }
+            }
+        }
+        if progressed { scheduleAdvance(context) }
+        if bridge.toSocket.readableBytes > 0 { context.write(takeSocketBytes(), promise: nil) }
         if bridge.hasHTTP2Input || bridge.closeRequested { scheduleAdvance(context) }
     }
 

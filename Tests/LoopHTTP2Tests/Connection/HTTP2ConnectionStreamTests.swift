@@ -31,6 +31,42 @@ import Loop
         #expect(server.connection.openStreamCount == 0)
     }
 
+    @Test func behindTheHTTP1BridgeStreamsAnswerInFramesInOrderWithTheOtherBytes() throws {
+        // The bridge reads this connection's output in the same process: HEADERS and DATA stay
+        // frames (no HPACK or framing round trip), the rest stays bytes, all in order.
+        var server = activeServer()
+        server.connection.handOverFrames()
+        server.sendRequest(streamID: 1, requestHead(path: "/a"), endStream: true)
+        _ = server.events()
+        server.connection.ping(7)
+        try server.connection.sendHeaders(streamID: 1, responseHead(), endStream: false)
+        try server.connection.sendData(streamID: 1, ByteBuffer(string: "hi"), endStream: false)
+        try server.connection.sendHeaders(streamID: 1, [HPACKHeader("x-sum", "1")], endStream: true)
+        var output: [HTTP2Output.HandedOver] = []
+        server.connection.moveOutput(into: &output)
+        var seen: [String] = []
+        var decoder = HTTP2FrameDecoder(role: .client)
+        for item in output {
+            switch item {
+            case .bytes(let bytes):
+                for frame in decodeAll(bytes, with: &decoder) { seen.append("bytes \(FrameSummary(frame))") }
+            case .frame(let frame):
+                switch frame.payload {
+                case .headers(let list, let end): seen.append("HEADERS \(frame.streamID) \(fields(list)) \(end)")
+                case .data(let data, let end, let length):
+                    seen.append("DATA \(frame.streamID) \(String(decoding: data.readableBytesView, as: UTF8.self)) \(end) \(length)")
+                default: seen.append("frame \(frame)")
+                }
+            }
+        }
+        #expect(seen == ["bytes \(FrameSummary.ping(7, ack: false))",
+                         "HEADERS 1 \(fields(responseHead())) false",
+                         "DATA 1 hi false 2",
+                         "HEADERS 1 [\"x-sum: 1\"] true"], "\(seen)")
+        #expect(server.connection.output.isEmpty)
+        #expect(server.events() == [.closed(1)])
+    }
+
     @Test func rfc9113Section6_10RequestHeadSplitOverContinuationFramesOpensTheStream() {
         var server = activeServer()
         let head = requestHead(path: "/continued", extra: [("x-long", String(repeating: "l", count: 300))])

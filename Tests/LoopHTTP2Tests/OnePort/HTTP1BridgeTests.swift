@@ -100,6 +100,41 @@ import Testing
         #expect(second.first?.1.first { $0.name == ":path" }?.value == "/two")
     }
 
+    @Test func responseFramesHandedOverGiveTheSameHTTP1BytesAsTheirEncoding() {
+        // The HTTP/2 handler hands a translated connection's HEADERS and DATA over as frames
+        // (HTTP2Output.handsOverFrames); they must read exactly as their encoded bytes do.
+        let response: [HTTP2Frame] = [
+            HTTP2Frame(streamID: 1, payload: .headers([HPACKHeader(":status", "200"), HPACKHeader("content-type", "text/plain")], endStream: false)),
+            HTTP2Frame(streamID: 1, payload: .data(ByteBuffer(string: "hel"), endStream: false, flowControlledLength: 3)),
+            HTTP2Frame(streamID: 1, payload: .data(ByteBuffer(string: "lo"), endStream: false, flowControlledLength: 2)),
+            HTTP2Frame(streamID: 1, payload: .headers([HPACKHeader("x-sum", "1")], endStream: true)),
+        ]
+        var encoded = Harness()
+        _ = encoded.send("GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+        let viaBytes = encoded.respond { encoder, out in
+            for frame in response {
+                switch frame.payload {
+                case .headers(let list, let end): encoder.writeHeaders(streamID: 1, headers: list, endStream: end, into: &out)
+                case .data(let data, let end, _): HTTP2FrameEncoder.writeData(streamID: 1, payload: data, endStream: end, into: &out)
+                default: break
+                }
+            }
+        }
+        var handedOver = Harness()
+        _ = handedOver.send("GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(handedOver.bridge.isTranslating)
+        var progressed = false
+        for frame in response where handedOver.bridge.outbound(frame) { progressed = true }
+        #expect(progressed)
+        handedOver.bridge.advance()
+        let viaFrames = handedOver.takeSocket()
+        #expect(viaFrames == "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n"
+                + "3\r\nhel\r\n2\r\nlo\r\n0\r\nx-sum: 1\r\n\r\n")
+        #expect(viaFrames == viaBytes)
+        // RFC 9112 §9.3.2: the pipelined second request starts once the first response is complete.
+        #expect(headers(handedOver.takeFrames()).map(\.0) == [3])
+    }
+
     @Test func rfc9112Section7_1AResponseWithoutLengthIsChunkedWithItsTrailers() {
         var harness = Harness()
         _ = harness.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
