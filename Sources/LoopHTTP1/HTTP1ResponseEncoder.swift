@@ -46,6 +46,10 @@ public struct HTTP1ResponseEncoder: Sendable {
                                    into out: inout ByteBuffer) -> Bool {
         let status = head.status
         if (100..<200).contains(status) || status == 204 || status == 304 { isBodiless = true }
+        // One allocation for the whole head: the status line, the fields, the framing fields.
+        var size = 80
+        for field in head.fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        out.reserveCapacity(minimumWritableBytes: size)
         var keepAlive = keepAlive
         if status == 200 {
             // The common status line in one write.

@@ -51,6 +51,13 @@ enum HTTP1Scanner {
                 let limitEnd = scan.lines == 0 && !trailers ? scan.lineStart + startLineLimit + 2 : scan.fieldsStart + limits.maxFieldBytes + 2
                 let stop = min(raw.count, max(position, limitEnd))
                 while position < stop {
+                    // Eight bytes at a time while none is below 0x0E (LF, CR and NUL are).
+                    while position &+ 8 <= stop {
+                        let word = raw.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                        if (word &- 0x0E0E_0E0E_0E0E_0E0E) & ~word & 0x8080_8080_8080_8080 != 0 { break }
+                        position &+= 8
+                    }
+                    guard position < stop else { break }
                     let byte = raw[position]
                     if byte <= 0x0D && (byte == 0x0A || byte == 0x0D || byte == 0) { break }
                     position += 1
