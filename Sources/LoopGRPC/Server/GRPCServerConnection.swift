@@ -1,3 +1,4 @@
+import Glibc
 import Loop
 import LoopHTTP2
 
@@ -94,9 +95,20 @@ final class GRPCServerConnection: HTTP2StreamDelegate {
     /// Whether a request could be a gRPC or gRPC-Web call (its content type starts with
     /// `application/grpc`) or, with gRPC-Web served, a CORS preflight (OPTIONS). One pass over
     /// the fields, by bytes.
+    /// Whether a content-type begins with "application/grpc", compared as bytes (through
+    /// `UTF8View.starts(with:)` it cost an iterator step per byte, ~1,700 instructions a request).
+    static func hasGRPCPrefix(_ contentType: String) -> Bool {
+        let prefix: StaticString = "application/grpc"
+        var value = contentType
+        return value.withUTF8 { bytes in
+            bytes.count >= prefix.utf8CodeUnitCount
+                && memcmp(bytes.baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+        }
+    }
+
     static func mayBeGRPC(_ headers: [HPACKHeader], preflights: Bool) -> Bool {
         for header in headers {
-            if header.name == "content-type" { return header.value.utf8.starts(with: "application/grpc".utf8) }
+            if header.name == "content-type" { return hasGRPCPrefix(header.value) }
             if preflights, header.name == ":method", header.value == "OPTIONS" { return true }
         }
         return false

@@ -341,9 +341,10 @@ public struct HTTP2Connection: Sendable {
     }
 
     mutating func consume(streamID: UInt32, bytes: Int, padding: Int) {
-        guard var stream = streams[streamID] else { return }
-        let credit = inbound.consume(bytes, padding: padding, on: &stream.inbound, remoteOpen: stream.state.isRemoteOpen)
-        streams[streamID] = stream
+        // In place: a copy of the stream out of the table and back cost its reference counts.
+        guard let credit = streams.modify(streamID, { stream in
+            inbound.consume(bytes, padding: padding, on: &stream.inbound, remoteOpen: stream.state.isRemoteOpen)
+        }) else { return }
         if let increment = credit.stream {
             HTTP2FrameEncoder.writeWindowUpdate(streamID: streamID, increment: increment, into: &output.control)
         }

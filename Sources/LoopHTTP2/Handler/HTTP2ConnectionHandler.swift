@@ -165,8 +165,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         processEvents()
     }
 
-    /// A frame the HTTP/1.1 bridge in front of this handler made (a request's HEADERS),
-    /// handed over decoded: read as if it came in a read batch from the socket. Its fields
+    /// A frame the HTTP/1.1 bridge in front of this handler made (a request's HEADERS or body
+    /// DATA), handed over as it is: read as if it came in a read batch from the socket. Its fields
     /// come from the bridge's HTTP/1.1 parser and mapping, which checked them
     /// (`HTTP2Connection.receive(decoded:fieldsChecked:)`).
     func channelRead(decoded frame: HTTP2Frame) {

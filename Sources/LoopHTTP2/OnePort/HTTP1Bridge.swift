@@ -97,8 +97,8 @@ struct HTTP1Bridge {
     /// Bytes for the HTTP/2 connection, as if read from the socket (the preface, SETTINGS,
     /// body DATA). They follow the inputs queued in ``takeHTTP2Input()``.
     var toHTTP2 = ByteBuffer()
-    /// What the HTTP/2 side is to read, in order: bytes, and request HEADERS handed over
-    /// decoded (made here and read there in one process: no HPACK or framing round trip).
+    /// What the HTTP/2 side is to read, in order: bytes, and request HEADERS and DATA handed
+    /// over as frames (made here and read there in one process: no HPACK or framing round trip).
     enum HTTP2Input {
         case bytes(ByteBuffer)
         case frame(HTTP2Frame)
@@ -109,17 +109,23 @@ struct HTTP1Bridge {
 
     /// Everything for the HTTP/2 side, in order (then empty).
     mutating func takeHTTP2Input() -> [HTTP2Input] {
-        var inputs = http2Inputs
-        http2Inputs = []
-        if toHTTP2.readableBytes > 0 {
-            inputs.append(.bytes(toHTTP2))
-            toHTTP2 = ByteBuffer(capacity: 0)
-        }
+        var inputs: [HTTP2Input] = []
+        takeHTTP2Input(into: &inputs)
         return inputs
     }
 
-    /// Hand request HEADERS over decoded (the adapter holds the HTTP/2 handler itself), or
-    /// encode them into ``toHTTP2`` like every other frame.
+    /// Moves everything for the HTTP/2 side, in order, into `inputs` (empty, its storage kept
+    /// from the last time): no array is made per request.
+    mutating func takeHTTP2Input(into inputs: inout [HTTP2Input]) {
+        if toHTTP2.readableBytes > 0 {
+            http2Inputs.append(.bytes(toHTTP2))
+            toHTTP2 = ByteBuffer(capacity: 0)
+        }
+        swap(&inputs, &http2Inputs)
+    }
+
+    /// Hand request HEADERS and DATA over as frames (the adapter holds the HTTP/2 handler
+    /// itself), or encode them into ``toHTTP2`` like every other frame.
     var handsOverDecodedHeaders = false
 
     /// Request HEADERS (or trailers) for the HTTP/2 side, after the bytes queued before them.
@@ -127,11 +133,24 @@ struct HTTP1Bridge {
         guard handsOverDecodedHeaders else {
             return encoder.writeHeaders(streamID: streamID, headers: headers, endStream: endStream, into: &toHTTP2)
         }
+        handOver(HTTP2Frame(streamID: streamID, payload: .headers(headers, endStream: endStream)))
+    }
+
+    /// Request body DATA for the HTTP/2 side (within its windows), after the bytes queued before it.
+    mutating func sendData(streamID: UInt32, _ payload: ByteBuffer, endStream: Bool) {
+        guard handsOverDecodedHeaders else {
+            return HTTP2FrameEncoder.writeData(streamID: streamID, payload: payload, endStream: endStream, into: &toHTTP2)
+        }
+        handOver(HTTP2Frame(streamID: streamID, payload: .data(payload, endStream: endStream, flowControlledLength: payload.readableBytes)))
+    }
+
+    /// A frame for the HTTP/2 side as it is, in order with the bytes before it.
+    private mutating func handOver(_ frame: HTTP2Frame) {
         if toHTTP2.readableBytes > 0 {
             http2Inputs.append(.bytes(toHTTP2))
             toHTTP2 = ByteBuffer(capacity: 0)
         }
-        http2Inputs.append(.frame(HTTP2Frame(streamID: streamID, payload: .headers(headers, endStream: endStream))))
+        http2Inputs.append(.frame(frame))
     }
     /// Bytes for the socket.
     var toSocket = ByteBuffer()
@@ -324,7 +343,7 @@ struct HTTP1Bridge {
         var pending = pending
         let take = min(room, pending.readableBytes)
         let slice = pending.readSlice(length: take)!
-        HTTP2FrameEncoder.writeData(streamID: current.streamID, payload: slice, endStream: false, into: &toHTTP2)
+        sendData(streamID: current.streamID, slice, endStream: false)
         current.streamWindow -= take
         connectionSendWindow -= take
         current.pendingBody = pending.readableBytes > 0 ? pending : nil
@@ -337,7 +356,7 @@ struct HTTP1Bridge {
         if !current.discardingBody {
             let fields = HTTP1HeaderMapping.trailers(trailers)
             if fields.isEmpty {
-                HTTP2FrameEncoder.writeData(streamID: current.streamID, payload: ByteBuffer(capacity: 0), endStream: true, into: &toHTTP2)
+                sendData(streamID: current.streamID, ByteBuffer(capacity: 0), endStream: true)
             } else {
                 sendHeaders(streamID: current.streamID, fields, endStream: true)
             }

@@ -20,6 +20,8 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
     @exclusivity(unchecked) private var pausedReading = false
     @exclusivity(unchecked) private var closing = false
     @exclusivity(unchecked) private var handsOverFrames = false
+    /// The inputs being delivered to the HTTP/2 side (storage kept between requests).
+    @exclusivity(unchecked) private var delivering: [HTTP1Bridge.HTTP2Input] = []
     // Loop callbacks, not promise-backed tasks: cancelling one (the head timer, once per
     // connection at least) fails no promise.
     private var headTimer: ScheduledCallback?
@@ -146,12 +148,16 @@ final class HTTP1BridgeHandler: ChannelDuplexHandler {
             context.writeAndFlush(takeSocketBytes(), promise: nil)
         }
         if bridge.hasHTTP2Input {
-            for input in bridge.takeHTTP2Input() {
+            // Swapped out, not copied: what the HTTP/2 handler's answers queue meanwhile goes
+            // to the bridge's own list, for the next delivery.
+            bridge.takeHTTP2Input(into: &delivering)
+            for input in delivering {
                 switch input {
                 case .bytes(let bytes): context.fireChannelRead(bytes)
                 case .frame(let frame): http2?.channelRead(decoded: frame)
                 }
             }
+            delivering.removeAll(keepingCapacity: true)
             if readComplete { context.fireChannelReadComplete() }
             // The HTTP/2 handler may have answered at once.
             if bridge.toSocket.readableBytes > 0 { context.writeAndFlush(takeSocketBytes(), promise: nil) }

@@ -8,6 +8,20 @@ import InteropSupport
 /// The server's answers to requests a gRPC client library would never send, driven with
 /// the raw HTTP/2 client (PROTOCOL-HTTP2.md; http-grpc-status-mapping.md).
 @Suite struct GRPCServerProtocolTests {
+    @Test func grpcProtocolHTTP2RequestsAreCallsByTheirContentTypePrefix() {
+        // PROTOCOL-HTTP2.md: Content-Type "application/grpc" [("+proto" / "+json" / {custom})];
+        // gRPC-Web's types begin the same way. Compared as bytes, case-sensitive as before.
+        for type in ["application/grpc", "application/grpc+proto", "application/grpc-web-text", "application/grpc;charset=x"] {
+            #expect(GRPCServerConnection.hasGRPCPrefix(type), "\(type)")
+            #expect(GRPCServerConnection.mayBeGRPC([HPACKHeader(":method", "POST"), HPACKHeader("content-type", type)], preflights: false))
+        }
+        for type in ["", "application/grp", "application/json", "Application/grpc", "text/application/grpc"] {
+            #expect(!GRPCServerConnection.hasGRPCPrefix(type), "\(type)")
+        }
+        #expect(!GRPCServerConnection.mayBeGRPC([HPACKHeader(":method", "GET")], preflights: false))
+        #expect(GRPCServerConnection.mayBeGRPC([HPACKHeader(":method", "OPTIONS")], preflights: true))
+    }
+
     struct Answer {
         var httpStatus: Int
         var headers: [HPACKHeader]

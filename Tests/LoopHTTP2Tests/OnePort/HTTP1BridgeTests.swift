@@ -369,7 +369,7 @@ import Testing
     /// With the HTTP/2 handler at hand, request HEADERS and trailers go over decoded (no HPACK
     /// round trip) and everything else as bytes, in the order the HTTP/2 side must read them:
     /// preface and SETTINGS, HEADERS, the body's DATA, the trailers.
-    @Test func headersGoOverDecodedInOrderWithTheBytesAroundThem() {
+    @Test func headersAndDataGoOverAsFramesInOrderWithTheBytesAroundThem() {
         var bridge = HTTP1Bridge(options: HTTP1Options(), scheme: "http")
         bridge.handsOverDecodedHeaders = true
         var settings = ByteBuffer()
@@ -393,13 +393,20 @@ import Testing
                     }
                 }
             case .frame(let frame):
-                guard case .headers(let list, let end) = frame.payload else { seen.append("\(frame)"); continue }
-                seen.append("HEADERS \(frame.streamID) \(list.map { "\($0.name)=\($0.value)" }.joined(separator: " ")) \(end)")
+                switch frame.payload {
+                case .headers(let list, let end):
+                    seen.append("HEADERS \(frame.streamID) \(list.map { "\($0.name)=\($0.value)" }.joined(separator: " ")) \(end)")
+                case .data(let data, let end, let length):
+                    seen.append("DATA frame \(frame.streamID) \(String(decoding: data.readableBytesView, as: UTF8.self)) \(end) \(length)")
+                default:
+                    seen.append("\(frame)")
+                }
             }
         }
+        // The body goes over as frames too, counted against the windows as its bytes would be.
         #expect(seen == ["SETTINGS", "WINDOW_UPDATE", "SETTINGS ACK",
                          "HEADERS 1 :method=POST :scheme=http :path=/up :authority=a false",
-                         "DATA 1 hello false",
+                         "DATA frame 1 hello false 5",
                          "HEADERS 1 x-sum=1 true"], "\(seen)")
         #expect(!bridge.hasHTTP2Input)
     }
