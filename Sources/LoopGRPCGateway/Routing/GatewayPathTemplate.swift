@@ -1,3 +1,4 @@
+import Glibc
 /// A google.api.http path template, parsed once and matched against request paths.
 ///
 /// The grammar (google/api/http.proto):
@@ -185,7 +186,9 @@ public final class GatewayPathTemplate: Sendable, CustomStringConvertible {
     /// A raw path segment against a literal: byte for byte, or after percent-decoding when the
     /// segment has escapes (`gr%65etings` is `greetings`).
     private static func segment(_ raw: UnsafeBufferPointer<UInt8>, equals literal: [UInt8]) -> Bool {
-        if raw.elementsEqual(literal) { return true }
+        if raw.count == literal.count, literal.withUnsafeBufferPointer({ memcmp(raw.baseAddress!, $0.baseAddress!, raw.count) == 0 }) {
+            return true
+        }
         guard raw.contains(UInt8(ascii: "%")), let decoded = GatewayPercentDecoding.decode(raw, keepEncodedSlash: false) else {
             return false
         }

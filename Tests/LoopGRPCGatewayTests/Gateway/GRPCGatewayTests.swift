@@ -2,7 +2,7 @@ import Foundation
 import InteropTestSupport
 import Loop
 import LoopGRPC
-import LoopGRPCGateway
+@testable import LoopGRPCGateway
 import LoopGRPCProtobuf
 import LoopHTTP2
 import Synchronization
@@ -12,6 +12,16 @@ import Testing
 /// the deadline from `grpc-timeout`, the server's interceptors, the body limit, and a server
 /// stream's backpressure reaching the handler.
 @Suite struct GRPCGatewayTests {
+    @Test func theQueryStartsAtTheFirstQuestionMark() {
+        // RFC 3986 §3.4: the query follows the first "?" of the target.
+        let cases: [(String, String?)] = [("", nil), ("/a", nil), ("/a?b", "b"), ("?", ""), ("/a?b?c", "b?c"), ("/é/ü?x=ß", "x=ß")]
+        for (target, query) in cases {
+            let start = GRPCGateway.queryStart(target)
+            #expect(start.map { String(target[target.utf8.index(after: $0)...]) } == query, "\(target)")
+            #expect(start.map { String(target[..<$0]) } ?? target == String(target.prefix { $0 != "?" }), "\(target)")
+        }
+    }
+
     /// Refuses calls whose `authorization` is "Bearer bad": in-process calls are intercepted too.
     struct Auth: GRPCServerInterceptor {
         func intercept<Result: Sendable>(context: GRPCServerContext, next: @Sendable () async throws -> Result) async throws -> Result {
