@@ -54,11 +54,6 @@ public struct GRPCGateway: Sendable {
         }
     }
 
-    /// Serves `request` if a route's path matches it (true), else leaves it alone (false).
-    ///
-    /// With the in-process backend, a call that outlives its deadline cancels the task serving
-    /// the request (it is answered 504 all the same): call this from a task that has nothing
-    /// left to do once the request is answered, as the handler's tasks are.
     /// The index of the first "?" in `target`, found with memchr over its UTF-8.
     static func queryStart(_ target: String) -> String.Index? {
         var copy = target
@@ -69,6 +64,11 @@ public struct GRPCGateway: Sendable {
         return offset.map { target.utf8.index(target.utf8.startIndex, offsetBy: $0) }
     }
 
+    /// Serves `request` if a route's path matches it (true), else leaves it alone (false).
+    ///
+    /// With the in-process backend, a call that outlives its deadline cancels the task serving
+    /// the request (it is answered 504 all the same): call this from a task that has nothing
+    /// left to do once the request is answered, as the handler's tasks are.
     public func serve(_ request: HTTP2ServerRequest, _ response: HTTP2ServerResponse) async throws -> Bool {
         let target = request.head.path
         // Split at the first "?" by bytes (a Character walk costs a grapheme check per
