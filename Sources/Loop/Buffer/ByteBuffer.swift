@@ -52,13 +52,25 @@ public struct ByteBuffer: Sendable {
         }
 
         deinit { free(bytes) }
+
+        /// The storage of every buffer made with capacity 0. Never written: a buffer writes
+        /// only into storage it alone holds, and this one is always held here as well. So an
+        /// empty buffer (a handler's "nothing pending yet", reset after each hand-over) costs
+        /// no allocation until its first write, which makes storage of its own.
+        @usableFromInline static let empty = Storage(capacity: 0)
+
+        /// New storage, or the shared empty one for capacity 0.
+        @inlinable
+        static func make(capacity: UInt32) -> Storage {
+            capacity == 0 ? empty : Storage(capacity: capacity)
+        }
     }
 
     /// Creates an empty buffer that can hold `capacity` bytes before it grows.
     @inlinable
     public init(capacity: Int = 256) {
         precondition(capacity >= 0 && capacity <= Int(UInt32.max), "ByteBuffer capacity out of range")
-        _storage = Storage(capacity: UInt32(capacity))
+        _storage = Storage.make(capacity: UInt32(capacity))
         _reader = 0
         _writer = 0
         _base = 0
@@ -124,7 +136,7 @@ public struct ByteBuffer: Sendable {
     @inlinable
     public mutating func clear() {
         if !isKnownUniquelyReferenced(&_storage) {
-            _storage = Storage(capacity: UInt32(capacity))
+            _storage = Storage.make(capacity: UInt32(capacity))
         }
         _reader = 0
         _writer = 0
@@ -139,7 +151,7 @@ public struct ByteBuffer: Sendable {
             // Also rebases a uniquely owned slice to the start of its storage.
             memmove(_storage.bytes, _storage.bytes + Int(_base) + Int(_reader), count)
         } else {
-            let fresh = Storage(capacity: UInt32(max(capacity, count)))
+            let fresh = Storage.make(capacity: UInt32(max(capacity, count)))
             fresh.bytes.copyMemory(from: _storage.bytes + Int(_base) + Int(_reader), byteCount: count)
             _storage = fresh
         }
@@ -163,9 +175,14 @@ public struct ByteBuffer: Sendable {
     mutating func _copyStorage(minimumWritableBytes: Int) {
         let used = Int(_writer)
         let needed = used + max(minimumWritableBytes, 0)
-        let newCapacity = max(capacity, needed)
+        var newCapacity = max(capacity, needed)
+        if capacity == 0, needed > 0 {
+            // Out of the shared empty storage: grow as `_grow` would from an empty buffer.
+            newCapacity = 64
+            while newCapacity < needed { newCapacity &*= 2 }
+        }
         precondition(newCapacity <= Int(UInt32.max), "ByteBuffer larger than 4 GiB")
-        let fresh = Storage(capacity: UInt32(newCapacity))
+        let fresh = Storage.make(capacity: UInt32(newCapacity))
         fresh.bytes.copyMemory(from: _storage.bytes + Int(_base), byteCount: used)
         _storage = fresh
         _base = 0

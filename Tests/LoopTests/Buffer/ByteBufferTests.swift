@@ -2,6 +2,31 @@ import Testing
 @testable import Loop
 
 @Suite struct ByteBufferTests {
+    @Test func emptyBuffersShareOneStorageUntilTheirFirstWrite() {
+        // Capacity 0 allocates nothing: every such buffer holds the shared empty storage, which
+        // no buffer writes into (copy-on-write makes storage of its own first).
+        var a = ByteBuffer(capacity: 0)
+        var b = ByteBuffer(capacity: 0)
+        #expect(a._storage === b._storage)
+        let sharedBefore = !a.isStorageUnique()
+        #expect(sharedBefore)
+        a.writeString("hello")
+        #expect(a._storage !== b._storage)
+        let uniqueAfter = a.isStorageUnique()
+        #expect(uniqueAfter)
+        #expect(a.capacity >= 64, "grows as an empty buffer always did")
+        #expect(String(decoding: a.readableBytesView, as: UTF8.self) == "hello")
+        #expect(b.readableBytes == 0)
+        b.clear()
+        #expect(b._storage === ByteBuffer.Storage.empty)
+        b.writeInteger(UInt8(7))
+        #expect(b.readableBytes == 1 && b.getInteger(at: 0, as: UInt8.self) == 7)
+        var c = ByteBuffer(capacity: 0)
+        c.reserveCapacity(minimumWritableBytes: 200)
+        #expect(c.capacity >= 200)
+        #expect(ByteBuffer.Storage.empty.capacity == 0)
+    }
+
     private func unique(_ buffer: inout ByteBuffer) -> Bool { buffer.isStorageUnique() }
 
     // MARK: Indices
