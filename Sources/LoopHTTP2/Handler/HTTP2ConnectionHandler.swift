@@ -388,8 +388,9 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         guard let context else { return }
         // Writing can re-enter (a writability change lets more DATA out): move the buffers
         // out of the connection first, and go round until nothing new appeared.
-        if connection.output.handsOverFrames, let bridge {
-            flushHandedOver(to: bridge, context)
+        if connection.output.handsOverFrames {
+            // The bridge went with its socket (a pipeline being torn down): nothing can be sent.
+            if let bridge { flushHandedOver(to: bridge, context) } else { connection.discardOutput() }
         }
         while !connection.output.isEmpty {
             connection.moveOutput(into: &outgoing)
