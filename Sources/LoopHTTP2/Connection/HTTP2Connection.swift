@@ -461,11 +461,8 @@ public struct HTTP2Connection: Sendable {
                 writeHeaders(streamID: write.streamID, trailers, endStream: true)
                 keepalive.sentHeadersOrData()
             case .end:
-                if output.handsOverFrames {
-                    output.appendData(streamID: write.streamID, ByteBuffer(capacity: 0), endStream: true)
-                } else {
-                    HTTP2FrameEncoder.writeDataHeader(streamID: write.streamID, length: 0, endStream: true, into: &output.control)
-                }
+                // An empty DATA with END_STREAM (an empty buffer allocates nothing).
+                output.appendData(streamID: write.streamID, ByteBuffer(capacity: 0), endStream: true)
                 keepalive.sentHeadersOrData()
             case nil:
                 break
