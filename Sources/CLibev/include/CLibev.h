@@ -12,6 +12,7 @@
 typedef void (*clibev_io_cb)(struct ev_loop *, ev_io *, int);
 typedef void (*clibev_timer_cb)(struct ev_loop *, ev_timer *, int);
 typedef void (*clibev_async_cb)(struct ev_loop *, ev_async *, int);
+typedef void (*clibev_prepare_cb)(struct ev_loop *, ev_prepare *, int);
 
 static inline void clibev_io_init(ev_io *w, clibev_io_cb cb, int fd, int events) {
     ev_io_init(w, cb, fd, events);
@@ -21,6 +22,7 @@ static inline void clibev_timer_init(ev_timer *w, clibev_timer_cb cb, double aft
     ev_timer_init(w, cb, after, repeat);
 }
 static inline void clibev_async_init(ev_async *w, clibev_async_cb cb) { ev_async_init(w, cb); }
+static inline void clibev_prepare_init(ev_prepare *w, clibev_prepare_cb cb) { ev_prepare_init(w, cb); }
 static inline int clibev_is_active(const void *w) { return ev_is_active((ev_watcher *)w); }
 static inline int clibev_async_pending(ev_async *w) { return ev_async_pending(w); }
 

@@ -26,6 +26,10 @@ public final class EventLoop: @unchecked Sendable {
     let driver: Driver
     let name: String
     private let asyncWatcher: UnsafeMutablePointer<ev_async>
+    /// Runs the jobs the loop's own thread queued, before libev polls (see `runJobsBeforePoll`).
+    private let prepareWatcher: UnsafeMutablePointer<ev_prepare>
+    /// The loop's own thread queued a job since the last drain. Loop-thread only.
+    private var queuedOnLoop = false
     /// Queued work, and whether the loop thread has stopped (set under the same lock, so no
     /// job can slip into a queue nobody will run).
     private let incoming: Mutex<(jobs: [LoopJob], stopped: Bool)> = Mutex(([], false))
@@ -60,11 +64,15 @@ public final class EventLoop: @unchecked Sendable {
         self.driver = .libev(evLoop)
         self.name = name
         self.asyncWatcher = .allocate(capacity: 1)
+        self.prepareWatcher = .allocate(capacity: 1)
         self.iovecCapacity = Int(clibev_iov_max())
         self.iovecs = .allocate(capacity: iovecCapacity)
         clibev_async_init(asyncWatcher, eventLoopAsyncCallback)
         asyncWatcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         ev_async_start(evLoop, asyncWatcher)
+        clibev_prepare_init(prepareWatcher, eventLoopPrepareCallback)
+        prepareWatcher.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        ev_prepare_start(evLoop, prepareWatcher)
         serialExecutor = LoopSerialExecutor(loop: self)
     }
 
@@ -73,6 +81,7 @@ public final class EventLoop: @unchecked Sendable {
         self.driver = .embedded
         self.name = name
         self.asyncWatcher = .allocate(capacity: 1)
+        self.prepareWatcher = .allocate(capacity: 1)
         self.iovecCapacity = Int(clibev_iov_max())
         self.iovecs = .allocate(capacity: iovecCapacity)
         serialExecutor = LoopSerialExecutor(loop: self)
@@ -83,6 +92,7 @@ public final class EventLoop: @unchecked Sendable {
             ev_loop_destroy(evLoop)
         }
         asyncWatcher.deallocate()
+        prepareWatcher.deallocate()
         iovecs.deallocate()
     }
 
@@ -177,7 +187,15 @@ public final class EventLoop: @unchecked Sendable {
         if stopped {
             runQueueAfterStop()
         } else if case .libev(let evLoop) = driver {
-            ev_async_send(evLoop, asyncWatcher)
+            if _isCurrent {
+                // The loop's own thread is running a callback: the prepare watcher runs the
+                // job before libev polls again. Waking the loop through its async watcher
+                // instead would cost a whole extra turn with a zero-timeout `epoll_wait` for
+                // each hop (a request's task, then its flush).
+                queuedOnLoop = true
+            } else {
+                ev_async_send(evLoop, asyncWatcher)
+            }
         }
     }
 
@@ -189,6 +207,35 @@ public final class EventLoop: @unchecked Sendable {
         case .preferredTask(let task):
             task.runSynchronously(on: asUnownedTaskExecutor())
         }
+    }
+
+    /// libev's count of loop turns (one poll each). On the loop thread; for tests.
+    var iteration: UInt {
+        guard case .libev(let evLoop) = driver else { return 0 }
+        return UInt(ev_iteration(evLoop))
+    }
+
+    /// How many batches one drain before a poll runs at most: jobs that keep queueing jobs
+    /// must not keep the loop from its sockets and timers.
+    static let maxBatchesBeforePoll = 16
+
+    /// Runs what the loop's own thread queued, and what that queues in turn, before libev
+    /// polls: a request's task and the flush it asks for run in the turn that read the
+    /// request, and the poll after them blocks. Called by the prepare watcher.
+    func runJobsBeforePoll() {
+        guard queuedOnLoop, case .libev(let evLoop) = driver else { return }
+        for _ in 0..<Self.maxBatchesBeforePoll {
+            queuedOnLoop = false
+            incoming.withLock { swap(&$0.jobs, &running) }
+            if running.isEmpty { break }
+            for job in running { run(job) }
+            running.removeAll(keepingCapacity: true)
+        }
+        if queuedOnLoop {
+            // Still more: poll without blocking (sockets and timers get their turn), then go on.
+            ev_async_send(evLoop, asyncWatcher)
+        }
+        finishShutdownIfIdle()
     }
 
     /// Runs what `execute` queued. Called by the async watcher on the loop thread.
@@ -305,6 +352,7 @@ public final class EventLoop: @unchecked Sendable {
         LoopTimer.cancelAll(on: self)
         if case .libev(let evLoop) = driver {
             ev_async_stop(evLoop, asyncWatcher)
+            ev_prepare_stop(evLoop, prepareWatcher)
             ev_break(evLoop, Int32(EVBREAK_ALL))
         }
         for promise in promises {
@@ -409,4 +457,8 @@ let currentEventLoopKey: pthread_key_t = {
 
 let eventLoopAsyncCallback: clibev_async_cb = { _, watcher, _ in
     Unmanaged<EventLoop>.fromOpaque(watcher!.pointee.data)._withUnsafeGuaranteedRef { $0.runQueuedJobs() }
+}
+
+let eventLoopPrepareCallback: clibev_prepare_cb = { _, watcher, _ in
+    Unmanaged<EventLoop>.fromOpaque(watcher!.pointee.data)._withUnsafeGuaranteedRef { $0.runJobsBeforePoll() }
 }

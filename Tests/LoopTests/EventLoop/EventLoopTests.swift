@@ -176,6 +176,62 @@ extension RealLoopTests {
             }
         }
 
+        @Test func jobsQueuedOnTheLoopRunBeforeItPollsAgain() async throws {
+            // A request's task and the flush it asks for run in the loop turn that read the
+            // request: a hop queued by the loop's own thread costs no extra turn (no
+            // zero-timeout epoll_wait), however many hops follow one another.
+            try await withEventLoopGroup(threads: 1) { group in
+                let loop = group.next()
+                let turns = try await loop.submit { () -> EventLoopFuture<[UInt]> in
+                    let promise = loop.makePromise(of: [UInt].self)
+                    var seen: [UInt] = []
+                    loop.executeSoon {
+                        seen.append(loop.iteration)
+                        loop.executeSoon {
+                            seen.append(loop.iteration)
+                            loop.executeSoon {
+                                seen.append(loop.iteration)
+                                promise.succeed(seen)
+                            }
+                        }
+                    }
+                    return promise.futureResult
+                }.get(within: .seconds(5))
+                let seen = try await turns.get(within: .seconds(5))
+                #expect(seen.count == 3)
+                #expect(Set(seen).count == 1, "the hops ran in turns \(seen)")
+            }
+        }
+
+        @Test func jobsThatKeepQueueingJobsLeaveTimersAndSocketsTheirTurn() async throws {
+            // The drain before a poll is bounded (EventLoop.maxBatchesBeforePoll): a job that
+            // queues itself forever must not keep the loop from its timers.
+            try await withEventLoopGroup(threads: 1) { group in
+                let loop = group.next()
+                let spins = try await loop.submit { () -> EventLoopFuture<Int> in
+                    let promise = loop.makePromise(of: Int.self)
+                    final class Spinner {
+                        var stopped = false
+                        var spins = 0
+                        func spin(_ loop: EventLoop) {
+                            guard !stopped else { return }
+                            spins += 1
+                            loop.executeSoon { self.spin(loop) }
+                        }
+                    }
+                    let spinner = Spinner()
+                    loop.scheduleCallback(in: .milliseconds(20)) {
+                        spinner.stopped = true
+                        promise.succeed(spinner.spins)
+                    }
+                    spinner.spin(loop)
+                    return promise.futureResult
+                }.get(within: .seconds(5))
+                let count = try await spins.get(within: .seconds(5))
+                #expect(count > EventLoop.maxBatchesBeforePoll, "the timer fired after \(count) spins")
+            }
+        }
+
         @Test func timerScheduledAfterLongWorkOnTheLoopIsNotEarly() async throws {
             // A callback that keeps the loop busy, then schedules: the delay counts from the
             // call to scheduleTask, not from when the loop last woke up.
