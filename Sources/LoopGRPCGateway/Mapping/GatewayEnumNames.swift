@@ -5,9 +5,8 @@ import SwiftProtobuf
 /// SwiftProtobuf keeps an enum's names in its `_protobuf_nameMap`, whose lookups are
 /// internal to SwiftProtobuf; only its JSON codec uses them. So the names are reached
 /// through that codec: a one-field message holding `[E]` (``GatewayEnumBox``) is decoded
-/// from `{"values":["NAME"]}` to find a value, and encoded to find a name. This runs only
-/// for enum values given by name in a path or query, and once per field when a route is
-/// added (the zero value's name, for a response field left at its default).
+/// from `{"values":["NAME"]}` to find a value (only for enum values given by name in a path
+/// or query); names come from ``GatewayEnumJSONNames``, which asks the encoder once per value.
 enum GatewayEnumNames<E: SwiftProtobuf.Enum> where E.RawValue == Int {
     /// The value named `name` (a proto name such as `FRENCH`; aliases too), or nil.
     static func value(named name: String) -> E? {
@@ -21,14 +20,10 @@ enum GatewayEnumNames<E: SwiftProtobuf.Enum> where E.RawValue == Int {
 
     /// The proto name of `value`, or nil for a value the enum does not define.
     static func name(of value: E) -> String? {
-        var box = GatewayEnumBox<E>()
-        box.values = [value]
-        guard let json: [UInt8] = try? box.jsonUTF8Bytes(),
-              let range = GatewayJSONScanner.valueRange(ofKey: "values", in: json) else { return nil }
-        // ["NAME"] for a defined value; [7] for one the enum does not name.
-        let text = json[range]
-        guard text.count > 4, text[text.startIndex + 1] == UInt8(ascii: "\"") else { return nil }
-        return String(decoding: text.dropFirst(2).dropLast(2), as: UTF8.self)
+        // "NAME" for a defined value; 7 for one the enum does not name.
+        let json = GatewayEnumJSONNames.shared.json(for: value)
+        guard json.count > 2, json[0] == UInt8(ascii: "\"") else { return nil }
+        return String(decoding: json.dropFirst().dropLast(), as: UTF8.self)
     }
 
     /// Whether `value` is one the enum defines (not a proto3 UNRECOGNIZED number).

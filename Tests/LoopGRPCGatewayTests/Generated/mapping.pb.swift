@@ -369,6 +369,196 @@ nonisolated struct Loop_Gateway_Test_V1_Everything: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// Every kind of field the gateway's own JSON writer writes (GatewayJSONMessageWriterTests
+/// compares its bytes with SwiftProtobuf's encoder's).
+nonisolated struct Loop_Gateway_Test_V1_Plain: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var fInt32: Int32 {
+    get {_storage._fInt32}
+    set {_uniqueStorage()._fInt32 = newValue}
+  }
+
+  var fInt64: Int64 {
+    get {_storage._fInt64}
+    set {_uniqueStorage()._fInt64 = newValue}
+  }
+
+  var fUint32: UInt32 {
+    get {_storage._fUint32}
+    set {_uniqueStorage()._fUint32 = newValue}
+  }
+
+  var fUint64: UInt64 {
+    get {_storage._fUint64}
+    set {_uniqueStorage()._fUint64 = newValue}
+  }
+
+  var fSint32: Int32 {
+    get {_storage._fSint32}
+    set {_uniqueStorage()._fSint32 = newValue}
+  }
+
+  var fSint64: Int64 {
+    get {_storage._fSint64}
+    set {_uniqueStorage()._fSint64 = newValue}
+  }
+
+  var fFixed32: UInt32 {
+    get {_storage._fFixed32}
+    set {_uniqueStorage()._fFixed32 = newValue}
+  }
+
+  var fFixed64: UInt64 {
+    get {_storage._fFixed64}
+    set {_uniqueStorage()._fFixed64 = newValue}
+  }
+
+  var fSfixed32: Int32 {
+    get {_storage._fSfixed32}
+    set {_uniqueStorage()._fSfixed32 = newValue}
+  }
+
+  var fSfixed64: Int64 {
+    get {_storage._fSfixed64}
+    set {_uniqueStorage()._fSfixed64 = newValue}
+  }
+
+  var fBool: Bool {
+    get {_storage._fBool}
+    set {_uniqueStorage()._fBool = newValue}
+  }
+
+  var fString: String {
+    get {_storage._fString}
+    set {_uniqueStorage()._fString = newValue}
+  }
+
+  var fColor: Loop_Gateway_Test_V1_Color {
+    get {_storage._fColor}
+    set {_uniqueStorage()._fColor = newValue}
+  }
+
+  var fOptional: Int32 {
+    get {_storage._fOptional ?? 0}
+    set {_uniqueStorage()._fOptional = newValue}
+  }
+  /// Returns true if `fOptional` has been explicitly set.
+  var hasFOptional: Bool {_storage._fOptional != nil}
+  /// Clears the value of `fOptional`. Subsequent reads from it will return its default value.
+  mutating func clearFOptional() {_uniqueStorage()._fOptional = nil}
+
+  var rInt32: [Int32] {
+    get {_storage._rInt32}
+    set {_uniqueStorage()._rInt32 = newValue}
+  }
+
+  var rInt64: [Int64] {
+    get {_storage._rInt64}
+    set {_uniqueStorage()._rInt64 = newValue}
+  }
+
+  var rUint32: [UInt32] {
+    get {_storage._rUint32}
+    set {_uniqueStorage()._rUint32 = newValue}
+  }
+
+  var rUint64: [UInt64] {
+    get {_storage._rUint64}
+    set {_uniqueStorage()._rUint64 = newValue}
+  }
+
+  var rSint32: [Int32] {
+    get {_storage._rSint32}
+    set {_uniqueStorage()._rSint32 = newValue}
+  }
+
+  var rSint64: [Int64] {
+    get {_storage._rSint64}
+    set {_uniqueStorage()._rSint64 = newValue}
+  }
+
+  var rFixed32: [UInt32] {
+    get {_storage._rFixed32}
+    set {_uniqueStorage()._rFixed32 = newValue}
+  }
+
+  var rFixed64: [UInt64] {
+    get {_storage._rFixed64}
+    set {_uniqueStorage()._rFixed64 = newValue}
+  }
+
+  var rSfixed32: [Int32] {
+    get {_storage._rSfixed32}
+    set {_uniqueStorage()._rSfixed32 = newValue}
+  }
+
+  var rSfixed64: [Int64] {
+    get {_storage._rSfixed64}
+    set {_uniqueStorage()._rSfixed64 = newValue}
+  }
+
+  var rBool: [Bool] {
+    get {_storage._rBool}
+    set {_uniqueStorage()._rBool = newValue}
+  }
+
+  var rString: [String] {
+    get {_storage._rString}
+    set {_uniqueStorage()._rString = newValue}
+  }
+
+  var rColor: [Loop_Gateway_Test_V1_Color] {
+    get {_storage._rColor}
+    set {_uniqueStorage()._rColor = newValue}
+  }
+
+  var pick: OneOf_Pick? {
+    get {return _storage._pick}
+    set {_uniqueStorage()._pick = newValue}
+  }
+
+  var pickName: String {
+    get {
+      if case .pickName(let v)? = _storage._pick {return v}
+      return String()
+    }
+    set {_uniqueStorage()._pick = .pickName(newValue)}
+  }
+
+  var pickID: Int64 {
+    get {
+      if case .pickID(let v)? = _storage._pick {return v}
+      return 0
+    }
+    set {_uniqueStorage()._pick = .pickID(newValue)}
+  }
+
+  var renamed: String {
+    get {_storage._renamed}
+    set {_uniqueStorage()._renamed = newValue}
+  }
+
+  var farAway: UInt32 {
+    get {_storage._farAway}
+    set {_uniqueStorage()._farAway = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum OneOf_Pick: Equatable, Sendable {
+    case pickName(String)
+    case pickID(Int64)
+
+  }
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "loop.gateway.test.v1"
@@ -799,6 +989,302 @@ nonisolated extension Loop_Gateway_Test_V1_Everything: SwiftProtobuf.Message, Sw
         if _storage._choice != rhs_storage._choice {return false}
         if _storage._displayName != rhs_storage._displayName {return false}
         if _storage._child != rhs_storage._child {return false}
+        if _storage._farAway != rhs_storage._farAway {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Loop_Gateway_Test_V1_Plain: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Plain"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}f_int32\0\u{3}f_int64\0\u{3}f_uint32\0\u{3}f_uint64\0\u{3}f_sint32\0\u{3}f_sint64\0\u{3}f_fixed32\0\u{3}f_fixed64\0\u{3}f_sfixed32\0\u{3}f_sfixed64\0\u{3}f_bool\0\u{3}f_string\0\u{3}f_color\0\u{3}f_optional\0\u{3}r_int32\0\u{3}r_int64\0\u{3}r_uint32\0\u{3}r_uint64\0\u{3}r_sint32\0\u{3}r_sint64\0\u{3}r_fixed32\0\u{3}r_fixed64\0\u{3}r_sfixed32\0\u{3}r_sfixed64\0\u{3}r_bool\0\u{3}r_string\0\u{3}r_color\0\u{3}pick_name\0\u{3}pick_id\0\u{5}renamed\0otherName\0\u{4}jM\u{1}far_away\0")
+
+  fileprivate class _StorageClass {
+    var _fInt32: Int32 = 0
+    var _fInt64: Int64 = 0
+    var _fUint32: UInt32 = 0
+    var _fUint64: UInt64 = 0
+    var _fSint32: Int32 = 0
+    var _fSint64: Int64 = 0
+    var _fFixed32: UInt32 = 0
+    var _fFixed64: UInt64 = 0
+    var _fSfixed32: Int32 = 0
+    var _fSfixed64: Int64 = 0
+    var _fBool: Bool = false
+    var _fString: String = String()
+    var _fColor: Loop_Gateway_Test_V1_Color = .unspecified
+    var _fOptional: Int32? = nil
+    var _rInt32: [Int32] = []
+    var _rInt64: [Int64] = []
+    var _rUint32: [UInt32] = []
+    var _rUint64: [UInt64] = []
+    var _rSint32: [Int32] = []
+    var _rSint64: [Int64] = []
+    var _rFixed32: [UInt32] = []
+    var _rFixed64: [UInt64] = []
+    var _rSfixed32: [Int32] = []
+    var _rSfixed64: [Int64] = []
+    var _rBool: [Bool] = []
+    var _rString: [String] = []
+    var _rColor: [Loop_Gateway_Test_V1_Color] = []
+    var _pick: Loop_Gateway_Test_V1_Plain.OneOf_Pick?
+    var _renamed: String = String()
+    var _farAway: UInt32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _fInt32 = source._fInt32
+      _fInt64 = source._fInt64
+      _fUint32 = source._fUint32
+      _fUint64 = source._fUint64
+      _fSint32 = source._fSint32
+      _fSint64 = source._fSint64
+      _fFixed32 = source._fFixed32
+      _fFixed64 = source._fFixed64
+      _fSfixed32 = source._fSfixed32
+      _fSfixed64 = source._fSfixed64
+      _fBool = source._fBool
+      _fString = source._fString
+      _fColor = source._fColor
+      _fOptional = source._fOptional
+      _rInt32 = source._rInt32
+      _rInt64 = source._rInt64
+      _rUint32 = source._rUint32
+      _rUint64 = source._rUint64
+      _rSint32 = source._rSint32
+      _rSint64 = source._rSint64
+      _rFixed32 = source._rFixed32
+      _rFixed64 = source._rFixed64
+      _rSfixed32 = source._rSfixed32
+      _rSfixed64 = source._rSfixed64
+      _rBool = source._rBool
+      _rString = source._rString
+      _rColor = source._rColor
+      _pick = source._pick
+      _renamed = source._renamed
+      _farAway = source._farAway
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt32Field(value: &_storage._fInt32) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._fInt64) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._fUint32) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._fUint64) }()
+        case 5: try { try decoder.decodeSingularSInt32Field(value: &_storage._fSint32) }()
+        case 6: try { try decoder.decodeSingularSInt64Field(value: &_storage._fSint64) }()
+        case 7: try { try decoder.decodeSingularFixed32Field(value: &_storage._fFixed32) }()
+        case 8: try { try decoder.decodeSingularFixed64Field(value: &_storage._fFixed64) }()
+        case 9: try { try decoder.decodeSingularSFixed32Field(value: &_storage._fSfixed32) }()
+        case 10: try { try decoder.decodeSingularSFixed64Field(value: &_storage._fSfixed64) }()
+        case 11: try { try decoder.decodeSingularBoolField(value: &_storage._fBool) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._fString) }()
+        case 13: try { try decoder.decodeSingularEnumField(value: &_storage._fColor) }()
+        case 14: try { try decoder.decodeSingularInt32Field(value: &_storage._fOptional) }()
+        case 15: try { try decoder.decodeRepeatedInt32Field(value: &_storage._rInt32) }()
+        case 16: try { try decoder.decodeRepeatedInt64Field(value: &_storage._rInt64) }()
+        case 17: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._rUint32) }()
+        case 18: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._rUint64) }()
+        case 19: try { try decoder.decodeRepeatedSInt32Field(value: &_storage._rSint32) }()
+        case 20: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._rSint64) }()
+        case 21: try { try decoder.decodeRepeatedFixed32Field(value: &_storage._rFixed32) }()
+        case 22: try { try decoder.decodeRepeatedFixed64Field(value: &_storage._rFixed64) }()
+        case 23: try { try decoder.decodeRepeatedSFixed32Field(value: &_storage._rSfixed32) }()
+        case 24: try { try decoder.decodeRepeatedSFixed64Field(value: &_storage._rSfixed64) }()
+        case 25: try { try decoder.decodeRepeatedBoolField(value: &_storage._rBool) }()
+        case 26: try { try decoder.decodeRepeatedStringField(value: &_storage._rString) }()
+        case 27: try { try decoder.decodeRepeatedEnumField(value: &_storage._rColor) }()
+        case 28: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._pick != nil {try decoder.handleConflictingOneOf()}
+            _storage._pick = .pickName(v)
+          }
+        }()
+        case 29: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._pick != nil {try decoder.handleConflictingOneOf()}
+            _storage._pick = .pickID(v)
+          }
+        }()
+        case 30: try { try decoder.decodeSingularStringField(value: &_storage._renamed) }()
+        case 5000: try { try decoder.decodeSingularUInt32Field(value: &_storage._farAway) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._fInt32 != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._fInt32, fieldNumber: 1)
+      }
+      if _storage._fInt64 != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._fInt64, fieldNumber: 2)
+      }
+      if _storage._fUint32 != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._fUint32, fieldNumber: 3)
+      }
+      if _storage._fUint64 != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._fUint64, fieldNumber: 4)
+      }
+      if _storage._fSint32 != 0 {
+        try visitor.visitSingularSInt32Field(value: _storage._fSint32, fieldNumber: 5)
+      }
+      if _storage._fSint64 != 0 {
+        try visitor.visitSingularSInt64Field(value: _storage._fSint64, fieldNumber: 6)
+      }
+      if _storage._fFixed32 != 0 {
+        try visitor.visitSingularFixed32Field(value: _storage._fFixed32, fieldNumber: 7)
+      }
+      if _storage._fFixed64 != 0 {
+        try visitor.visitSingularFixed64Field(value: _storage._fFixed64, fieldNumber: 8)
+      }
+      if _storage._fSfixed32 != 0 {
+        try visitor.visitSingularSFixed32Field(value: _storage._fSfixed32, fieldNumber: 9)
+      }
+      if _storage._fSfixed64 != 0 {
+        try visitor.visitSingularSFixed64Field(value: _storage._fSfixed64, fieldNumber: 10)
+      }
+      if _storage._fBool != false {
+        try visitor.visitSingularBoolField(value: _storage._fBool, fieldNumber: 11)
+      }
+      if !_storage._fString.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fString, fieldNumber: 12)
+      }
+      if _storage._fColor != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._fColor, fieldNumber: 13)
+      }
+      try { if let v = _storage._fOptional {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 14)
+      } }()
+      if !_storage._rInt32.isEmpty {
+        try visitor.visitPackedInt32Field(value: _storage._rInt32, fieldNumber: 15)
+      }
+      if !_storage._rInt64.isEmpty {
+        try visitor.visitPackedInt64Field(value: _storage._rInt64, fieldNumber: 16)
+      }
+      if !_storage._rUint32.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._rUint32, fieldNumber: 17)
+      }
+      if !_storage._rUint64.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._rUint64, fieldNumber: 18)
+      }
+      if !_storage._rSint32.isEmpty {
+        try visitor.visitPackedSInt32Field(value: _storage._rSint32, fieldNumber: 19)
+      }
+      if !_storage._rSint64.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._rSint64, fieldNumber: 20)
+      }
+      if !_storage._rFixed32.isEmpty {
+        try visitor.visitPackedFixed32Field(value: _storage._rFixed32, fieldNumber: 21)
+      }
+      if !_storage._rFixed64.isEmpty {
+        try visitor.visitPackedFixed64Field(value: _storage._rFixed64, fieldNumber: 22)
+      }
+      if !_storage._rSfixed32.isEmpty {
+        try visitor.visitPackedSFixed32Field(value: _storage._rSfixed32, fieldNumber: 23)
+      }
+      if !_storage._rSfixed64.isEmpty {
+        try visitor.visitPackedSFixed64Field(value: _storage._rSfixed64, fieldNumber: 24)
+      }
+      if !_storage._rBool.isEmpty {
+        try visitor.visitPackedBoolField(value: _storage._rBool, fieldNumber: 25)
+      }
+      if !_storage._rString.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._rString, fieldNumber: 26)
+      }
+      if !_storage._rColor.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._rColor, fieldNumber: 27)
+      }
+      switch _storage._pick {
+      case .pickName?: try {
+        guard case .pickName(let v)? = _storage._pick else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 28)
+      }()
+      case .pickID?: try {
+        guard case .pickID(let v)? = _storage._pick else { preconditionFailure() }
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 29)
+      }()
+      case nil: break
+      }
+      if !_storage._renamed.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._renamed, fieldNumber: 30)
+      }
+      if _storage._farAway != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._farAway, fieldNumber: 5000)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Loop_Gateway_Test_V1_Plain, rhs: Loop_Gateway_Test_V1_Plain) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._fInt32 != rhs_storage._fInt32 {return false}
+        if _storage._fInt64 != rhs_storage._fInt64 {return false}
+        if _storage._fUint32 != rhs_storage._fUint32 {return false}
+        if _storage._fUint64 != rhs_storage._fUint64 {return false}
+        if _storage._fSint32 != rhs_storage._fSint32 {return false}
+        if _storage._fSint64 != rhs_storage._fSint64 {return false}
+        if _storage._fFixed32 != rhs_storage._fFixed32 {return false}
+        if _storage._fFixed64 != rhs_storage._fFixed64 {return false}
+        if _storage._fSfixed32 != rhs_storage._fSfixed32 {return false}
+        if _storage._fSfixed64 != rhs_storage._fSfixed64 {return false}
+        if _storage._fBool != rhs_storage._fBool {return false}
+        if _storage._fString != rhs_storage._fString {return false}
+        if _storage._fColor != rhs_storage._fColor {return false}
+        if _storage._fOptional != rhs_storage._fOptional {return false}
+        if _storage._rInt32 != rhs_storage._rInt32 {return false}
+        if _storage._rInt64 != rhs_storage._rInt64 {return false}
+        if _storage._rUint32 != rhs_storage._rUint32 {return false}
+        if _storage._rUint64 != rhs_storage._rUint64 {return false}
+        if _storage._rSint32 != rhs_storage._rSint32 {return false}
+        if _storage._rSint64 != rhs_storage._rSint64 {return false}
+        if _storage._rFixed32 != rhs_storage._rFixed32 {return false}
+        if _storage._rFixed64 != rhs_storage._rFixed64 {return false}
+        if _storage._rSfixed32 != rhs_storage._rSfixed32 {return false}
+        if _storage._rSfixed64 != rhs_storage._rSfixed64 {return false}
+        if _storage._rBool != rhs_storage._rBool {return false}
+        if _storage._rString != rhs_storage._rString {return false}
+        if _storage._rColor != rhs_storage._rColor {return false}
+        if _storage._pick != rhs_storage._pick {return false}
+        if _storage._renamed != rhs_storage._renamed {return false}
         if _storage._farAway != rhs_storage._farAway {return false}
         return true
       }

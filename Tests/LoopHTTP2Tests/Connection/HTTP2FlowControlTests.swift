@@ -1,3 +1,4 @@
+import InteropTestSupport
 import Testing
 import Loop
 @testable import LoopHTTP2

@@ -1,3 +1,4 @@
+import InteropTestSupport
 import Testing
 @testable import LoopHTTP2
 
@@ -10,7 +11,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4])
     func behavesLikeADictionaryUnderRandomOperations(seed: UInt64) {
-        var generator = HPACKRoundTripTests.SplitMix64(state: seed)
+        var generator = SeededRandom(seed: seed)
         var table = HTTP2StreamTable()
         var reference: [UInt32: Int] = [:]
         for step in 0..<20_000 {

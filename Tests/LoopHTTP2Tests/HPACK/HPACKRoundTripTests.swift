@@ -1,23 +1,12 @@
 import Testing
+import InteropTestSupport
 import Loop
 @testable import LoopHTTP2
 
 @Suite struct HPACKRoundTripTests {
-    /// A deterministic generator, so a failure names its seed and can be replayed.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8])
     func randomHeaderListsRoundTripThroughSharedTables(seed: UInt64) throws {
-        var random = SplitMix64(state: seed)
+        var random = SeededRandom(seed: seed)
         let names = [":path", ":authority", "content-type", "grpc-timeout", "x-custom", "user-agent", "authorization", "te"]
         for policy in [HPACKEncoder.HuffmanPolicy.never, .always, .whenShorter] {
             var encoder = HPACKEncoder(maximumTableSize: 512, huffman: policy)
