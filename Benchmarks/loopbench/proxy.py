@@ -31,7 +31,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .common import LOOP_SCRATCH, ROOT, BenchError, build_swift, load_average, log, loop_commit, swift_bin_path, \
+from .common import LOOP_SCRATCH, ROOT, SWIFT_RELEASE_BUILD, BenchError, build_swift, load_average, log, loop_commit, swift_bin_path, \
     swift_build, tool, version
 from .goals import Goal, markdown
 from .grpc import CONNECTIONS, STREAMS, Bodies, aggregate_runs, h2load, interleaved_runs, load_client, paired, verify
@@ -85,7 +85,7 @@ def build_grpcproxy(skip: bool) -> Path:
     if not re.search(r'name:\s*"GRPCProxy"', package):
         raise BenchError("Loop has no GRPCProxy product on this branch (Package.swift; "
                          "Sources/examples/GRPCProxy): its row cannot run")
-    args = ["swift", "build", "-c", "release", "--product", "GRPCProxy", "--scratch-path", str(LOOP_SCRATCH)]
+    args = SWIFT_RELEASE_BUILD + ["--product", "GRPCProxy", "--scratch-path", str(LOOP_SCRATCH)]
     if not skip:
         swift_build(args, ROOT, "building Loop's GRPCProxy")
     path = swift_bin_path(args, ROOT, "Loop's build") / "GRPCProxy"
