@@ -359,6 +359,23 @@ final class GatewayEnumJSONNames: Sendable {
         return json
     }
 
+    private struct NameKey: Hashable {
+        let type: ObjectIdentifier
+        let name: String
+    }
+
+    private let values = Mutex<[NameKey: Int]>([:])
+
+    /// The value named `name` (what SwiftProtobuf's JSON parser takes for it), or nil. Names
+    /// found are kept (at most ``limit``); a name the enum does not have is asked about each time.
+    func value<E: SwiftProtobuf.Enum>(named name: String) -> E? where E.RawValue == Int {
+        let key = NameKey(type: ObjectIdentifier(E.self), name: name)
+        if let found = values.withLock({ $0[key] }) { return E(rawValue: found) }
+        guard let value = GatewayEnumNames<E>.value(named: name) else { return nil }
+        values.withLock { if $0.count < Self.limit { $0[key] = value.rawValue } }
+        return value
+    }
+
     /// The value's JSON as SwiftProtobuf writes it inside `{"values":[…]}`.
     private static func learn<E: SwiftProtobuf.Enum>(_ value: E) -> [UInt8] {
         var box = GatewayEnumWriteBox<E>()

@@ -34,6 +34,9 @@ public struct GatewayRequestMapping<Request: SwiftProtobuf.Message>: Sendable {
     private let variableSteps: [[GatewayFieldInfo]]
     /// The body field, for `body: "field"`.
     private let bodyField: GatewayFieldInfo?
+    /// Reads a whole-message body of the common flat shape without SwiftProtobuf's parser
+    /// (``GatewayJSONBodyReader``: the same message, or nil and SwiftProtobuf parses it).
+    private let bodyReader: GatewayJSONBodyReader?
     /// Field numbers of what the path and the body bind: query parameters under them are
     /// skipped.
     private let boundPaths: [[Int]]
@@ -76,6 +79,7 @@ public struct GatewayRequestMapping<Request: SwiftProtobuf.Message>: Sendable {
         } else {
             bodyField = nil
         }
+        bodyReader = body == .message ? GatewayJSONBodyReader(Request.self) : nil
         self.boundPaths = boundPaths
     }
 
@@ -113,6 +117,7 @@ public struct GatewayRequestMapping<Request: SwiftProtobuf.Message>: Sendable {
             wrapped.append(UInt8(ascii: "}"))
             return try parseJSON(wrapped, what: "JSON body for field \(bodyField.protoName)")
         }
+        if let bodyReader, let message = bodyReader.read(body, as: Request.self) { return message }
         return try parseJSON(ProtobufBytes(body), what: "JSON body")
     }
 
