@@ -24,6 +24,9 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
     private var options: [ChannelOption] = []
     /// How many times `read()` reached the channel (for autoRead tests).
     public private(set) var readRequests = 0
+    /// How many flushes reached the channel with writes pending (each a `write`/`sendto` on a
+    /// socket): for tests of write coalescing.
+    public private(set) var flushRequests = 0
     /// The modes of `close` requests that reached the channel, in order.
     public private(set) var closeRequests: [CloseMode] = []
 
@@ -148,6 +151,7 @@ public final class EmbeddedChannel: Channel, ChannelCore, ClosableChannel, @unch
     func coreFlush() {
         let flushed = pendingWrites
         pendingWrites = []
+        if !flushed.isEmpty { flushRequests += 1 }
         for (message, promise) in flushed {
             outbound.append(message)
             promise?.succeed(())

@@ -136,11 +136,15 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Begins a handler whose ``front`` decided: on its loop, once in the pipeline.
-    func startNow() {
-        if let context, context.channel.isActive { start(context: context) }
+    /// `inReadBatch`: the front decided on bytes of the read batch under way, which this
+    /// handler reads next; our SETTINGS then wait for the batch's flush and leave in the same
+    /// write as the answer to those bytes (still the first frame we send, RFC 9113 §3.4), one
+    /// `sendto` per connection fewer than flushing them alone.
+    func startNow(inReadBatch: Bool = false) {
+        if let context, context.channel.isActive { start(context: context, flushing: !inReadBatch) }
     }
 
-    private func start(context: ChannelHandlerContext) {
+    private func start(context: ChannelHandlerContext, flushing: Bool = true) {
         guard connection.state == .handshaking, handshakeTimer == nil else { return }
         // Read once per connection (the channel keeps them behind a lock), not per request.
         remoteAddress = context.channel.remoteAddress
@@ -148,7 +152,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         observer.started(remoteAddress: remoteAddress)
         // The handshake rule (docs/architecture.md): our SETTINGS leave now, before anything is read.
         connection.start(now: HTTP2ConnectionHandler.clock.nanoseconds())
-        flushNow()
+        if flushing { flushNow() }
         let limit = connection.configuration.handshakeTimeout
         handshakeTimer = context.eventLoop.scheduleCallback(in: limit) { [self] in
             guard !self.connection.isReady, self.connection.state != .closed else { return }

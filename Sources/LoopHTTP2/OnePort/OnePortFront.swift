@@ -6,8 +6,9 @@ import LoopTLS
 /// here until ``HTTPProtocolDetector`` decides (24 bytes at most, within
 /// ``HTTP1Options/detectionTimeout``, kept by the loop's ``DetectionDeadlines``).
 ///
-/// - HTTP/2: the handler starts (its SETTINGS leave now: the handshake rule) and reads the
-///   bytes as if they had just arrived. Nothing is added to the pipeline.
+/// - HTTP/2: the handler starts (its SETTINGS are written now and leave at the end of this
+///   read batch, ahead of the answer to the bytes: the handshake rule) and reads the bytes as
+///   if they had just arrived. Nothing is added to the pipeline.
 /// - HTTP/1.1: an ``HTTP1BridgeHandler`` goes in front of the handler, the handler starts
 ///   (its SETTINGS go to the bridge), and the bridge reads the bytes.
 /// - A TLS ClientHello, on a server with TLS: a `TLSHandler` goes in front and reads it; the
@@ -135,7 +136,9 @@ final class OnePortFront {
 
     private func startHTTP2(_ context: ChannelHandlerContext) {
         let bytes = finish()
-        http2.startNow()
+        // With the client's bytes in hand (not after TLS's ALPN, which has none), our SETTINGS
+        // go out with the answer to them, at the end of this read batch.
+        http2.startNow(inReadBatch: bytes.readableBytes > 0)
         if bytes.readableBytes > 0 { http2.channelRead(context: context, data: bytes) }
     }
 
