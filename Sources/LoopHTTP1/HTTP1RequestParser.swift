@@ -137,11 +137,12 @@ public struct HTTP1RequestParser: Sendable {
         }
         let target = HTTP1Scanner.string(raw, targetStart, index)
         let version: HTTP1Version
-        // The two versions served, compared as bytes (no String for the common case).
-        let versionBytes = UnsafeRawBufferPointer(rebasing: raw[(index + 1)..<end])
-        if versionBytes.elementsEqual("HTTP/1.1".utf8) {
+        // The two versions served, compared as one 8-byte word (no String, no iterator).
+        let versionStart = index + 1
+        let word = end - versionStart == 8 ? raw.loadUnaligned(fromByteOffset: versionStart, as: UInt64.self) : 0
+        if word == Self.http11Word {
             version = .http1_1
-        } else if versionBytes.elementsEqual("HTTP/1.0".utf8) {
+        } else if word == Self.http10Word {
             version = .http1_0
         } else {
             version = try Self.unsupportedVersion(HTTP1Scanner.string(raw, index + 1, end))
@@ -149,6 +150,14 @@ public struct HTTP1RequestParser: Sendable {
         var head = HTTP1RequestHead(method: method, target: target, version: version)
         head.fields.reserveCapacity(8)
         return head
+    }
+
+    /// "HTTP/1.1" and "HTTP/1.0" as the 8-byte words they are in memory.
+    static let http11Word = Self.word("HTTP/1.1")
+    static let http10Word = Self.word("HTTP/1.0")
+
+    private static func word(_ text: StaticString) -> UInt64 {
+        text.withUTF8Buffer { UnsafeRawBufferPointer($0).loadUnaligned(as: UInt64.self) }
     }
 
     private static func unsupportedVersion(_ text: String) throws(HTTP1ParseError) -> HTTP1Version {

@@ -28,15 +28,17 @@ public final class EventLoop: @unchecked Sendable {
     private let asyncWatcher: UnsafeMutablePointer<ev_async>
     /// Runs the jobs the loop's own thread queued, before libev polls (see `runJobsBeforePoll`).
     private let prepareWatcher: UnsafeMutablePointer<ev_prepare>
-    /// The loop's own thread queued a job since the last drain. Loop-thread only.
-    private var queuedOnLoop = false
+    /// The loop's own thread queued a job since the last drain. Loop-thread only: no dynamic
+    /// exclusivity check (it cost ~100 instructions a hop; the checks never see other threads).
+    @exclusivity(unchecked) private var queuedOnLoop = false
     /// Queued work, and whether the loop thread has stopped (set under the same lock, so no
     /// job can slip into a queue nobody will run).
     private let incoming: Mutex<(jobs: [LoopJob], stopped: Bool)> = Mutex(([], false))
     /// After the loop stopped, whoever enqueues runs the queue, one thread at a time.
     private let stoppedRunner: Mutex<Void> = Mutex(())
-    /// Swapped with `incoming` under the lock, then run without it (owned by the loop thread).
-    private var running: [LoopJob] = []
+    /// Swapped with `incoming` under the lock, then run without it (owned by the loop thread;
+    /// no dynamic exclusivity check, as `queuedOnLoop`).
+    @exclusivity(unchecked) private var running: [LoopJob] = []
     private let stateLock: Mutex<LoopState> = Mutex(.open)
     private var thread: pthread_t?
 

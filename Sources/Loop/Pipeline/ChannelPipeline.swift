@@ -17,8 +17,9 @@ public final class ChannelPipeline: @unchecked Sendable {
     public let eventLoop: EventLoop
     /// The channel owns the pipeline; this reference back is dropped when the channel closes
     /// (`tearDown`), which breaks the cycle. (A weak reference would give every channel a
-    /// refcount side table and slow each retain and release on the hot path.)
-    private var _channel: (any Channel)?
+    /// refcount side table and slow each retain and release on the hot path.) Read on every
+    /// `context.channel`: no dynamic exclusivity check (set once, cleared at teardown).
+    @exclusivity(unchecked) private var _channel: (any Channel)?
     @usableFromInline let head: ChannelHandlerContext
     @usableFromInline let tail: ChannelHandlerContext
     private let headHandler: any HeadHandlerAttaching
